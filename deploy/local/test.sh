@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The README's test command: from a fresh clone on this kind of machine, installs what is missing,
+# starts PostgreSQL and Kafka, runs the whole test suite, stops what it started, exits with the tests' status.
+# Extra arguments go to Maven (e.g. deploy/local/test.sh -pl ipam-service).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+find_jdk25
+
+# Debian packages the tests use: the reference CNI plugins (/usr/lib/cni), ip/bridge for checks, ping.
+need=()
+for pkg in containernetworking-plugins iproute2 iputils-ping postgresql-client-15; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  say "installing ${need[*]}"
+  [ "$(id -u)" = 0 ] || die "installing ${need[*]} needs root"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# Start only what is not running, and stop on exit only what this script started.
+kafka_was_running=false
+"$NETATTACH_ROOT/deploy/local/services.sh" status | grep -q '^Kafka *running' && kafka_was_running=true
+cleanup() {
+  # Namespaces of a crashed test run carry our prefix; remove them so the next run starts clean.
+  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^na-' || true); do ip netns delete "$ns" 2>/dev/null || true; done
+  if [ "$kafka_was_running" = false ]; then "$NETATTACH_ROOT/deploy/local/services.sh" stop || true; fi
+}
+trap cleanup EXIT
+"$NETATTACH_ROOT/deploy/local/services.sh" start
+
+say "running the test suite"
+cd "$NETATTACH_ROOT"
+set +e
+"$MVNW" -B -ntp verify "$@"
+status=$?
+set -e
+[ $status -eq 0 ] && say "tests passed" || say "tests FAILED (exit $status)"
+exit $status
