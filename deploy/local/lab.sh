@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# The local lab: a small Kubernetes-shaped world on one machine, for the demo and the end-to-end tests.
+# Test infrastructure, not product. What it runs:
+#   - PostgreSQL and the Kafka broker (services.sh);
+#   - a stand-in Kubernetes API server (fabric8 mock, CRUD mode) on 127.0.0.1:$LAB_API_PORT, with kubectl
+#     discovery; `lab.sh env` prints KUBECONFIG for it;
+#   - N nodes as network namespaces na-lab-node<i>, each with uplinks eth0, eth1, eth2 veth'd into a
+#     fabric namespace na-lab-fabric holding bridges br0, br1, br2 (shared L2 segments across nodes);
+#   - the central services (ipam, policy, attach) and one node-worker per node, in its node's namespace;
+#   - stand-ins for the control plane and kubelets (scheduler, Deployment/StatefulSet controllers, a kubelet
+#     per node that creates pod namespaces na-p-<uid> and runs the node's CNI chain: bridge as the primary
+#     CNI, then the netattach CNI shim, exactly as a container runtime would).
+# Usage: deploy/local/lab.sh up [--nodes N] | down | status | env | exec <namespace>/<pod> -- <command...>
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+LAB="$NETATTACH_STATE/lab"
+LAB_API_PORT=${LAB_API_PORT:-6443}
+KUBECONFIG_FILE="$LAB/kubeconfig"
+LAB_JAR="$NETATTACH_ROOT/deploy/local/lab/target/netattach-lab.jar"
+mkdir -p "$LAB"
+
+lab_env() {
+  echo "export KUBECONFIG=$KUBECONFIG_FILE"
+  echo "export KUBECACHEDIR=$LAB/kube-cache"
+}
+
+start_bg() { # name, log, command...
+  local name=$1 log=$2; shift 2
+  nohup setsid "$@" >"$log" 2>&1 </dev/null &
+  echo $! > "$LAB/$name.pid"
+}
+
+wait_http() { # url, seconds
+  local i
+  for ((i = 0; i < $2 * 4; i++)); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.25; done
+  return 1
+}
+
+fabric_up() {
+  local nodes=$1 i j
+  ip netns add na-lab-fabric
+  ip -n na-lab-fabric link set lo up
+  for j in 0 1 2; do
+    ip -n na-lab-fabric link add "br$j" type bridge
+    ip -n na-lab-fabric link set "br$j" up
+  done
+  for ((i = 1; i <= nodes; i++)); do
+    ip netns add "na-lab-node$i"
+    ip -n "na-lab-node$i" link set lo up
+    for j in 0 1 2; do
+      ip link add "nal$i-e$j" type veth peer name "nal$i-f$j"
+      ip link set "nal$i-e$j" netns "na-lab-node$i"
+      ip -n "na-lab-node$i" link set "nal$i-e$j" name "eth$j"
+      ip link set "nal$i-f$j" netns na-lab-fabric
+      ip -n na-lab-fabric link set "nal$i-f$j" master "br$j" up
+      ip -n "na-lab-node$i" link set "eth$j" up
+    done
+    # A node address on eth0 and a default route through it, so "the default-route interface" exists.
+    ip -n "na-lab-node$i" addr add "10.99.0.$((10 + i))/24" dev eth0
+    ip -n "na-lab-node$i" route add default via 10.99.0.1
+  done
+}
+
+up() {
+  local nodes=2
+  [ "${1:-}" = "--nodes" ] && nodes=$2
+  [ -f "$LAB/nodes" ] && die "the lab is already up ($(cat "$LAB/nodes") nodes); run lab.sh down first"
+  find_jdk25
+  "$NETATTACH_ROOT/deploy/local/services.sh" start
+  if [ ! -f "$LAB_JAR" ] || [ "$(ls "$NETATTACH_ROOT"/*/target/quarkus-app/quarkus-run.jar 2>/dev/null | wc -l)" -lt 4 ]; then
+    say "building the services and the lab"
+    (cd "$NETATTACH_ROOT" && "$MVNW" -B -q -ntp -DskipTests package && "$MVNW" -B -q -ntp -f deploy/local/lab/pom.xml -DskipTests package)
+  fi
+  echo "$nodes" > "$LAB/nodes"
+
+  say "network: fabric namespace with bridges br0..br2, $nodes node namespaces with eth0..eth2"
+  fabric_up "$nodes"
+
+  say "stand-in Kubernetes API server on 127.0.0.1:$LAB_API_PORT (fabric8 mock, CRUD mode)"
+  local crds=()
+  for f in "$NETATTACH_ROOT"/deploy/kubernetes/base/crds/*.yaml; do [ -f "$f" ] && crds+=(--crd "$f"); done
+  start_bg api "$LAB/api.log" java -jar "$LAB_JAR" api-server --port "$LAB_API_PORT" --kubeconfig "$KUBECONFIG_FILE" "${crds[@]}"
+  wait_http "http://127.0.0.1:$LAB_API_PORT/version" 60 || die "the lab API server did not start (log: $LAB/api.log)"
+
+  local kube=(env "QUARKUS_KUBERNETES_CLIENT_API_SERVER_URL=http://127.0.0.1:$LAB_API_PORT" "KUBECONFIG=$KUBECONFIG_FILE")
+  say "central services: ipam-service :8081, policy-service :8083, attach-service :8082"
+  start_bg ipam-service "$LAB/ipam-service.log" java -jar "$NETATTACH_ROOT/ipam-service/target/quarkus-app/quarkus-run.jar"
+  start_bg policy-service "$LAB/policy-service.log" "${kube[@]}" java -jar "$NETATTACH_ROOT/policy-service/target/quarkus-app/quarkus-run.jar"
+  start_bg attach-service "$LAB/attach-service.log" "${kube[@]}" java -jar "$NETATTACH_ROOT/attach-service/target/quarkus-app/quarkus-run.jar"
+
+  local i shimdir="$NETATTACH_ROOT/node-worker/target/shim"
+  mkdir -p "$LAB/cni"
+  for ((i = 1; i <= nodes; i++)); do
+    say "node-worker for node$i on :$((8090 + i)) (host netns na-lab-node$i)"
+    start_bg "node$i" "$LAB/node$i.log" env NODE_NAME="node$i" NETATTACH_HTTP_PORT=$((8090 + i)) \
+      NETATTACH_NODE_HOST_NETNS="/var/run/netns/na-lab-node$i" NETATTACH_NODE_SOCKET="$LAB/node$i.sock" \
+      NETATTACH_NODE_CNI_BIN_DIR=/usr/lib/cni \
+      java --enable-native-access=ALL-UNNAMED -jar "$NETATTACH_ROOT/node-worker/target/quarkus-app/quarkus-run.jar"
+    cat > "$LAB/cni/node$i.conflist" <<JSON
+{"cniVersion": "1.0.0", "name": "lab-pod-network", "plugins": [
+  {"type": "bridge", "bridge": "cni0", "isGateway": true, "ipam": {"type": "host-local", "subnet": "10.244.$i.0/24", "dataDir": "$LAB/cni/ipam-node$i"}},
+  {"type": "netattach-shim", "socket": "$LAB/node$i.sock"}
+]}
+JSON
+  done
+  for svc in ipam-service:8081 policy-service:8083 attach-service:8082; do
+    wait_http "http://127.0.0.1:${svc#*:}/q/health/ready" 90 || die "${svc%%:*} is not ready (log: $LAB/${svc%%:*}.log)"
+  done
+  for ((i = 1; i <= nodes; i++)); do
+    wait_http "http://127.0.0.1:$((8090 + i))/q/health/ready" 90 || die "node-worker node$i is not ready (log: $LAB/node$i.log)"
+  done
+
+  say "control-plane and kubelet stand-ins"
+  local names
+  names=$(seq -s, -f 'node%g' 1 "$nodes")
+  start_bg cluster "$LAB/cluster.log" java -jar "$LAB_JAR" cluster --api "http://127.0.0.1:$LAB_API_PORT" \
+    --nodes "$names" --cni-conf-dir "$LAB/cni" --cni-path "/usr/lib/cni:$shimdir"
+  say "lab is up. $(lab_env | tr '\n' ' ')"
+}
+
+down() {
+  local f
+  for f in "$LAB"/*.pid; do [ -e "$f" ] && stop_pid "$f" 20; done
+  local ns
+  for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^na-(lab|p)-' || true); do
+    ip netns delete "$ns" 2>/dev/null || true
+  done
+  rm -rf "$LAB/nodes" "$LAB/cni" "$LAB"/*.sock
+  say "lab is down (PostgreSQL and Kafka keep running: deploy/local/services.sh stop)"
+}
+
+status() {
+  "$NETATTACH_ROOT/deploy/local/services.sh" status
+  local f
+  for f in "$LAB"/*.pid; do
+    [ -e "$f" ] || continue
+    if pid_alive "$f"; then echo "$(basename "$f" .pid): running (pid $(cat "$f"), log $LAB/$(basename "$f" .pid).log)"
+    else echo "$(basename "$f" .pid): stopped"; fi
+  done
+  ip netns list 2>/dev/null | grep -E '^na-(lab|p)-' || true
+}
+
+exec_in_pod() {
+  local ref=$1; shift
+  [ "${1:-}" = "--" ] && shift
+  [[ "$ref" =~ ^[a-z0-9.-]+/[a-z0-9.-]+$ ]] || die "expected <namespace>/<pod>, got \"$ref\""
+  local uid hex
+  uid=$(KUBECONFIG=$KUBECONFIG_FILE KUBECACHEDIR=$LAB/kube-cache kubectl get pod -n "${ref%%/*}" "${ref#*/}" -o jsonpath='{.metadata.uid}')
+  hex=${uid//-/}
+  exec ip netns exec "na-p-${hex: -16}" "$@"
+}
+
+case "${1:-}" in
+  up) shift; up "$@" ;;
+  down) down ;;
+  status) status ;;
+  env) lab_env ;;
+  exec) shift; exec_in_pod "$@" ;;
+  *) echo "usage: $0 up [--nodes N] | down | status | env | exec <namespace>/<pod> -- <command...>" >&2; exit 2 ;;
+esac

@@ -1,0 +1,65 @@
+package io.netattach.lab;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+
+/**
+ * Entry point of the local lab's stand-ins. Test infrastructure, not product: nothing in a service depends
+ * on it. Sub-commands:
+ * <pre>
+ *   api-server --port 6443 --kubeconfig FILE [--crd FILE ...]   the stand-in Kubernetes API server
+ *   cluster --api URL --nodes a,b --cni-conf-dir DIR --cni-path DIRS  scheduler, controllers, kubelets
+ * </pre>
+ */
+public final class Lab {
+    private Lab() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length == 0) {
+            usage();
+        }
+        String[] rest = Arrays.copyOfRange(args, 1, args.length);
+        switch (args[0]) {
+            case "api-server" -> LabApiServer.run(Options.parse(rest));
+            case "cluster" -> LabCluster.run(Options.parse(rest));
+            default -> usage();
+        }
+    }
+
+    private static void usage() {
+        System.err.println("usage: lab api-server --port N --kubeconfig FILE [--crd FILE ...] | lab cluster --api URL --nodes a,b --cni-conf-dir DIR --cni-path DIRS");
+        System.exit(2);
+    }
+
+    /** Minimal option parsing: --name value pairs, a name may repeat. */
+    record Options(java.util.Map<String, java.util.List<String>> values) {
+        static Options parse(String[] args) {
+            var map = new java.util.LinkedHashMap<String, java.util.List<String>>();
+            for (int i = 0; i < args.length; i++) {
+                if (!args[i].startsWith("--") || i + 1 >= args.length) {
+                    throw new IllegalArgumentException("expected --name value, got \"" + args[i] + "\"");
+                }
+                map.computeIfAbsent(args[i].substring(2), k -> new java.util.ArrayList<>()).add(args[++i]);
+            }
+            return new Options(map);
+        }
+
+        String get(String name, String fallback) {
+            var v = values.get(name);
+            return v == null ? fallback : v.getLast();
+        }
+
+        java.util.List<String> all(String name) {
+            return values.getOrDefault(name, java.util.List.of());
+        }
+
+        Path path(String name) {
+            String v = get(name, null);
+            if (v == null) {
+                throw new IllegalArgumentException("missing --" + name);
+            }
+            return Path.of(v);
+        }
+    }
+}

@@ -1,0 +1,78 @@
+package io.netattach.lab;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.mockwebserver.Context;
+import io.fabric8.mockwebserver.MockWebServer;
+
+import java.io.FileInputStream;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * The lab's Kubernetes API: fabric8's mock server in CRUD mode on plain HTTP, wrapped by
+ * {@link DiscoveryDispatcher} so kubectl can talk to it. A stand-in, labelled as such in /version.
+ */
+final class LabApiServer {
+    private LabApiServer() {
+    }
+
+    static void run(Lab.Options options) throws Exception {
+        int port = Integer.parseInt(options.get("port", "6443"));
+        String host = options.get("host", "127.0.0.1");
+        Path kubeconfig = options.path("kubeconfig");
+
+        var crud = new KubernetesCrudDispatcher(List.of());
+        var dispatcher = new DiscoveryDispatcher(crud, host + ":" + port);
+        var server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), dispatcher, false);
+        server.init(InetAddress.getByName(host), port);
+        String url = "http://" + host + ":" + port;
+        writeKubeconfig(kubeconfig, url);
+
+        try (KubernetesClient client = new KubernetesClientBuilder()
+                .withConfig(new io.fabric8.kubernetes.client.ConfigBuilder().withMasterUrl(url).build()).build()) {
+            for (String crd : options.all("crd")) {
+                try (var in = new FileInputStream(crd)) {
+                    client.load(in).createOrReplace();
+                }
+            }
+            for (String ns : List.of("default", "kube-system", "database", "nfv")) {
+                client.namespaces().resource(new io.fabric8.kubernetes.api.model.NamespaceBuilder()
+                        .withNewMetadata().withName(ns).endMetadata().build()).createOr(r -> r.update());
+            }
+        }
+        System.out.println("lab API server (fabric8 mock, CRUD mode; a stand-in, not a real API server) on " + url
+                + "; kubeconfig " + kubeconfig);
+        Runtime.getRuntime().addShutdownHook(new Thread(server::destroy));
+        new CountDownLatch(1).await();
+    }
+
+    private static void writeKubeconfig(Path file, String url) throws Exception {
+        Files.createDirectories(file.toAbsolutePath().getParent());
+        Files.writeString(file, """
+                apiVersion: v1
+                kind: Config
+                clusters:
+                - name: netattach-lab
+                  cluster:
+                    server: %s
+                contexts:
+                - name: netattach-lab
+                  context:
+                    cluster: netattach-lab
+                    user: lab-admin
+                    namespace: default
+                current-context: netattach-lab
+                users:
+                - name: lab-admin
+                  user:
+                    token: lab
+                """.formatted(url));
+    }
+}

@@ -1,0 +1,182 @@
+package io.netattach.lab;
+
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.PodTemplateSpec;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.StatefulSet;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Stand-ins for what a cluster's control plane and kubelets do, against the lab API server:
+ * a scheduler (sets spec.nodeName round-robin), the Deployment and StatefulSet controllers (pods from
+ * templates; StatefulSet pods named -0, -1, ... and recreated under the same name with a new UID), a
+ * garbage collector for their pods, and one {@link LabKubelet} per node. Level-triggered: every few seconds
+ * each controller compares desired and observed and acts; informers just make it react sooner.
+ */
+final class LabCluster {
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private final KubernetesClient client;
+    private final List<String> nodes;
+    private final List<LabKubelet> kubelets = new ArrayList<>();
+    private final AtomicInteger nextNode = new AtomicInteger();
+    private final ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "lab-controllers");
+        t.setDaemon(true);
+        return t;
+    });
+
+    private LabCluster(KubernetesClient client, List<String> nodes) {
+        this.client = client;
+        this.nodes = nodes;
+    }
+
+    static void run(Lab.Options options) throws Exception {
+        String api = options.get("api", "http://127.0.0.1:6443");
+        List<String> nodes = List.of(options.get("nodes", "node1,node2").split(","));
+        KubernetesClient client = new KubernetesClientBuilder()
+                .withConfig(new ConfigBuilder().withMasterUrl(api).withRequestRetryBackoffLimit(3).build()).build();
+        LabCluster cluster = new LabCluster(client, nodes);
+        for (String node : nodes) {
+            client.nodes().resource(new NodeBuilder().withNewMetadata().withName(node)
+                    .addToLabels("kubernetes.io/hostname", node).endMetadata().build()).createOr(r -> r.update());
+            cluster.kubelets.add(new LabKubelet(client, node, options));
+        }
+        cluster.start();
+        System.out.println("lab cluster stand-ins running: scheduler, deployment and statefulset controllers, kubelets on " + nodes);
+        new CountDownLatch(1).await();
+    }
+
+    private void start() {
+        Runnable kick = () -> loop.execute(this::reconcileAll);
+        ResourceEventHandler<Object> any = new ResourceEventHandler<>() {
+            @Override public void onAdd(Object o) { kick.run(); }
+            @Override public void onUpdate(Object a, Object b) { kick.run(); }
+            @Override public void onDelete(Object o, boolean unknown) { kick.run(); }
+        };
+        client.pods().inAnyNamespace().inform(cast(any), 30_000);
+        client.apps().deployments().inAnyNamespace().inform(cast(any), 30_000);
+        client.apps().statefulSets().inAnyNamespace().inform(cast(any), 30_000);
+        loop.scheduleWithFixedDelay(this::reconcileAll, 1, 2, TimeUnit.SECONDS);
+        kubelets.forEach(LabKubelet::start);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <T> ResourceEventHandler<T> cast(ResourceEventHandler<Object> h) {
+        return (ResourceEventHandler<T>) (ResourceEventHandler<?>) h;
+    }
+
+    private void reconcileAll() {
+        try {
+            List<Pod> pods = client.pods().inAnyNamespace().list().getItems();
+            List<Deployment> deployments = client.apps().deployments().inAnyNamespace().list().getItems();
+            List<StatefulSet> statefulSets = client.apps().statefulSets().inAnyNamespace().list().getItems();
+            deployments.forEach(d -> reconcileDeployment(d, pods));
+            statefulSets.forEach(s -> reconcileStatefulSet(s, pods));
+            collectOrphans(pods, deployments, statefulSets);
+            schedule(client.pods().inAnyNamespace().list().getItems());
+        } catch (RuntimeException e) {
+            System.err.println("lab controllers: " + e.getMessage());
+        }
+    }
+
+    /** Scheduler: every pod without a node gets the next node, round-robin. */
+    private void schedule(List<Pod> pods) {
+        for (Pod pod : pods) {
+            if (pod.getSpec() == null || pod.getSpec().getNodeName() != null || pod.getMetadata().getDeletionTimestamp() != null) {
+                continue;
+            }
+            String node = nodes.get(Math.floorMod(nextNode.getAndIncrement(), nodes.size()));
+            client.pods().inNamespace(pod.getMetadata().getNamespace()).withName(pod.getMetadata().getName())
+                    .edit(p -> new PodBuilder(p).editSpec().withNodeName(node).endSpec().build());
+            System.out.printf("scheduler: %s/%s -> %s%n", pod.getMetadata().getNamespace(), pod.getMetadata().getName(), node);
+        }
+    }
+
+    private void reconcileDeployment(Deployment d, List<Pod> pods) {
+        String ns = d.getMetadata().getNamespace();
+        int want = d.getSpec().getReplicas() == null ? 1 : d.getSpec().getReplicas();
+        List<Pod> owned = ownedBy(pods, d.getMetadata().getUid());
+        for (int i = owned.size(); i < want; i++) {
+            String name = d.getMetadata().getName() + "-" + suffix(10) + "-" + suffix(5);
+            create(ns, name, d.getSpec().getTemplate(), "Deployment", "apps/v1", d.getMetadata().getName(), d.getMetadata().getUid());
+        }
+        for (int i = want; i < owned.size(); i++) {
+            client.resource(owned.get(i)).delete();
+        }
+    }
+
+    private void reconcileStatefulSet(StatefulSet s, List<Pod> pods) {
+        String ns = s.getMetadata().getNamespace();
+        int want = s.getSpec().getReplicas() == null ? 1 : s.getSpec().getReplicas();
+        List<Pod> owned = ownedBy(pods, s.getMetadata().getUid());
+        for (int ordinal = 0; ordinal < want; ordinal++) {
+            String name = s.getMetadata().getName() + "-" + ordinal;
+            if (owned.stream().noneMatch(p -> p.getMetadata().getName().equals(name))) {
+                create(ns, name, s.getSpec().getTemplate(), "StatefulSet", "apps/v1", s.getMetadata().getName(), s.getMetadata().getUid());
+            }
+        }
+        for (Pod p : owned) {
+            String name = p.getMetadata().getName();
+            int ordinal = Integer.parseInt(name.substring(name.lastIndexOf('-') + 1));
+            if (ordinal >= want) {
+                client.resource(p).delete();
+            }
+        }
+    }
+
+    /** No garbage collector in the stand-in API server: delete pods whose owner is gone. */
+    private void collectOrphans(List<Pod> pods, List<Deployment> deployments, List<StatefulSet> statefulSets) {
+        var owners = new java.util.HashSet<String>();
+        deployments.forEach(d -> owners.add(d.getMetadata().getUid()));
+        statefulSets.forEach(s -> owners.add(s.getMetadata().getUid()));
+        for (Pod p : pods) {
+            var refs = p.getMetadata().getOwnerReferences();
+            if (refs != null && !refs.isEmpty() && refs.stream().noneMatch(r -> owners.contains(r.getUid()))) {
+                client.resource(p).delete();
+            }
+        }
+    }
+
+    private static List<Pod> ownedBy(List<Pod> pods, String uid) {
+        return pods.stream().filter(p -> p.getMetadata().getOwnerReferences() != null
+                && p.getMetadata().getOwnerReferences().stream().anyMatch(r -> uid.equals(r.getUid()))).toList();
+    }
+
+    private void create(String ns, String name, PodTemplateSpec template, String kind, String apiVersion, String owner, String ownerUid) {
+        Map<String, String> labels = template.getMetadata() == null ? Map.of() : template.getMetadata().getLabels();
+        Map<String, String> annotations = template.getMetadata() == null ? Map.of() : template.getMetadata().getAnnotations();
+        Pod pod = new PodBuilder().withNewMetadata().withNamespace(ns).withName(name)
+                .withLabels(labels).withAnnotations(annotations)
+                .withOwnerReferences(new OwnerReferenceBuilder().withApiVersion(apiVersion).withKind(kind).withName(owner)
+                        .withUid(ownerUid).withController(true).build())
+                .endMetadata().withSpec(template.getSpec()).build();
+        client.resource(pod).create();
+        System.out.printf("%s controller: created %s/%s%n", kind, ns, name);
+    }
+
+    private static String suffix(int length) {
+        String alphabet = "bcdfghjklmnpqrstvwxz2456789";
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < length; i++) {
+            sb.append(alphabet.charAt(RANDOM.nextInt(alphabet.length())));
+        }
+        return sb.toString();
+    }
+}

@@ -1,0 +1,218 @@
+package io.netattach.lab;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.fabric8.kubernetes.api.model.EventBuilder;
+import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.PodConditionBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+
+/**
+ * The kubelet and container runtime of one lab node, as far as networking goes: for each pod bound to the
+ * node it creates the pod's network namespace and runs the node's CNI chain exactly as a runtime does
+ * (CNI_* environment, the plugin config on stdin, prevResult threaded through the chain, DEL in reverse
+ * order on delete), then reports the pod Running and Ready. The chain is the node's conflist
+ * ({@code <cni-conf-dir>/<node>.conflist}).
+ */
+final class LabKubelet {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Pattern UID = Pattern.compile("[0-9a-fA-F-]{8,64}");
+
+    private final KubernetesClient client;
+    private final String node;
+    private final Path conflist;
+    private final List<Path> cniPath;
+    /** The node's own network namespace: plugins run inside it, as they would on that node. */
+    private final String nodeNetns;
+    /** pod UID -> the sandbox it runs in. */
+    private final Map<String, Sandbox> sandboxes = new ConcurrentHashMap<>();
+    private final ExecutorService work;
+
+    record Sandbox(String uid, String namespace, String name, String netnsName, String containerId) {
+        Path netns() {
+            return Path.of("/var/run/netns", netnsName);
+        }
+    }
+
+    LabKubelet(KubernetesClient client, String node, Lab.Options options) {
+        this.client = client;
+        this.node = node;
+        this.conflist = Path.of(options.get("cni-conf-dir", "/tmp")).resolve(node + ".conflist");
+        this.nodeNetns = options.get("node-netns-prefix", "na-lab-") + node;
+        this.cniPath = List.of(options.get("cni-path", "/usr/lib/cni").split(":")).stream().map(Path::of).toList();
+        this.work = Executors.newFixedThreadPool(4, r -> {
+            Thread t = new Thread(r, "kubelet-" + node);
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    void start() {
+        client.pods().inAnyNamespace().inform(new ResourceEventHandler<>() {
+            @Override public void onAdd(Pod pod) { consider(pod); }
+            @Override public void onUpdate(Pod old, Pod pod) { consider(pod); }
+            @Override public void onDelete(Pod pod, boolean unknown) {
+                Sandbox sb = sandboxes.remove(pod.getMetadata().getUid());
+                if (sb != null) {
+                    work.execute(() -> teardown(sb));
+                }
+            }
+        }, 30_000);
+    }
+
+    private void consider(Pod pod) {
+        String uid = pod.getMetadata().getUid();
+        if (!node.equals(pod.getSpec().getNodeName()) || uid == null || !UID.matcher(uid).matches()) {
+            return;
+        }
+        String hex = uid.replace("-", "");
+        // The tail of the UID: the stand-in API server numbers UIDs sequentially, so the head is all zeros.
+        String netnsName = "na-p-" + hex.substring(Math.max(0, hex.length() - 16));
+        Sandbox sb = new Sandbox(uid, pod.getMetadata().getNamespace(), pod.getMetadata().getName(), netnsName,
+                "lab" + uid.replace("-", ""));
+        if (sandboxes.putIfAbsent(uid, sb) == null) {
+            work.execute(() -> setup(sb));
+        }
+    }
+
+    private void setup(Sandbox sb) {
+        try {
+            if (!Files.exists(sb.netns())) {
+                run(List.of("ip", "netns", "add", sb.netnsName()));
+                run(List.of("ip", "-n", sb.netnsName(), "link", "set", "lo", "up"));
+            }
+            JsonNode result = chain("ADD", sb);
+            System.out.printf("kubelet %s: %s/%s sandbox %s ready: %s%n", node, sb.namespace(), sb.name(), sb.netns(), result);
+            markReady(sb);
+        } catch (Exception e) {
+            System.err.printf("kubelet %s: %s/%s: CNI ADD failed: %s%n", node, sb.namespace(), sb.name(), e.getMessage());
+            event(sb, "FailedCreatePodSandBox", "CNI ADD failed: " + e.getMessage());
+            try {
+                chain("DEL", sb);
+            } catch (Exception ignored) {
+                // DEL after a failed ADD is best effort, as in a runtime.
+            }
+            // Retry later, as a kubelet does: forget the sandbox so the next pod event (or resync) tries again.
+            sandboxes.remove(sb.uid());
+        }
+    }
+
+    private void teardown(Sandbox sb) {
+        try {
+            chain("DEL", sb);
+        } catch (Exception e) {
+            System.err.printf("kubelet %s: %s/%s: CNI DEL failed: %s%n", node, sb.namespace(), sb.name(), e.getMessage());
+        }
+        try {
+            run(List.of("ip", "netns", "delete", sb.netnsName()));
+        } catch (Exception e) {
+            System.err.printf("kubelet %s: cannot delete netns %s: %s%n", node, sb.netnsName(), e.getMessage());
+        }
+        System.out.printf("kubelet %s: %s/%s sandbox removed%n", node, sb.namespace(), sb.name());
+    }
+
+    /** Runs the node's conflist: ADD in order with prevResult, DEL in reverse. Returns the last result. */
+    private JsonNode chain(String command, Sandbox sb) throws IOException, InterruptedException {
+        JsonNode list = JSON.readTree(Files.readString(conflist));
+        List<JsonNode> plugins = new ArrayList<>();
+        list.path("plugins").forEach(plugins::add);
+        if (command.equals("DEL")) {
+            java.util.Collections.reverse(plugins);
+        }
+        JsonNode prev = null;
+        for (JsonNode plugin : plugins) {
+            ObjectNode conf = ((ObjectNode) plugin.deepCopy()).put("cniVersion", list.path("cniVersion").asText("1.0.0"))
+                    .put("name", list.path("name").asText("lab"));
+            if (prev != null && command.equals("ADD")) {
+                conf.set("prevResult", prev);
+            }
+            JsonNode out = exec(plugin.path("type").asText(), command, sb, conf);
+            if (command.equals("ADD")) {
+                prev = out;
+            }
+        }
+        return prev;
+    }
+
+    private JsonNode exec(String type, String command, Sandbox sb, JsonNode conf) throws IOException, InterruptedException {
+        Path binary = cniPath.stream().map(d -> d.resolve(type)).filter(Files::isExecutable).findFirst()
+                .orElseThrow(() -> new IOException("CNI plugin \"" + type + "\" not found in " + cniPath));
+        // Run the plugin inside the node's namespace (fixed arguments, no shell); pod data only in the environment.
+        ProcessBuilder pb = new ProcessBuilder("ip", "netns", "exec", nodeNetns, binary.toString());
+        Map<String, String> env = pb.environment();
+        env.put("CNI_COMMAND", command);
+        env.put("CNI_CONTAINERID", sb.containerId());
+        env.put("CNI_NETNS", sb.netns().toString());
+        env.put("CNI_IFNAME", "eth0");
+        env.put("CNI_PATH", String.join(":", cniPath.stream().map(Path::toString).toList()));
+        env.put("CNI_ARGS", "IgnoreUnknown=1;K8S_POD_NAMESPACE=" + sb.namespace() + ";K8S_POD_NAME=" + sb.name()
+                + ";K8S_POD_INFRA_CONTAINER_ID=" + sb.containerId() + ";K8S_POD_UID=" + sb.uid());
+        Process p = pb.start();
+        p.getOutputStream().write(JSON.writeValueAsBytes(conf));
+        p.getOutputStream().close();
+        byte[] out = p.getInputStream().readAllBytes();
+        byte[] err = p.getErrorStream().readAllBytes();
+        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new IOException(type + " " + command + " did not finish within 120 s");
+        }
+        String stdout = new String(out, StandardCharsets.UTF_8).trim();
+        if (p.exitValue() != 0) {
+            throw new IOException(type + " " + command + " exited " + p.exitValue() + ": " + stdout + " " + new String(err, StandardCharsets.UTF_8).trim());
+        }
+        return stdout.isEmpty() ? JSON.createObjectNode() : JSON.readTree(stdout);
+    }
+
+    private void markReady(Sandbox sb) {
+        client.pods().inNamespace(sb.namespace()).withName(sb.name()).editStatus(p -> {
+            if (!sb.uid().equals(p.getMetadata().getUid())) {
+                return p;
+            }
+            return new PodBuilder(p).editOrNewStatus().withPhase("Running").withStartTime(Instant.now().toString())
+                    .withConditions(new PodConditionBuilder().withType("Ready").withStatus("True")
+                            .withLastTransitionTime(Instant.now().toString()).build())
+                    .endStatus().build();
+        });
+    }
+
+    private void event(Sandbox sb, String reason, String message) {
+        try {
+            client.v1().events().inNamespace(sb.namespace()).resource(new EventBuilder()
+                    .withNewMetadata().withGenerateName(sb.name() + ".").withNamespace(sb.namespace()).endMetadata()
+                    .withInvolvedObject(new ObjectReferenceBuilder().withKind("Pod").withNamespace(sb.namespace())
+                            .withName(sb.name()).withUid(sb.uid()).build())
+                    .withReason(reason).withMessage(message).withType("Warning")
+                    .withNewSource().withComponent("lab-kubelet").withHost(node).endSource()
+                    .withLastTimestamp(Instant.now().toString()).build()).create();
+        } catch (RuntimeException e) {
+            System.err.println("kubelet " + node + ": cannot record event: " + e.getMessage());
+        }
+    }
+
+    /** Fixed commands with validated arguments (namespace names derived from pod UIDs); never a shell. */
+    private static void run(List<String> command) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        if (p.waitFor() != 0) {
+            throw new IOException(String.join(" ", command) + ": " + out);
+        }
+    }
+}
