@@ -1,0 +1,73 @@
+package io.netattach.node.netlink.addr;
+
+import io.netattach.node.netlink.wire.Attrs;
+import io.netattach.node.netlink.wire.Errno;
+import io.netattach.node.netlink.wire.MessageBuilder;
+import io.netattach.node.netlink.wire.NetlinkException;
+import io.netattach.node.netlink.wire.NetlinkSocket;
+import io.netattach.node.netlink.wire.Nl;
+import io.netattach.node.netlink.wire.Wire;
+
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Address verbs (RTM_*ADDR) on one netlink socket. */
+public final class Addresses {
+    public static final int IFA_ADDRESS = 1, IFA_LOCAL = 2;
+    private static final int IFADDRMSG_LEN = 8;
+
+    private final NetlinkSocket socket;
+
+    public Addresses(NetlinkSocket socket) { this.socket = socket; }
+
+    static MessageBuilder request(int type, int flags, int linkIndex, IpPrefix p) {
+        MessageBuilder b = new MessageBuilder(type, flags).u8(p.family()).u8(p.prefix()).u8(0).u8(0).u32(linkIndex);
+        byte[] raw = p.address().getAddress();
+        // IPv4: IFA_LOCAL is the address, IFA_ADDRESS the peer (same for non point-to-point), as iproute2 sends.
+        if (p.v4()) b.attr(IFA_LOCAL, raw);
+        b.attr(IFA_ADDRESS, raw);
+        return b;
+    }
+
+    public void add(int linkIndex, IpPrefix p) {
+        socket.execute("add address " + p + " to link #" + linkIndex + " in " + socket.where(),
+                request(Nl.RTM_NEWADDR, Nl.NLM_F_CREATE | Nl.NLM_F_EXCL, linkIndex, p));
+    }
+
+    /** Adds unless present: returns false if the address was already there. */
+    public boolean ensure(int linkIndex, IpPrefix p) {
+        try {
+            add(linkIndex, p);
+            return true;
+        } catch (NetlinkException e) {
+            if (e.errno() == Errno.EEXIST) return false;
+            throw e;
+        }
+    }
+
+    public void delete(int linkIndex, IpPrefix p) {
+        socket.execute("delete address " + p + " from link #" + linkIndex + " in " + socket.where(), request(Nl.RTM_DELADDR, 0, linkIndex, p));
+    }
+
+    /** Every address in the namespace (family 0 = both), or of one link if {@code linkIndex} > 0. */
+    public List<Address> dump(int linkIndex) {
+        List<Address> out = new ArrayList<>();
+        MessageBuilder req = new MessageBuilder(Nl.RTM_GETADDR, 0).u8(0).u8(0).u8(0).u8(0).u32(0);
+        for (Wire w : socket.dump("dump addresses in " + socket.where(), req)) {
+            if (w.type() != Nl.RTM_NEWADDR) continue;
+            int idx = w.i32(4);
+            if (linkIndex > 0 && idx != linkIndex) continue;
+            Attrs a = w.attrs(IFADDRMSG_LEN);
+            Attrs.Attr addr = a.has(IFA_LOCAL) ? a.get(IFA_LOCAL) : a.get(IFA_ADDRESS);
+            if (addr == null) continue;
+            try {
+                out.add(new Address(idx, new IpPrefix(InetAddress.getByAddress(addr.bytes()), w.u8(1)), w.u8(3)));
+            } catch (UnknownHostException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,74 @@
+package io.netattach.node.netlink.addr;
+
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+
+/** An address with a prefix length (10.1.2.3/24 or fd00::5/64), validated without any name lookup. */
+public record IpPrefix(InetAddress address, int prefix) {
+    public IpPrefix {
+        int max = address instanceof Inet4Address ? 32 : 128;
+        if (prefix < 0 || prefix > max) throw new IllegalArgumentException("prefix length " + prefix + " out of range for " + address.getHostAddress());
+    }
+
+    public int family() { return address instanceof Inet4Address ? 2 : 10; }
+    public boolean v4() { return address instanceof Inet4Address; }
+
+    /** Parses CIDR notation; {@code field} names the input in the error. */
+    public static IpPrefix parse(String field, String cidr) {
+        if (cidr == null) throw new IllegalArgumentException(field + " is missing");
+        int slash = cidr.indexOf('/');
+        if (slash < 0) throw new IllegalArgumentException(field + " \"" + cidr + "\" is not in CIDR notation (address/prefix)");
+        InetAddress a = parseAddress(field, cidr.substring(0, slash));
+        int p;
+        try {
+            p = Integer.parseInt(cidr.substring(slash + 1));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(field + " \"" + cidr + "\" has an invalid prefix length");
+        }
+        try {
+            return new IpPrefix(a, p);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(field + " \"" + cidr + "\": " + e.getMessage());
+        }
+    }
+
+    /** Parses a literal IPv4 / IPv6 address only: never resolves a host name. */
+    public static InetAddress parseAddress(String field, String s) {
+        boolean v4 = s.matches("\\d{1,3}(\\.\\d{1,3}){3}");
+        boolean v6 = !v4 && s.contains(":") && s.matches("[0-9A-Fa-f:.]+");
+        if (!v4 && !v6) throw new IllegalArgumentException(field + " \"" + s + "\" is not an IP address");
+        if (v4) for (String part : s.split("\\.")) if (Integer.parseInt(part) > 255) throw new IllegalArgumentException(field + " \"" + s + "\" is not an IP address");
+        try {
+            return InetAddress.getByName(s); // a literal: no lookup happens
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException(field + " \"" + s + "\" is not an IP address");
+        }
+    }
+
+    /** The network of this prefix (host bits cleared). */
+    public IpPrefix network() {
+        byte[] b = address.getAddress();
+        for (int i = 0; i < b.length; i++) {
+            int keep = Math.max(0, Math.min(8, prefix - i * 8));
+            b[i] &= (byte) (0xff << (8 - keep));
+        }
+        try {
+            return new IpPrefix(InetAddress.getByAddress(b), prefix);
+        } catch (UnknownHostException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public boolean contains(InetAddress a) {
+        if ((a instanceof Inet4Address) != v4()) return false;
+        try {
+            return new IpPrefix(a, prefix).network().equals(network());
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
+    @Override
+    public String toString() { return address.getHostAddress() + "/" + prefix; }
+}

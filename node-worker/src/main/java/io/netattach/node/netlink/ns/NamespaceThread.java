@@ -1,0 +1,108 @@
+package io.netattach.node.netlink.ns;
+
+import io.netattach.node.netlink.wire.Libc;
+import io.netattach.node.netlink.wire.NetlinkSocket;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.function.Supplier;
+
+/**
+ * The one platform thread that ever calls setns. A network namespace is a per-thread property in Linux: a
+ * virtual thread (or a pool thread) that entered another namespace would carry it into unrelated work. So
+ * this thread enters a namespace only to open a netlink socket there (sockets stay bound to the namespace
+ * they were made in) or to write a /proc/sys file of that namespace (sysctls resolve against the opener's
+ * namespace), and returns to its home namespace before doing anything else. If it cannot return, it is
+ * replaced: nothing else ever runs on a thread stuck in a foreign namespace.
+ */
+public final class NamespaceThread implements AutoCloseable {
+    private ExecutorService executor;
+    private Netns home;
+
+    public NamespaceThread() {
+        start();
+    }
+
+    private synchronized void start() {
+        executor = Executors.newSingleThreadExecutor(Thread.ofPlatform().name("netattach-netns").daemon(true).factory());
+        home = call(() -> Netns.open("/proc/thread-self/ns/net"));
+    }
+
+    /** A NETLINK_ROUTE socket inside {@code ns}. */
+    public NetlinkSocket openSocket(Netns ns) {
+        return inside(ns, () -> NetlinkSocket.open(ns.path()));
+    }
+
+    /**
+     * Writes a sysctl of {@code ns}, e.g. {@code net/ipv4/conf/net1/arp_notify}. Returns false if the file
+     * does not exist there (IPv6 disabled, say).
+     */
+    public boolean writeSysctl(Netns ns, String key, String value) {
+        if (key.contains("..")) throw new IllegalArgumentException("sysctl key \"" + key + "\" contains '..'");
+        return inside(ns, () -> {
+            try {
+                Files.writeString(Path.of("/proc/sys", key), value, StandardCharsets.US_ASCII);
+                return true;
+            } catch (NoSuchFileException e) {
+                return false;
+            } catch (java.io.IOException e) {
+                throw new IllegalStateException("cannot write sysctl " + key + "=" + value + " in " + ns + ": " + e.getMessage(), e);
+            }
+        });
+    }
+
+    private <T> T inside(Netns ns, Supplier<T> work) {
+        return call(() -> {
+            Libc.setns(ns.fd(), Libc.CLONE_NEWNET);
+            try {
+                return work.get();
+            } finally {
+                try {
+                    Libc.setns(home.fd(), Libc.CLONE_NEWNET);
+                } catch (RuntimeException e) {
+                    // Never let this thread run anything else in a foreign namespace.
+                    replaceThread();
+                    throw new IllegalStateException("could not return to the home network namespace after " + ns + ": " + e.getMessage(), e);
+                }
+            }
+        });
+    }
+
+    private void replaceThread() {
+        ExecutorService stuck = executor;
+        Thread.ofPlatform().start(() -> {
+            stuck.shutdownNow();
+            synchronized (this) {
+                executor = Executors.newSingleThreadExecutor(Thread.ofPlatform().name("netattach-netns").daemon(true).factory());
+            }
+        });
+    }
+
+    private <T> T call(java.util.concurrent.Callable<T> task) {
+        Future<T> f;
+        synchronized (this) {
+            f = executor.submit(task);
+        }
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for the netns thread", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException re) throw re;
+            throw new IllegalStateException(e.getCause());
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        executor.shutdown();
+        home.close();
+    }
+}

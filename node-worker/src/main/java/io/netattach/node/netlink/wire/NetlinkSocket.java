@@ -1,0 +1,125 @@
+package io.netattach.node.netlink.wire;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A NETLINK_ROUTE socket. It stays bound to the network namespace it was created in, whatever thread uses it
+ * later. Requests are serialised per socket; each carries a fresh sequence number, and replies with another
+ * sequence (stale answers of an earlier timed-out request) are dropped.
+ */
+public final class NetlinkSocket implements AutoCloseable {
+    private static final AtomicInteger SEQ = new AtomicInteger((int) (System.nanoTime() & 0x3fffffff));
+    private static final int BUFFER = 64 * 1024;
+    private static final int DUMP_RETRIES = 5;
+
+    private final int fd;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment rx = arena.allocate(BUFFER, 8);
+    private final MemorySegment kernel;
+    private final String where;
+    private boolean closed;
+
+    private NetlinkSocket(int fd, String where) {
+        this.fd = fd;
+        this.where = where;
+        this.kernel = arena.allocate(12, 4); // struct sockaddr_nl {family, pad, pid=0 (kernel), groups=0}
+        kernel.set(ValueLayout.JAVA_SHORT, 0, (short) Libc.AF_NETLINK);
+    }
+
+    /** Opens a socket in the calling thread's network namespace. */
+    public static NetlinkSocket open(String where) {
+        int fd = Libc.socket(Libc.AF_NETLINK, Libc.SOCK_RAW | Libc.SOCK_CLOEXEC, Libc.NETLINK_ROUTE);
+        try {
+            Libc.setsockoptInt(fd, Libc.SOL_NETLINK, Libc.NETLINK_EXT_ACK, 1);
+            Libc.setsockoptInt(fd, Libc.SOL_NETLINK, Libc.NETLINK_CAP_ACK, 1);
+            Libc.setReceiveTimeout(fd, 10_000);
+            try (Arena a = Arena.ofConfined()) {
+                MemorySegment local = a.allocate(12, 4);
+                local.set(ValueLayout.JAVA_SHORT, 0, (short) Libc.AF_NETLINK);
+                Libc.bind(fd, local);
+            }
+            return new NetlinkSocket(fd, where);
+        } catch (RuntimeException e) {
+            Libc.close(fd);
+            throw e;
+        }
+    }
+
+    /** Where this socket lives (a netns path), for messages. */
+    public String where() { return where; }
+
+    /** Sends a change request and waits for its ACK; a negative ACK becomes a {@link NetlinkException}. */
+    public synchronized void execute(String operation, MessageBuilder msg) {
+        exchange(operation, msg, msg.flags() | Nl.NLM_F_REQUEST | Nl.NLM_F_ACK);
+    }
+
+    /** Sends a GET (single object, with ACK) and returns the replies. */
+    public synchronized List<Wire> query(String operation, MessageBuilder msg) {
+        return exchange(operation, msg, msg.flags() | Nl.NLM_F_REQUEST | Nl.NLM_F_ACK);
+    }
+
+    /** Sends a dump request and returns every part up to NLMSG_DONE; an interrupted dump is restarted. */
+    public synchronized List<Wire> dump(String operation, MessageBuilder msg) {
+        for (int attempt = 0; ; attempt++) {
+            List<Wire> parts = exchange(operation, msg, msg.flags() | Nl.NLM_F_REQUEST | Nl.NLM_F_DUMP);
+            boolean interrupted = parts.stream().anyMatch(w -> (w.flags() & Nl.NLM_F_DUMP_INTR) != 0);
+            if (!interrupted || attempt >= DUMP_RETRIES) return parts;
+        }
+    }
+
+    private List<Wire> exchange(String operation, MessageBuilder msg, int flags) {
+        if (closed) throw new IllegalStateException("netlink socket for " + where + " is closed");
+        int seq = SEQ.incrementAndGet() & 0x7fffffff;
+        byte[] bytes = msg.build(seq, 0, flags);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment tx = a.allocate(bytes.length, 8);
+            MemorySegment.copy(bytes, 0, tx, ValueLayout.JAVA_BYTE, 0, bytes.length);
+            Libc.sendto(fd, tx, bytes.length, kernel);
+        }
+        boolean dump = (flags & Nl.NLM_F_DUMP) == Nl.NLM_F_DUMP;
+        List<Wire> out = new ArrayList<>();
+        while (true) {
+            long n;
+            try {
+                n = Libc.recv(fd, rx);
+            } catch (Libc.SyscallException e) {
+                throw new NetlinkException(operation + " in " + where + " (no reply)", e.errno(), null);
+            }
+            byte[] d = rx.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE);
+            for (Wire w : Wire.split(d, (int) n)) {
+                if (w.seq() != seq) continue;
+                switch (w.type()) {
+                    case Nl.NLMSG_ERROR -> {
+                        int errno = w.errorCode();
+                        if (errno != 0) throw new NetlinkException(operation, errno, w.extAckMessage());
+                        return out;
+                    }
+                    case Nl.NLMSG_DONE -> {
+                        // A failed dump reports its error as a negative int in DONE's payload.
+                        if (w.len() >= Nl.HDRLEN + 4 && w.i32(0) < 0) throw new NetlinkException(operation, -w.i32(0), w.extAckMessage());
+                        return out;
+                    }
+                    case Nl.NLMSG_NOOP -> { }
+                    case Nl.NLMSG_OVERRUN -> throw new NetlinkException(operation + " (overrun)", Errno.ENOBUFS_FALLBACK, null);
+                    default -> {
+                        out.add(w);
+                        if (!dump && (w.flags() & Nl.NLM_F_MULTI) == 0 && (flags & Nl.NLM_F_ACK) == 0) return out;
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        Libc.close(fd);
+        arena.close();
+    }
+}
