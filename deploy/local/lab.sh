@@ -49,7 +49,8 @@ fabric_up() {
     ip netns add "na-lab-node$i"
     ip -n "na-lab-node$i" link set lo up
     for j in 0 1 2; do
-      ip link add "nal$i-e$j" type veth peer name "nal$i-f$j"
+      # MTU 9000 on the uplinks: the seed's storage-network asks for jumbo frames on eth1.
+      ip link add "nal$i-e$j" mtu 9000 type veth peer name "nal$i-f$j" mtu 9000
       ip link set "nal$i-e$j" netns "na-lab-node$i"
       ip -n "na-lab-node$i" link set "nal$i-e$j" name "eth$j"
       ip link set "nal$i-f$j" netns na-lab-fabric

@@ -1,0 +1,154 @@
+package io.netattach.lab;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+
+import java.io.FileInputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Supplier;
+
+/** What the end-to-end tests see of the running lab (deploy/local/lab.sh up): its API and its pods' namespaces. */
+final class LabWorld implements AutoCloseable {
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final Path ROOT = Path.of(System.getProperty("netattach.root", "../../.."));
+    static final Path EXAMPLES = ROOT.resolve("deploy/examples");
+
+    final KubernetesClient client;
+
+    LabWorld() throws IOException {
+        String state = Optional.ofNullable(System.getenv("NETATTACH_STATE"))
+                .orElse(System.getProperty("user.home") + "/.local/state/netattach");
+        Path kubeconfig = Path.of(state, "lab", "kubeconfig");
+        if (!Files.exists(kubeconfig)) {
+            throw new IllegalStateException("the lab is not up (no " + kubeconfig + "): run deploy/local/lab.sh up first");
+        }
+        client = new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(Files.readString(kubeconfig))).build();
+    }
+
+    /** Applies every object of an example file, as `kubectl apply -f` would (create or replace). */
+    List<HasMetadata> apply(String example) throws IOException {
+        try (var in = new FileInputStream(EXAMPLES.resolve(example).toFile())) {
+            return client.load(in).createOrReplace();
+        }
+    }
+
+    void delete(String example) throws IOException {
+        try (var in = new FileInputStream(EXAMPLES.resolve(example).toFile())) {
+            client.load(in).delete();
+        }
+    }
+
+    Pod pod(String namespace, String name) {
+        return client.pods().inNamespace(namespace).withName(name).get();
+    }
+
+    /** The network-status the attach-service wrote on the pod, once it is there. */
+    JsonNode networkStatus(String namespace, String name, Duration limit) {
+        return waitFor("network-status on " + namespace + "/" + name, limit, () -> {
+            Pod p = pod(namespace, name);
+            if (p == null || p.getMetadata().getAnnotations() == null) {
+                return null;
+            }
+            String status = p.getMetadata().getAnnotations().get("k8s.v1.cni.cncf.io/network-status");
+            if (status == null) {
+                return null;
+            }
+            try {
+                JsonNode node = JSON.readTree(status);
+                // Wait until every requested network is reported (the primary network is not ours).
+                return node;
+            } catch (IOException e) {
+                throw new AssertionError("network-status of " + namespace + "/" + name + " is not JSON: " + status, e);
+            }
+        });
+    }
+
+    static String netnsOf(Pod pod) {
+        String hex = pod.getMetadata().getUid().replace("-", "");
+        return "na-p-" + hex.substring(Math.max(0, hex.length() - 16));
+    }
+
+    /** `ip -d -j <args>` inside a namespace: the test's independent view of the kernel state. */
+    static JsonNode ip(String netns, String... args) {
+        List<String> cmd = new ArrayList<>(List.of("ip", "-d", "-j", "-n", netns));
+        cmd.addAll(List.of(args));
+        String out = run(cmd);
+        try {
+            return JSON.readTree(out.isBlank() ? "[]" : out);
+        } catch (IOException e) {
+            throw new AssertionError("ip printed no JSON: " + out, e);
+        }
+    }
+
+    static String run(List<String> cmd) {
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            int rc = p.waitFor();
+            if (rc != 0) {
+                throw new AssertionError(String.join(" ", cmd) + " exited " + rc + ": " + out);
+            }
+            return out;
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    static int exitCode(List<String> cmd) {
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            p.getInputStream().readAllBytes();
+            return p.waitFor();
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    /** Polls until the supplier gives a non-null value, or fails naming what was awaited. */
+    static <T> T waitFor(String what, Duration limit, Supplier<T> probe) {
+        Instant end = Instant.now().plus(limit);
+        RuntimeException last = null;
+        while (Instant.now().isBefore(end)) {
+            try {
+                T value = probe.get();
+                if (value != null) {
+                    return value;
+                }
+            } catch (RuntimeException e) {
+                last = e;
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        }
+        throw new AssertionError("timed out after " + limit.toSeconds() + " s waiting for " + what
+                + (last == null ? "" : " (last error: " + last.getMessage() + ")"));
+    }
+
+    @Override
+    public void close() {
+        client.close();
+    }
+}
