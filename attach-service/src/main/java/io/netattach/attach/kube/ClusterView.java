@@ -1,0 +1,124 @@
+package io.netattach.attach.kube;
+
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.netattach.attach.domain.InvalidDefinitionException;
+import io.netattach.attach.domain.NetworkDefinition;
+import io.netattach.attach.domain.NetworkDefinitionParser;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import org.jboss.logging.Logger;
+
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+
+/**
+ * Informers on pods and NetworkAttachmentDefinitions (all namespaces), reduced to {@link PodView}s and
+ * parsed {@link NetworkDefinition}s. Callers get told which pod UID or which NAD changed.
+ */
+@ApplicationScoped
+public class ClusterView {
+    private static final Logger LOG = Logger.getLogger(ClusterView.class);
+    public static final String RESOURCE_NAME = "k8s.v1.cni.cncf.io/resourceName";
+    public static final ResourceDefinitionContext NAD = new ResourceDefinitionContext.Builder()
+            .withGroup("k8s.cni.cncf.io").withVersion("v1").withKind("NetworkAttachmentDefinition")
+            .withPlural("network-attachment-definitions").withNamespaced(true).build();
+
+    /** Parsed NAD, or why it cannot be used. */
+    public sealed interface Definition permits Valid, Invalid {
+    }
+
+    public record Valid(NetworkDefinition definition) implements Definition {
+    }
+
+    public record Invalid(String reason) implements Definition {
+    }
+
+    @Inject KubernetesClient client;
+
+    private final Map<String, PodView> pods = new ConcurrentHashMap<>();
+    private final Map<String, Definition> definitions = new ConcurrentHashMap<>();
+    private SharedIndexInformer<Pod> podInformer;
+    private SharedIndexInformer<GenericKubernetesResource> nadInformer;
+
+    public interface Listener {
+        void podChanged(PodView now);
+
+        void podDeleted(PodView last);
+
+        void definitionChanged(String key);
+    }
+
+    public void start(Listener listener) {
+        nadInformer = client.genericKubernetesResources(NAD).inAnyNamespace().inform(new ResourceEventHandler<>() {
+            public void onAdd(GenericKubernetesResource r) { nad(r, listener); }
+            public void onUpdate(GenericKubernetesResource o, GenericKubernetesResource r) { nad(r, listener); }
+            public void onDelete(GenericKubernetesResource r, boolean unknown) {
+                String key = r.getMetadata().getNamespace() + "/" + r.getMetadata().getName();
+                definitions.remove(key);
+                listener.definitionChanged(key);
+            }
+        }, 0);
+        // fieldSelector spec.nodeName!= would be the server-side filter; we filter here so it works everywhere
+        podInformer = client.pods().inAnyNamespace().inform(new ResourceEventHandler<>() {
+            public void onAdd(Pod p) { pod(p, listener); }
+            public void onUpdate(Pod o, Pod p) { pod(p, listener); }
+            public void onDelete(Pod p, boolean unknown) {
+                PodView last = pods.remove(p.getMetadata().getUid());
+                PodView view = PodView.of(p);
+                if (last != null || view.concernsUs()) listener.podDeleted(view);
+            }
+        }, 0);
+    }
+
+    public void stop() {
+        if (podInformer != null) podInformer.close();
+        if (nadInformer != null) nadInformer.close();
+    }
+
+    private void pod(Pod p, Listener listener) {
+        PodView view = PodView.of(p);
+        if (p.getMetadata().getDeletionTimestamp() != null) return; // the delete event follows
+        if (view.concernsUs()) {
+            PodView before = pods.put(view.uid(), view);
+            if (!view.equals(before)) listener.podChanged(view);
+        } else if (pods.remove(view.uid()) != null) {
+            listener.podChanged(view);
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private void nad(GenericKubernetesResource r, Listener listener) {
+        String ns = r.getMetadata().getNamespace();
+        String name = r.getMetadata().getName();
+        Object spec = r.getAdditionalProperties().get("spec");
+        String config = spec instanceof Map<?, ?> m && m.get("config") instanceof String s ? s : null;
+        String resourceName = r.getMetadata().getAnnotations() == null ? null : r.getMetadata().getAnnotations().get(RESOURCE_NAME);
+        Definition d;
+        try {
+            d = new Valid(NetworkDefinitionParser.parse(ns, name, config, resourceName));
+        } catch (InvalidDefinitionException e) {
+            d = new Invalid(e.getMessage());
+        }
+        definitions.put(ns + "/" + name, d);
+        listener.definitionChanged(ns + "/" + name);
+    }
+
+    public Optional<PodView> pod(String uid) {
+        return Optional.ofNullable(pods.get(uid));
+    }
+
+    public Iterable<PodView> pods() {
+        return pods.values();
+    }
+
+    public Optional<Definition> definition(String key) {
+        return Optional.ofNullable(definitions.get(key));
+    }
+}

@@ -1,0 +1,35 @@
+package io.netattach.attach.kube;
+
+import io.fabric8.kubernetes.api.model.Pod;
+
+import java.util.Map;
+
+/**
+ * The few fields of a pod attach-service needs, kept instead of the whole object so memory stays small at
+ * 100k pods.
+ */
+public record PodView(String uid, String namespace, String name, String nodeName, String serviceAccount,
+                      Map<String, String> labels, String networks, String networkStatus) {
+    public static final String NETWORKS = "k8s.v1.cni.cncf.io/networks";
+    public static final String NETWORK_STATUS = "k8s.v1.cni.cncf.io/network-status";
+
+    public static PodView of(Pod pod) {
+        var meta = pod.getMetadata();
+        Map<String, String> annotations = meta.getAnnotations() == null ? Map.of() : meta.getAnnotations();
+        var spec = pod.getSpec();
+        return new PodView(meta.getUid(), meta.getNamespace(), meta.getName(),
+                spec == null ? null : spec.getNodeName(),
+                spec == null ? null : spec.getServiceAccountName(),
+                meta.getLabels() == null ? Map.of() : Map.copyOf(meta.getLabels()),
+                annotations.get(NETWORKS), annotations.get(NETWORK_STATUS));
+    }
+
+    /** Only pods bound to a node that ask for networks, or that carry our status, concern us. */
+    public boolean concernsUs() {
+        return nodeName != null && !nodeName.isEmpty() && (networks != null && !networks.isBlank() || networkStatus != null);
+    }
+
+    public String ref() {
+        return namespace + "/" + name;
+    }
+}

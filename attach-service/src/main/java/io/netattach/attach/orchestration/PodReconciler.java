@@ -1,0 +1,525 @@
+package io.netattach.attach.orchestration;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.netattach.attach.domain.Addresses;
+import io.netattach.attach.domain.InvalidSelectionException;
+import io.netattach.attach.domain.NetworkDefinition;
+import io.netattach.attach.domain.NetworkSelection;
+import io.netattach.attach.domain.NetworkSelectionParser;
+import io.netattach.attach.domain.NetworkStatus;
+import io.netattach.attach.kafka.Bus;
+import io.netattach.attach.kafka.Topics;
+import io.netattach.attach.kube.ClusterView;
+import io.netattach.attach.kube.PodView;
+import io.netattach.attach.kube.PodWriter;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.annotation.Priority;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+
+/**
+ * The level-triggered controller: for one pod UID, compare the desired networks (the annotation) with the
+ * observed ones (our entries of network-status) and act: attach what is missing (NAD -> policy -> IPAM ->
+ * node -> network-status), detach what was removed, tear everything down when the pod is gone.
+ * Every request id is derived from the pod and what is asked, so a retry or a restart repeats the same
+ * request and the other services answer it idempotently.
+ */
+@ApplicationScoped
+public class PodReconciler implements ClusterView.Listener {
+    private static final Logger LOG = Logger.getLogger(PodReconciler.class);
+
+    @Inject ClusterView cluster;
+    @Inject Bus bus;
+    @Inject Topics topics;
+    @Inject PodWriter writer;
+    @Inject ObjectMapper json;
+
+    @ConfigProperty(name = "netattach.cluster-id") String clusterId;
+    @ConfigProperty(name = "netattach.attach.controller.enabled", defaultValue = "true") boolean enabled;
+    @ConfigProperty(name = "netattach.attach.policy-timeout", defaultValue = "10s") Duration policyTimeout;
+    @ConfigProperty(name = "netattach.attach.ipam-timeout", defaultValue = "10s") Duration ipamTimeout;
+    @ConfigProperty(name = "netattach.attach.node-timeout", defaultValue = "30s") Duration nodeTimeout;
+    @ConfigProperty(name = "netattach.attach.node-pending-timeout", defaultValue = "10m") Duration nodePendingTimeout;
+    @ConfigProperty(name = "netattach.attach.attempts", defaultValue = "3") int attempts;
+    @ConfigProperty(name = "netattach.attach.backoff-initial", defaultValue = "1s") Duration backoffInitial;
+    @ConfigProperty(name = "netattach.attach.backoff-max", defaultValue = "60s") Duration backoffMax;
+    @ConfigProperty(name = "netattach.attach.concurrency", defaultValue = "256") int concurrency;
+
+    private WorkQueue queue;
+    private final Map<String, PodView> deleted = new ConcurrentHashMap<>();
+    private final Map<String, Set<String>> waitingForNetwork = new ConcurrentHashMap<>();
+    private final Map<String, Integer> failures = new ConcurrentHashMap<>();
+
+    void start(@Observes @Priority(20) StartupEvent ev) {
+        if (!enabled) return;
+        queue = new WorkQueue(concurrency, this::reconcile);
+        cluster.start(this);
+    }
+
+    void stop(@Observes ShutdownEvent ev) {
+        if (queue == null) return;
+        cluster.stop();
+        queue.close();
+    }
+
+    // ---- informer callbacks ----------------------------------------------------------------------------
+
+    @Override
+    public void podChanged(PodView now) {
+        queue.add(now.uid());
+    }
+
+    @Override
+    public void podDeleted(PodView last) {
+        deleted.put(last.uid(), last);
+        bus.cancel(last.uid());
+        queue.add(last.uid());
+    }
+
+    @Override
+    public void definitionChanged(String key) {
+        Set<String> waiters = waitingForNetwork.remove(key);
+        if (waiters != null) waiters.forEach(queue::add);
+    }
+
+    // ---- reconcile -------------------------------------------------------------------------------------
+
+    /** What is to be done for a pod: attach added selections, detach removed status entries. */
+    record Plan(List<NetworkSelection> added, List<NetworkStatus> removed) {
+        boolean isEmpty() {
+            return added.isEmpty() && removed.isEmpty();
+        }
+    }
+
+    void reconcile(String uid) {
+        PodView gone = deleted.get(uid);
+        if (gone != null && cluster.pod(uid).isEmpty()) {
+            teardown(gone);
+            return;
+        }
+        Optional<PodView> cached = cluster.pod(uid);
+        if (cached.isEmpty()) return;
+        Plan plan = plan(cached.get());
+        if (plan == null || plan.isEmpty()) {
+            failures.remove(uid);
+            return;
+        }
+        // act on the API server's version: the cache may not show the status we wrote a moment ago
+        Optional<PodView> fresh = writer.fetch(cached.get().namespace(), cached.get().name(), uid);
+        if (fresh.isEmpty() || !fresh.get().concernsUs()) return;
+        PodView pod = fresh.get();
+        plan = plan(pod);
+        if (plan == null || plan.isEmpty()) return;
+        try {
+            if (!plan.removed().isEmpty()) detach(pod, plan.removed());
+            if (!plan.added().isEmpty()) attach(pod, plan.added());
+            failures.remove(uid);
+        } catch (Retry r) {
+            int n = failures.merge(uid, 1, Integer::sum);
+            long delay = Math.min(backoffMax.toMillis(), backoffInitial.toMillis() << Math.min(n - 1, 20));
+            LOG.infof("pod %s: %s; retrying in %d ms", pod.ref(), r.getMessage(), delay);
+            queue.addAfter(uid, Duration.ofMillis(delay));
+        } catch (StepFailure.Cancelled c) {
+            LOG.debugf("pod %s deleted during reconcile; teardown follows", pod.ref());
+        }
+    }
+
+    private Plan plan(PodView pod) {
+        List<NetworkSelection> selections;
+        try {
+            selections = NetworkSelectionParser.parse(pod.networks(), pod.namespace());
+        } catch (InvalidSelectionException e) {
+            String message = PodView.NETWORKS + ": " + e.getMessage();
+            writer.event(pod, "Warning", "InvalidNetworkSelection", message);
+            audit(pod, "failed", null, null, null, null, message, "invalid/" + pod.uid() + "/" + hash(pod.networks()));
+            return null; // nothing to do until the annotation changes
+        }
+        List<NetworkStatus> observed = PodWriter.readStatus(json, pod.networkStatus()).stream().filter(NetworkStatus::isSecondary).toList();
+        Set<String> observedKeys = observed.stream().map(NetworkStatus::key).collect(Collectors.toSet());
+        Set<String> desiredKeys = selections.stream().map(s -> s.network() + "@" + s.interfaceName()).collect(Collectors.toSet());
+        return new Plan(
+                selections.stream().filter(s -> !observedKeys.contains(s.network() + "@" + s.interfaceName())).toList(),
+                observed.stream().filter(s -> !desiredKeys.contains(s.key())).toList());
+    }
+
+    /** Temporary failure: try again later with backoff. */
+    static final class Retry extends Exception {
+        Retry(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    private void attach(PodView pod, List<NetworkSelection> added) throws Retry, StepFailure.Cancelled {
+        String uid = pod.uid();
+        String hash = hash(added.stream().map(this::canonical).collect(Collectors.joining("\n")));
+
+        // 1. the NADs: missing ones are waited for (with an Event that says exactly which)
+        Map<NetworkSelection, NetworkDefinition> defs = new LinkedHashMap<>();
+        List<String> missing = new ArrayList<>();
+        List<String> invalid = new ArrayList<>();
+        for (NetworkSelection s : added) {
+            switch (cluster.definition(s.network()).orElse(null)) {
+                case ClusterView.Valid v -> defs.put(s, v.definition());
+                case ClusterView.Invalid i -> {
+                    invalid.add("element " + s.position() + " (interface " + s.interfaceName() + "): " + i.reason());
+                    waitFor(s.network(), uid);
+                }
+                case null -> {
+                    missing.add("network-attachment-definition \"" + s.name() + "\" not found in namespace \"" + s.namespace()
+                            + "\" (element " + s.position() + ", interface " + s.interfaceName() + ")");
+                    waitFor(s.network(), uid);
+                }
+            }
+        }
+        if (!missing.isEmpty()) {
+            writer.event(pod, "Warning", "NetworkNotFound", String.join("; ", missing) + "; waiting for it to be created");
+            throw new Retry(String.join("; ", missing));
+        }
+        if (!invalid.isEmpty()) {
+            String message = String.join("; ", invalid);
+            writer.event(pod, "Warning", "InvalidNetworkAttachmentDefinition", message);
+            audit(pod, "failed", null, null, null, null, message, "invalid-nad/" + uid + "/" + hash);
+            return; // the NAD's next change wakes this pod again
+        }
+        writer.resetEvent(uid, "NetworkNotFound");
+
+        // 2. policy
+        String policyId = "policy/" + uid + "/" + hash;
+        JsonNode decision;
+        try {
+            decision = ask(topics.policyRequests(), uid, policyId, "io.netattach.policy.request", pod,
+                    Payloads.policyRequest(policyId, clusterId, pod, added), policyTimeout, false);
+        } catch (StepFailure.Cancelled c) {
+            throw c;
+        } catch (StepFailure f) {
+            writer.event(pod, "Warning", "PolicyUnavailable", "no policy decision: " + f.getMessage());
+            throw new Retry(f.getMessage());
+        }
+        if (!decision.path("allowed").asBoolean(false)) {
+            String reason = decision.path("reason").asText("denied by policy");
+            writer.event(pod, "Warning", "NetworkDenied", "attachment denied: " + reason);
+            for (NetworkSelection s : added) {
+                JsonNode d = decisionFor(decision, s.network());
+                audit(pod, "failed", s.network(), s.interfaceName(), s.ips(), d == null ? null : d.path("rule").asText(null),
+                        d != null && !d.path("allowed").asBoolean(true) ? d.path("reason").asText(reason) : reason, policyId);
+            }
+            return; // a denial stands until the pod or the policy input changes
+        }
+
+        // 3. IPAM, 4. node; undo both on failure
+        Map<String, Allocation> allocations = new LinkedHashMap<>();
+        boolean nodeAsked = false;
+        String attachId = "attach/" + uid + "/" + hash;
+        try {
+            allocations.putAll(allocate(pod, defs, hash));
+            List<ObjectNode> attachments = new ArrayList<>();
+            for (var e : defs.entrySet()) attachments.add(Payloads.attachment(e.getKey(), e.getValue(), allocations.get(e.getKey().interfaceName())));
+            nodeAsked = true;
+            JsonNode result = ask(topics.nodeCommands(), pod.nodeName(), attachId, "io.netattach.node.attach", pod,
+                    Payloads.nodeAttach(attachId, pod, attachments), nodeTimeout, true);
+            if (!result.path("ok").asBoolean(false)) {
+                throw new StepFailure("AttachFailed", "node " + pod.nodeName() + " could not attach: " + describe(result));
+            }
+            List<NetworkStatus> entries = statusEntries(added, allocations, result);
+            boolean present = writer.updateStatus(pod.namespace(), pod.name(), uid, ours -> {
+                Set<String> replaced = entries.stream().map(NetworkStatus::key).collect(Collectors.toSet());
+                List<NetworkStatus> next = new ArrayList<>(ours.stream().filter(s -> !replaced.contains(s.key())).toList());
+                next.addAll(entries);
+                return next;
+            });
+            if (!present) throw new StepFailure.Cancelled();
+            for (NetworkStatus s : entries) {
+                audit(pod, "attached", s.name(), s.iface(), s.ips(), null, null, attachId);
+                writer.event(pod, "Normal", "AddedInterface", "Add " + s.iface() + " " + (s.ips() == null ? "[]" : s.ips()) + " from " + s.name());
+            }
+            writer.resetEvent(uid, "AttachFailed");
+            writer.resetEvent(uid, "IpamFailed");
+        } catch (StepFailure.Cancelled c) {
+            throw c;
+        } catch (StepFailure f) {
+            compensate(pod, hash, defs.keySet(), nodeAsked);
+            writer.event(pod, "Warning", f.reason, f.getMessage());
+            for (NetworkSelection s : added) audit(pod, "failed", s.network(), s.interfaceName(), s.ips(), null, f.getMessage(), attachId);
+            throw new Retry(f.getMessage());
+        }
+    }
+
+    /** Sends every allocate of the batch, then collects the answers. */
+    private Map<String, Allocation> allocate(PodView pod, Map<NetworkSelection, NetworkDefinition> defs, String hash) throws StepFailure {
+        Map<String, Allocation> out = new LinkedHashMap<>();
+        Map<NetworkSelection, Pending> pending = new LinkedHashMap<>();
+        try {
+            for (var e : defs.entrySet()) {
+                NetworkSelection s = e.getKey();
+                if (e.getValue().ipam() == null) {
+                    // no ipam section: the annotation's static addresses (if any) go to the node as they are
+                    out.put(s.interfaceName(), new Allocation(s.interfaceName(), s.ips() == null ? List.of() : s.ips(), List.of(), null, null, false));
+                    continue;
+                }
+                String id = "alloc/" + clusterId + "/" + pod.uid() + "/" + s.interfaceName() + "/" + hash;
+                pending.put(s, send(topics.ipamRequests(), pod.uid(), id, "io.netattach.ipam.allocate", pod,
+                        Payloads.allocate(id, clusterId, pod, s, e.getValue())));
+            }
+            for (var e : pending.entrySet()) {
+                NetworkSelection s = e.getKey();
+                JsonNode r = e.getValue().await(ipamTimeout, false);
+                if (!r.path("ok").asBoolean(false)) {
+                    throw new StepFailure("IpamFailed", "element " + s.position() + " (" + s.network() + ", interface " + s.interfaceName()
+                            + "): no address: " + describe(r));
+                }
+                out.put(s.interfaceName(), new Allocation(s.interfaceName(), texts(r.path("ips")), texts(r.path("gateways")),
+                        r.path("routes").isArray() ? r.path("routes") : null, r.path("dns").isObject() ? r.path("dns") : null, true));
+            }
+            return out;
+        } finally {
+            pending.values().forEach(Pending::close);
+        }
+    }
+
+    /** Undo a half-done attach: remove what the node may have made, release what IPAM may have given. */
+    private void compensate(PodView pod, String hash, Iterable<NetworkSelection> batch, boolean nodeAsked) {
+        List<String> interfaces = new ArrayList<>();
+        batch.forEach(s -> interfaces.add(s.interfaceName()));
+        if (nodeAsked) {
+            String id = "detach/" + pod.uid() + "/" + hash;
+            try {
+                ask(topics.nodeCommands(), pod.nodeName(), id, "io.netattach.node.detach", pod, Payloads.nodeDetach(id, pod, interfaces), nodeTimeout, true);
+            } catch (StepFailure f) {
+                LOG.warnf("pod %s: undoing attach on node %s: %s", pod.ref(), pod.nodeName(), f.getMessage());
+            }
+        }
+        for (String iface : interfaces) {
+            String id = "release/" + clusterId + "/" + pod.uid() + "/" + iface + "/" + hash;
+            try {
+                ask(topics.ipamRequests(), pod.uid(), id, "io.netattach.ipam.release", pod, Payloads.release(id, clusterId, pod, iface), ipamTimeout, false);
+            } catch (StepFailure f) {
+                LOG.warnf("pod %s: releasing addresses of %s: %s", pod.ref(), iface, f.getMessage());
+            }
+        }
+    }
+
+    /** Hot-unplug: the annotation no longer lists these; match by the network-status record. */
+    private void detach(PodView pod, List<NetworkStatus> removed) throws Retry, StepFailure.Cancelled {
+        String hash = hash(removed.stream().map(s -> s.key() + "|" + s.mac() + "|" + s.ips()).collect(Collectors.joining("\n")));
+        String id = "detach/" + pod.uid() + "/" + hash;
+        List<String> interfaces = removed.stream().map(NetworkStatus::iface).toList();
+        try {
+            JsonNode r = ask(topics.nodeCommands(), pod.nodeName(), id, "io.netattach.node.detach", pod, Payloads.nodeDetach(id, pod, interfaces), nodeTimeout, true);
+            if (!r.path("ok").asBoolean(false) && !"NotFound".equals(r.path("error").path("reason").asText())) {
+                throw new StepFailure("DetachFailed", "node " + pod.nodeName() + " could not remove " + interfaces + ": " + describe(r));
+            }
+            for (String iface : interfaces) {
+                String rid = "release/" + clusterId + "/" + pod.uid() + "/" + iface + "/" + hash;
+                JsonNode rr = ask(topics.ipamRequests(), pod.uid(), rid, "io.netattach.ipam.release", pod, Payloads.release(rid, clusterId, pod, iface), ipamTimeout, false);
+                if (!rr.path("ok").asBoolean(false) && !"NotFound".equals(rr.path("error").path("reason").asText())) {
+                    throw new StepFailure("ReleaseFailed", "addresses of " + iface + " not released: " + describe(rr));
+                }
+            }
+        } catch (StepFailure.Cancelled c) {
+            throw c;
+        } catch (StepFailure f) {
+            writer.event(pod, "Warning", f.reason, f.getMessage());
+            for (NetworkStatus s : removed) audit(pod, "failed", s.name(), s.iface(), s.ips(), null, f.getMessage(), id);
+            throw new Retry(f.getMessage());
+        }
+        Set<String> keys = removed.stream().map(NetworkStatus::key).collect(Collectors.toSet());
+        writer.updateStatus(pod.namespace(), pod.name(), pod.uid(), ours -> ours.stream().filter(s -> !keys.contains(s.key())).toList());
+        for (NetworkStatus s : removed) {
+            audit(pod, "detached", s.name(), s.iface(), s.ips(), null, "removed from " + PodView.NETWORKS, id);
+            writer.event(pod, "Normal", "RemovedInterface", "Remove " + s.iface() + " from " + s.name());
+        }
+    }
+
+    /** The pod is gone: remove every interface we made and release every address, NAD or no NAD. */
+    private void teardown(PodView pod) {
+        String uid = pod.uid();
+        String detachId = "detach/" + uid + "/all";
+        if (pod.nodeName() != null) {
+            try {
+                JsonNode r = ask(topics.nodeCommands(), pod.nodeName(), detachId, "io.netattach.node.detach", pod, Payloads.nodeDetach(detachId, pod, null), nodeTimeout, true);
+                if (!r.path("ok").asBoolean(false)) LOG.infof("pod %s: node %s on teardown: %s", pod.ref(), pod.nodeName(), describe(r));
+            } catch (StepFailure f) {
+                // the sandbox goes with the pod; the addresses must be released regardless
+                LOG.warnf("pod %s: node %s did not confirm the teardown: %s", pod.ref(), pod.nodeName(), f.getMessage());
+            }
+        }
+        String releaseId = "release/" + clusterId + "/" + uid + "/all";
+        try {
+            JsonNode r = ask(topics.ipamRequests(), uid, releaseId, "io.netattach.ipam.release", pod, Payloads.release(releaseId, clusterId, pod, null), ipamTimeout, false);
+            if (!r.path("ok").asBoolean(false) && !"NotFound".equals(r.path("error").path("reason").asText())) {
+                throw new StepFailure("ReleaseFailed", describe(r));
+            }
+        } catch (StepFailure f) {
+            int n = failures.merge(uid, 1, Integer::sum);
+            LOG.warnf("pod %s deleted, addresses not released yet: %s", pod.ref(), f.getMessage());
+            queue.addAfter(uid, Duration.ofMillis(Math.min(backoffMax.toMillis(), backoffInitial.toMillis() << Math.min(n - 1, 20))));
+            return;
+        }
+        List<NetworkStatus> had = PodWriter.readStatus(json, pod.networkStatus()).stream().filter(NetworkStatus::isSecondary).toList();
+        for (NetworkStatus s : had) audit(pod, "detached", s.name(), s.iface(), s.ips(), null, "pod deleted", detachId);
+        if (had.isEmpty()) audit(pod, "detached", null, null, null, null, "pod deleted", detachId);
+        deleted.remove(uid);
+        failures.remove(uid);
+        waitingForNetwork.values().forEach(s -> s.remove(uid));
+        writer.forgetEvents(uid);
+    }
+
+    // ---- request / answer --------------------------------------------------------------------------------
+
+    /** A sent request whose answers are collected. */
+    private final class Pending implements AutoCloseable {
+        final String topic, key, id, type;
+        final PodView pod;
+        final ObjectNode data;
+        final LinkedBlockingQueue<JsonNode> answers = new LinkedBlockingQueue<>();
+
+        Pending(String topic, String key, String id, String type, PodView pod, ObjectNode data) {
+            this.topic = topic;
+            this.key = key;
+            this.id = id;
+            this.type = type;
+            this.pod = pod;
+            this.data = data;
+            bus.expect(id, pod.uid(), answers::add); // before sending: a fast answer is not missed
+            bus.send(topic, key, id, type, pod.ref(), data);
+        }
+
+        /** Waits for the final answer; resends (same id) on timeout; "pending" answers extend the wait. */
+        JsonNode await(Duration timeout, boolean pendingAllowed) throws StepFailure {
+            for (int attempt = 1; ; attempt++) {
+                long deadline = System.nanoTime() + timeout.toNanos();
+                while (true) {
+                    JsonNode a;
+                    try {
+                        a = answers.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new StepFailure.Cancelled();
+                    }
+                    if (a == null) break;
+                    if (a == Bus.CANCELLED) throw new StepFailure.Cancelled();
+                    if (pendingAllowed && a.path("pending").asBoolean(false)) {
+                        deadline = System.nanoTime() + nodePendingTimeout.toNanos();
+                        continue;
+                    }
+                    return a;
+                }
+                if (attempt >= attempts) {
+                    throw new StepFailure("Timeout", type + " " + id + " got no answer in " + attempts + " attempts of " + timeout.toSeconds() + " s");
+                }
+                bus.send(topic, key, id, type, pod.ref(), data);
+            }
+        }
+
+        @Override
+        public void close() {
+            bus.forget(id);
+        }
+    }
+
+    private Pending send(String topic, String key, String id, String type, PodView pod, ObjectNode data) {
+        return new Pending(topic, key, id, type, pod, data);
+    }
+
+    private JsonNode ask(String topic, String key, String id, String type, PodView pod, ObjectNode data, Duration timeout, boolean pendingAllowed) throws StepFailure {
+        try (Pending p = send(topic, key, id, type, pod, data)) {
+            return p.await(timeout, pendingAllowed);
+        }
+    }
+
+    // ---- helpers ---------------------------------------------------------------------------------------
+
+    private List<NetworkStatus> statusEntries(List<NetworkSelection> added, Map<String, Allocation> allocations, JsonNode nodeResult) {
+        Map<String, JsonNode> reports = new LinkedHashMap<>();
+        for (JsonNode r : nodeResult.path("interfaces")) reports.put(r.path("interface").asText(), r);
+        List<NetworkStatus> out = new ArrayList<>();
+        for (NetworkSelection s : added) {
+            JsonNode report = reports.get(s.interfaceName());
+            Allocation a = allocations.get(s.interfaceName());
+            List<String> ips = report != null && report.path("ips").isArray() && !report.path("ips").isEmpty() ? texts(report.path("ips")) : a.ips();
+            boolean isDefault = s.defaultRoute() != null && !s.defaultRoute().isEmpty();
+            List<String> gateways = isDefault ? s.defaultRoute() : a.gateways();
+            JsonNode deviceInfo = report == null ? null : report.has("device-info") ? report.get("device-info") : report.get("deviceInfo");
+            out.add(new NetworkStatus(s.network(), s.interfaceName(),
+                    ips.stream().map(Addresses::withoutPrefix).toList(),
+                    report == null || report.path("mac").isNull() ? s.mac() : report.path("mac").asText(null),
+                    report == null || !report.path("mtu").isNumber() ? null : report.path("mtu").asInt(),
+                    isDefault ? Boolean.TRUE : null,
+                    a.dns(),
+                    gateways == null || gateways.isEmpty() ? null : gateways.stream().map(Addresses::withoutPrefix).toList(),
+                    deviceInfo == null || deviceInfo.isNull() ? null : deviceInfo));
+        }
+        return out;
+    }
+
+    private void audit(PodView pod, String outcome, String network, String iface, List<String> ips, String rule, String reason, String requestId) {
+        String id = requestId + "/audit/" + outcome + "/" + (iface == null ? "pod" : iface);
+        try {
+            bus.send(topics.audit(), pod.uid(), id, "io.netattach.attach." + outcome, pod.ref(), Payloads.audit(outcome, pod, network, iface, ips, rule, reason));
+        } catch (RuntimeException e) {
+            LOG.warnf("audit event %s not sent: %s", id, e.getMessage());
+        }
+    }
+
+    private void waitFor(String network, String uid) {
+        waitingForNetwork.computeIfAbsent(network, k -> ConcurrentHashMap.newKeySet()).add(uid);
+    }
+
+    private static JsonNode decisionFor(JsonNode decision, String network) {
+        for (JsonNode d : decision.path("decisions")) if (network.equals(d.path("network").asText())) return d;
+        return null;
+    }
+
+    private String canonical(NetworkSelection s) {
+        return String.join("|", s.network(), s.interfaceName(), String.valueOf(s.ips()), String.valueOf(s.mac()),
+                String.valueOf(s.defaultRoute()), String.valueOf(s.cniArgs()), String.valueOf(s.portMappings()),
+                String.valueOf(s.bandwidth()), String.valueOf(s.infinibandGuid()), String.valueOf(s.ipamClaimReference()));
+    }
+
+    static String describe(JsonNode result) {
+        JsonNode e = result.path("error");
+        StringBuilder b = new StringBuilder();
+        if (e.isObject()) b.append(e.path("reason").asText("Failed")).append(": ").append(e.path("message").asText(""));
+        for (JsonNode i : result.path("interfaces")) {
+            if (i.hasNonNull("error")) b.append(b.isEmpty() ? "" : "; ").append(i.path("interface").asText()).append(": ").append(i.path("error").asText());
+        }
+        return b.isEmpty() ? "no reason given" : b.toString();
+    }
+
+    private static List<String> texts(JsonNode array) {
+        List<String> out = new ArrayList<>();
+        if (array != null && array.isArray()) array.forEach(n -> out.add(n.asText()));
+        return out;
+    }
+
+    static String hash(String s) {
+        try {
+            byte[] d = MessageDigest.getInstance("SHA-256").digest(String.valueOf(s).getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(d, 0, 6);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

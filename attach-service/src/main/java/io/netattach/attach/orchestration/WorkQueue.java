@@ -1,0 +1,80 @@
+package io.netattach.attach.orchestration;
+
+import org.jboss.logging.Logger;
+
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * Work queue keyed by pod UID: at most one reconcile per key at a time; a key added while it runs is run
+ * once more afterwards (changes are coalesced, never lost). Reconciles run on virtual threads, because a
+ * reconcile mostly waits for Kafka answers; a semaphore bounds how many run at once.
+ */
+final class WorkQueue {
+    private static final Logger LOG = Logger.getLogger(WorkQueue.class);
+
+    private final Consumer<String> reconcile;
+    private final Semaphore permits;
+    private final ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().name("attach-requeue").unstarted(r));
+    private final Set<String> running = new HashSet<>();
+    private final Set<String> dirty = new HashSet<>();
+    private volatile boolean closed;
+
+    WorkQueue(int concurrency, Consumer<String> reconcile) {
+        this.permits = new Semaphore(concurrency);
+        this.reconcile = reconcile;
+    }
+
+    void add(String key) {
+        if (closed) return;
+        synchronized (this) {
+            if (running.contains(key)) {
+                dirty.add(key);
+                return;
+            }
+            running.add(key);
+        }
+        workers.submit(() -> run(key));
+    }
+
+    void addAfter(String key, Duration delay) {
+        if (!closed) timer.schedule(() -> add(key), delay.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void run(String key) {
+        boolean again;
+        do {
+            try {
+                permits.acquire();
+                try {
+                    reconcile.accept(key);
+                } finally {
+                    permits.release();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (RuntimeException e) {
+                LOG.errorf(e, "reconcile of pod %s failed; it runs again on the next change or requeue", key);
+            }
+            synchronized (this) {
+                again = dirty.remove(key) && !closed;
+                if (!again) running.remove(key);
+            }
+        } while (again);
+    }
+
+    void close() {
+        closed = true;
+        timer.shutdownNow();
+        workers.shutdownNow();
+    }
+}
