@@ -1,0 +1,43 @@
+package io.netattach.node.domain;
+
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * One interface to make in a pod, as attach-service sends it: the NAD's CNI config and the addresses
+ * ipam-service allocated. The node never runs IPAM itself.
+ */
+public record AttachmentRequest(String network, String iface, Map<String, Object> cniConfig, List<String> ips,
+                                List<String> gateways, List<RouteRequest> routes, String mac, boolean defaultRoute) {
+    public AttachmentRequest {
+        cniConfig = cniConfig == null ? Map.of() : cniConfig;
+        ips = ips == null ? List.of() : List.copyOf(ips);
+        gateways = gateways == null ? List.of() : List.copyOf(gateways);
+        routes = routes == null ? List.of() : List.copyOf(routes);
+    }
+
+    /**
+     * A stable fingerprint of everything that shapes the interface, so a redelivered attach can be recognised
+     * on the interface itself (it is stored in the interface alias).
+     */
+    public String fingerprint() {
+        String canonical = canonical(cniConfig) + "|" + ips + "|" + gateways + "|" + routes + "|" + mac + "|" + defaultRoute;
+        try {
+            byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(canonical.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return java.util.HexFormat.of().formatHex(d, 0, 6);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static String canonical(Object o) {
+        if (o instanceof Map<?, ?> m) {
+            TreeMap<String, String> sorted = new TreeMap<>();
+            m.forEach((k, v) -> sorted.put(String.valueOf(k), canonical(v)));
+            return sorted.toString();
+        }
+        if (o instanceof List<?> l) return l.stream().map(AttachmentRequest::canonical).toList().toString();
+        return String.valueOf(o);
+    }
+}

@@ -1,0 +1,434 @@
+package io.netattach.node.netlink;
+
+import io.netattach.node.domain.AttachException;
+import io.netattach.node.domain.AttachmentRequest;
+import io.netattach.node.domain.InterfaceBackend;
+import io.netattach.node.domain.InterfaceReport;
+import io.netattach.node.domain.NetworkConfig;
+import io.netattach.node.domain.PodRef;
+import io.netattach.node.domain.RouteRequest;
+import io.netattach.node.netlink.addr.Address;
+import io.netattach.node.netlink.addr.Addresses;
+import io.netattach.node.netlink.addr.IpPrefix;
+import io.netattach.node.netlink.link.InterfaceName;
+import io.netattach.node.netlink.link.Link;
+import io.netattach.node.netlink.link.LinkAttrs;
+import io.netattach.node.netlink.link.LinkSpec;
+import io.netattach.node.netlink.link.Links;
+import io.netattach.node.netlink.link.Mac;
+import io.netattach.node.netlink.ns.NamespaceThread;
+import io.netattach.node.netlink.ns.Netns;
+import io.netattach.node.netlink.route.Route;
+import io.netattach.node.netlink.route.Routes;
+import io.netattach.node.netlink.wire.Errno;
+import io.netattach.node.netlink.wire.Libc;
+import io.netattach.node.netlink.wire.NetlinkException;
+import io.netattach.node.netlink.wire.NetlinkSocket;
+
+import java.net.InetAddress;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Makes pod interfaces natively, the way the reference plugins do: create under a temporary name on the node,
+ * move into the pod namespace, rename there, set MAC and MTU, addresses, link up, routes. Every step registers
+ * its undo, so a failure leaves nothing behind. The interface's alias marks it as ours
+ * ({@code netattach:<podUid>:<network>:<fingerprint>[:orig=<name>]}), which makes a redelivered attach
+ * recognisable after a restart and lets detach remove only what netattach made.
+ */
+public final class PodInterfaces implements InterfaceBackend {
+    private static final String MARK = "netattach:";
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private final NamespaceThread nsThread;
+    private final Netns node;
+    private final NetlinkSocket nodeSocket;
+
+    /** @param nodeNetnsPath the node's host namespace (e.g. /proc/self/ns/net or /var/run/netns/X) */
+    public PodInterfaces(NamespaceThread nsThread, String nodeNetnsPath) {
+        this.nsThread = nsThread;
+        this.node = Netns.open(nodeNetnsPath);
+        this.nodeSocket = nsThread.openSocket(node);
+    }
+
+    public void close() {
+        nodeSocket.close();
+        node.close();
+    }
+
+    public String nodeNetns() { return node.path(); }
+
+    private static String marker(PodRef pod, AttachmentRequest r) {
+        return MARK + pod.uid() + ":" + r.network() + ":" + r.fingerprint();
+    }
+
+    private static String podPrefix(PodRef pod) { return MARK + pod.uid() + ":"; }
+
+    private static String tempName(String prefix) {
+        byte[] b = new byte[4];
+        RANDOM.nextBytes(b);
+        return prefix + HexFormat.of().formatHex(b);
+    }
+
+    /** Validated inputs of one attachment, parsed before any syscall. */
+    private record Plan(String iface, Mac mac, List<IpPrefix> ips, List<InetAddress> gateways, List<Route> routes,
+                        NetworkConfig config) {}
+
+    private static Plan plan(AttachmentRequest r) {
+        try {
+            InterfaceName.validate("interface", r.iface());
+            Mac mac = r.mac() == null || r.mac().isBlank() ? null : Mac.parse("mac", r.mac());
+            List<IpPrefix> ips = new ArrayList<>();
+            for (int i = 0; i < r.ips().size(); i++) ips.add(IpPrefix.parse("ips[" + i + "]", r.ips().get(i)));
+            List<InetAddress> gws = new ArrayList<>();
+            for (int i = 0; i < r.gateways().size(); i++) gws.add(IpPrefix.parseAddress("gateways[" + i + "]", r.gateways().get(i)));
+            List<Route> routes = new ArrayList<>();
+            for (int i = 0; i < r.routes().size(); i++) {
+                RouteRequest rr = r.routes().get(i);
+                IpPrefix dst = IpPrefix.parse("routes[" + i + "].dst", rr.dst());
+                InetAddress gw = rr.gw() == null || rr.gw().isBlank() ? null : IpPrefix.parseAddress("routes[" + i + "].gw", rr.gw());
+                if (gw != null && (gw instanceof java.net.Inet4Address) != dst.v4()) {
+                    throw new IllegalArgumentException("routes[" + i + "]: gw " + rr.gw() + " and dst " + rr.dst() + " are of different families");
+                }
+                routes.add(new Route(dst, gw, 0));
+            }
+            NetworkConfig config = NetworkConfig.parse(r.cniConfig());
+            return new Plan(r.iface(), mac, ips, gws, routes, config);
+        } catch (IllegalArgumentException e) {
+            throw new AttachException("Invalid", "network " + r.network() + " interface " + r.iface() + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public InterfaceReport attach(String netnsPath, PodRef pod, AttachmentRequest r) {
+        Plan plan = plan(r);
+        if (plan.config() instanceof NetworkConfig.Delegated d) {
+            throw new AttachException("Invalid", "network " + r.network() + ": CNI type \"" + d.type() + "\" is not built in and delegation to plugin binaries is not implemented yet");
+        }
+        String marker = marker(pod, r);
+        try (Netns pns = openPodNetns(netnsPath); NetlinkSocket ps = nsThread.openSocket(pns)) {
+            Links podLinks = new Links(ps);
+            Optional<Link> existing = podLinks.get(plan.iface());
+            if (existing.isPresent()) {
+                Link l = existing.get();
+                String alias = l.alias() == null ? "" : l.alias();
+                if (alias.equals(marker) || alias.startsWith(marker + ":")) return report(r, l, ps, netnsPath); // redelivery: already in place
+                if (alias.startsWith(MARK + pod.uid() + ":" + r.network() + ":")) {
+                    throw new AttachException("Conflict", "interface \"" + plan.iface() + "\" of network " + r.network()
+                            + " already exists in the pod with a different configuration; detach it first");
+                }
+                throw new AttachException("Conflict", "interface name \"" + plan.iface() + "\" is already taken in the pod "
+                        + pod.subject() + " (" + (l.kind() == null ? "device" : l.kind()) + " #" + l.index() + ")");
+            }
+            Rollback rollback = new Rollback();
+            try {
+                Link link = switch (plan.config()) {
+                    case NetworkConfig.Macvlan m -> makeLowerLink(plan, r, pns, ps, marker, rollback, m.master(), m.mtu(),
+                            (attrs) -> new LinkSpec.Macvlan(attrs, m.mode().isEmpty() ? LinkSpec.MacvlanMode.BRIDGE : LinkSpec.MacvlanMode.parse(m.mode())), "macvlan");
+                    case NetworkConfig.Ipvlan v -> makeLowerLink(plan, r, pns, ps, marker, rollback, v.master(), v.mtu(),
+                            (attrs) -> new LinkSpec.Ipvlan(attrs, v.mode().isEmpty() ? LinkSpec.IpvlanMode.L2 : LinkSpec.IpvlanMode.parse(v.mode()), LinkSpec.IpvlanFlag.BRIDGE), "ipvlan");
+                    case NetworkConfig.Vlan v -> makeLowerLink(plan, r, pns, ps, marker, rollback, v.master(), v.mtu(),
+                            (attrs) -> new LinkSpec.Vlan(attrs, v.vlanId()), "vlan");
+                    case NetworkConfig.Bridge b -> makeBridgePort(plan, r, pns, ps, marker, rollback, b);
+                    case NetworkConfig.HostDevice h -> moveHostDevice(plan, pns, ps, marker, rollback, h);
+                    case NetworkConfig.Delegated d -> throw new IllegalStateException("unreachable");
+                };
+                configure(plan, r, pns, ps, link, rollback);
+                return report(r, podLinks.get(plan.iface()).orElse(link), ps, netnsPath);
+            } catch (RuntimeException e) {
+                rollback.run(e);
+                throw asAttachException(r, e);
+            }
+        }
+    }
+
+    private Netns openPodNetns(String path) {
+        try {
+            return Netns.open(path);
+        } catch (Libc.SyscallException e) {
+            throw new AttachException("NotFound", "pod network namespace " + path + " cannot be opened: " + e.getMessage(), e);
+        }
+    }
+
+    private static AttachException asAttachException(AttachmentRequest r, RuntimeException e) {
+        if (e instanceof AttachException a) return a;
+        String reason = e instanceof IllegalArgumentException ? "Invalid" : "Failed";
+        return new AttachException(reason, "network " + r.network() + " interface " + r.iface() + ": " + e.getMessage(), e);
+    }
+
+    private interface SpecFactory { LinkSpec make(LinkAttrs attrs); }
+
+    /** macvlan / ipvlan / vlan: a child of a master link on the node, made under a temporary name. */
+    private Link makeLowerLink(Plan plan, AttachmentRequest r, Netns pns, NetlinkSocket ps, String marker, Rollback rb,
+                               String masterName, int mtu, SpecFactory factory, String kind) {
+        Links nodeLinks = new Links(nodeSocket);
+        String masterField = "cniConfig.master";
+        if (masterName.isEmpty()) {
+            masterName = defaultRouteInterface().orElseThrow(() -> new AttachException("NotFound",
+                    "network " + r.network() + ": " + masterField + " is empty and the node namespace " + node.path() + " has no default route"));
+        }
+        try {
+            InterfaceName.validate(masterField, masterName);
+        } catch (IllegalArgumentException e) {
+            throw new AttachException("Invalid", "network " + r.network() + ": " + e.getMessage());
+        }
+        final String mName = masterName;
+        Link master = nodeLinks.get(masterName).orElseThrow(() -> new AttachException("NotFound",
+                "network " + r.network() + ": failed to look up master \"" + mName + "\" in node namespace " + node.path() + ": no such device"));
+        if (mtu > master.mtu()) {
+            throw new AttachException("Invalid", "network " + r.network() + ": cniConfig.mtu " + mtu + " is above the MTU "
+                    + master.mtu() + " of master \"" + masterName + "\" (must be 0.." + master.mtu() + ")");
+        }
+        String tmp = tempName("na");
+        LinkSpec spec = factory.make(new LinkAttrs(tmp, mtu, plan.mac(), master.index()));
+        Link made;
+        try {
+            made = nodeLinks.add(spec);
+        } catch (NetlinkException e) {
+            throw new AttachException(e.errno() == Errno.EOPNOTSUPP ? "Failed" : "Failed",
+                    "network " + r.network() + ": cannot create " + kind + " on master \"" + masterName + "\": " + e.getMessage(), e);
+        }
+        rb.add("delete " + kind + " " + tmp, () -> deleteAnywhere(tmp, plan.iface(), marker, ps));
+        moveAndRename(made, pns, ps, plan.iface(), marker);
+        return new Links(ps).get(plan.iface()).orElseThrow();
+    }
+
+    /** Deletes a link we made, wherever it got to: still on the node, in the pod under its temporary name, or renamed. */
+    private void deleteAnywhere(String tmp, String finalName, String marker, NetlinkSocket ps) {
+        Links pod = new Links(ps);
+        if (pod.deleteIfPresent(tmp)) return;
+        Optional<Link> renamed = pod.get(finalName);
+        if (renamed.isPresent() && marker.equals(renamed.get().alias())) {
+            pod.delete(renamed.get());
+            return;
+        }
+        new Links(nodeSocket).deleteIfPresent(tmp);
+    }
+
+    private void moveAndRename(Link onNode, Netns pns, NetlinkSocket ps, String name, String alias) {
+        new Links(nodeSocket).setNetns(onNode, pns.fd(), pns.path());
+        Links pod = new Links(ps);
+        Link moved = pod.get(onNode.name()).orElseThrow(() -> new IllegalStateException(
+                onNode.name() + " vanished while moving into " + pns.path()));
+        pod.setName(moved, name, alias);
+    }
+
+    private Link makeBridgePort(Plan plan, AttachmentRequest r, Netns pns, NetlinkSocket ps, String marker, Rollback rb,
+                                NetworkConfig.Bridge b) {
+        Links nodeLinks = new Links(nodeSocket);
+        try {
+            InterfaceName.validate("cniConfig.bridge", b.bridge());
+        } catch (IllegalArgumentException e) {
+            throw new AttachException("Invalid", "network " + r.network() + ": " + e.getMessage());
+        }
+        Link bridge = ensureBridge(nodeLinks, b, rb);
+        if (b.isGateway()) {
+            Addresses nodeAddrs = new Addresses(nodeSocket);
+            for (InetAddress gw : plan.gateways()) {
+                IpPrefix subnet = plan.ips().stream().filter(ip -> ip.contains(gw)).findFirst().orElseThrow(() ->
+                        new AttachException("Invalid", "network " + r.network() + ": gateway " + gw.getHostAddress() + " is in none of the ips " + plan.ips()));
+                IpPrefix gwAddr = new IpPrefix(gw, subnet.prefix());
+                if (nodeAddrs.ensure(bridge.index(), gwAddr)) {
+                    rb.add("remove gateway " + gwAddr + " from " + bridge.name(), () -> nodeAddrs.delete(bridge.index(), gwAddr));
+                }
+                nsThread.writeSysctl(node, gw instanceof java.net.Inet4Address ? "net/ipv4/ip_forward" : "net/ipv6/conf/all/forwarding", "1");
+            }
+        }
+        String hostName = tempName("veth");
+        String tmp = tempName("na");
+        Link host = nodeLinks.add(new LinkSpec.Veth(new LinkAttrs(hostName, b.mtu(), null, 0), tmp));
+        rb.add("delete veth " + hostName, () -> nodeLinks.deleteIfPresent(hostName));
+        nodeLinks.setMaster(host, bridge.index());
+        if (b.hairpinMode()) nodeLinks.setHairpin(host, true);
+        if (b.vlan() > 0) nodeLinks.addPortVlan(host, b.vlan());
+        nodeLinks.setUp(host, true);
+        Link peer = nodeLinks.get(tmp).orElseThrow();
+        moveAndRename(peer, pns, ps, plan.iface(), marker);
+        return new Links(ps).get(plan.iface()).orElseThrow();
+    }
+
+    private Link ensureBridge(Links nodeLinks, NetworkConfig.Bridge b, Rollback rb) {
+        Optional<Link> found = nodeLinks.get(b.bridge());
+        Link bridge;
+        if (found.isPresent()) {
+            bridge = found.get();
+            if (!"bridge".equals(bridge.kind())) {
+                throw new AttachException("Conflict", "cniConfig.bridge \"" + b.bridge() + "\" exists on the node but is a "
+                        + (bridge.kind() == null ? "device" : bridge.kind()) + ", not a bridge");
+            }
+        } else {
+            try {
+                bridge = nodeLinks.add(new LinkSpec.Bridge(new LinkAttrs(b.bridge(), b.mtu(), null, 0), b.vlan() > 0));
+                Link made = bridge;
+                rb.add("delete bridge " + b.bridge(), () -> nodeLinks.delete(made));
+            } catch (NetlinkException e) {
+                if (e.errno() != Errno.EEXIST) throw e;
+                bridge = nodeLinks.get(b.bridge()).orElseThrow(); // made concurrently by another attach
+            }
+        }
+        if (b.promiscMode() && !bridge.promisc()) nodeLinks.setPromisc(bridge, true);
+        if (!bridge.up()) nodeLinks.setUp(bridge, true);
+        return bridge;
+    }
+
+    private Link moveHostDevice(Plan plan, Netns pns, NetlinkSocket ps, String marker, Rollback rb, NetworkConfig.HostDevice h) {
+        Links nodeLinks = new Links(nodeSocket);
+        Link dev;
+        if (!h.device().isEmpty()) {
+            dev = nodeLinks.get(h.device()).orElseThrow(() -> new AttachException("NotFound",
+                    "cniConfig.device \"" + h.device() + "\" not found in node namespace " + node.path()));
+        } else {
+            Mac want = Mac.parse("cniConfig.hwaddr", h.hwaddr());
+            dev = nodeLinks.dump().stream().filter(l -> want.equals(l.mac())).findFirst().orElseThrow(() -> new AttachException("NotFound",
+                    "no device with cniConfig.hwaddr " + want + " in node namespace " + node.path()));
+        }
+        String orig = dev.name();
+        String alias = marker + ":orig=" + orig;
+        if (dev.up()) nodeLinks.setUp(dev, false);
+        nodeLinks.setNetns(dev, pns.fd(), pns.path());
+        rb.add("return " + orig + " to the node", () -> returnHostDevice(ps, orig, plan.iface()));
+        Links pod = new Links(ps);
+        pod.setName(pod.get(orig).orElseThrow(), plan.iface(), alias);
+        return pod.get(plan.iface()).orElseThrow();
+    }
+
+    private void returnHostDevice(NetlinkSocket ps, String orig, String current) {
+        Links pod = new Links(ps);
+        Optional<Link> l = pod.get(current).or(() -> pod.get(orig));
+        if (l.isEmpty()) return;
+        if (l.get().up()) pod.setUp(l.get(), false);
+        pod.setNetns(l.get(), node.fd(), node.path());
+        Links nodeLinks = new Links(nodeSocket);
+        Link back = nodeLinks.get(l.get().name()).orElseThrow();
+        if (!back.name().equals(orig)) nodeLinks.setName(back, orig, "");
+        else nodeLinks.setAlias(back, "");
+    }
+
+    /** In the pod: MTU, MAC, arp_notify/ndisc_notify, link up, addresses, routes (default only if asked). */
+    private void configure(Plan plan, AttachmentRequest r, Netns pns, NetlinkSocket ps, Link link, Rollback rb) {
+        Links pod = new Links(ps);
+        int mtu = switch (plan.config()) {
+            case NetworkConfig.Macvlan m -> m.mtu();
+            case NetworkConfig.Ipvlan v -> v.mtu();
+            case NetworkConfig.Vlan v -> v.mtu();
+            case NetworkConfig.Bridge b -> b.mtu();
+            default -> 0;
+        };
+        if (mtu > 0 && link.mtu() != mtu) pod.setMtu(link, mtu);
+        if (plan.mac() != null && !plan.mac().equals(link.mac())) pod.setMac(link, plan.mac());
+        // As the reference plugins: announce the new address on link up (gratuitous ARP / unsolicited NA).
+        nsThread.writeSysctl(pns, "net/ipv4/conf/" + plan.iface() + "/arp_notify", "1");
+        nsThread.writeSysctl(pns, "net/ipv6/conf/" + plan.iface() + "/ndisc_notify", "1");
+        pod.setUp(link, true);
+        Addresses addrs = new Addresses(ps);
+        for (IpPrefix ip : plan.ips()) addrs.add(link.index(), ip);
+        Routes routes = new Routes(ps);
+        boolean defaultV4 = false, defaultV6 = false;
+        for (Route rt : plan.routes()) {
+            if (rt.isDefault() && !r.defaultRoute()) continue;
+            InetAddress gw = rt.gateway() != null ? rt.gateway() : gatewayOf(plan, rt.dst().v4());
+            Route route = new Route(rt.dst(), gw, link.index());
+            if (rt.isDefault()) {
+                replaceDefault(routes, route, rb);
+                if (rt.dst().v4()) defaultV4 = true; else defaultV6 = true;
+            } else {
+                routes.add(route);
+            }
+        }
+        if (r.defaultRoute()) {
+            for (InetAddress gw : plan.gateways()) {
+                boolean v4 = gw instanceof java.net.Inet4Address;
+                if (v4 ? defaultV4 : defaultV6) continue;
+                IpPrefix any = IpPrefix.parse("default", v4 ? "0.0.0.0/0" : "::/0");
+                replaceDefault(routes, new Route(any, gw, link.index()), rb);
+                if (v4) defaultV4 = true; else defaultV6 = true;
+            }
+        }
+    }
+
+    private static InetAddress gatewayOf(Plan plan, boolean v4) {
+        return plan.gateways().stream().filter(g -> (g instanceof java.net.Inet4Address) == v4).findFirst().orElse(null);
+    }
+
+    /** This interface takes the default route; the previous one (e.g. eth0's) comes back on rollback. */
+    private static void replaceDefault(Routes routes, Route route, Rollback rb) {
+        int family = route.dst().family();
+        Optional<Route> previous = routes.dump(family).stream().filter(Route::isDefault).findFirst();
+        routes.replace(route);
+        previous.ifPresent(p -> rb.add("restore default route", () -> routes.replace(p)));
+    }
+
+    private InterfaceReport report(AttachmentRequest r, Link l, NetlinkSocket ps, String netnsPath) {
+        List<String> ips = new Addresses(ps).dump(l.index()).stream()
+                .filter(a -> a.scope() == 0).map(Address::prefix).map(IpPrefix::toString).toList();
+        return new InterfaceReport(r.network(), l.name(), l.mac() == null ? null : l.mac().toString(), l.mtu(), ips, netnsPath, null);
+    }
+
+    @Override
+    public List<String> detach(String netnsPath, PodRef pod, List<String> interfaces) {
+        Netns pns;
+        try {
+            pns = Netns.open(netnsPath);
+        } catch (Libc.SyscallException e) {
+            if (e.errno() == Errno.ENOENT) return List.of(); // the namespace is gone, and its interfaces with it
+            throw new AttachException("Failed", "pod network namespace " + netnsPath + ": " + e.getMessage(), e);
+        }
+        try (pns; NetlinkSocket ps = nsThread.openSocket(pns)) {
+            Links links = new Links(ps);
+            List<String> removed = new ArrayList<>();
+            for (Link l : links.dump()) {
+                String alias = l.alias();
+                if (alias == null || !alias.startsWith(podPrefix(pod))) continue;
+                if (interfaces != null && !interfaces.contains(l.name())) continue;
+                int orig = alias.indexOf(":orig=");
+                if (orig >= 0) {
+                    returnHostDevice(ps, alias.substring(orig + 6), l.name());
+                } else {
+                    try {
+                        links.delete(l);
+                    } catch (NetlinkException e) {
+                        if (e.errno() != Errno.ENODEV) throw e;
+                    }
+                }
+                removed.add(l.name());
+            }
+            return removed;
+        }
+    }
+
+    @Override
+    public List<InterfaceReport> inspect(String netnsPath, PodRef pod) {
+        Netns pns;
+        try {
+            pns = Netns.open(netnsPath);
+        } catch (Libc.SyscallException e) {
+            return List.of();
+        }
+        try (pns; NetlinkSocket ps = nsThread.openSocket(pns)) {
+            List<InterfaceReport> out = new ArrayList<>();
+            for (Link l : new Links(ps).dump()) {
+                String alias = l.alias();
+                if (alias == null || !alias.startsWith(podPrefix(pod))) continue;
+                String[] parts = alias.split(":");
+                String network = parts.length > 2 ? parts[2] : null;
+                List<String> ips = new Addresses(ps).dump(l.index()).stream().filter(a -> a.scope() == 0)
+                        .map(a -> a.prefix().toString()).toList();
+                out.add(new InterfaceReport(network, l.name(), l.mac() == null ? null : l.mac().toString(), l.mtu(), ips, netnsPath, null));
+            }
+            return out;
+        }
+    }
+
+    /** The link holding the node's IPv4 default route (then IPv6), like the reference plugins' default master. */
+    public Optional<String> defaultRouteInterface() {
+        Routes routes = new Routes(nodeSocket);
+        for (int family : new int[] {2, 10}) {
+            Optional<Route> def = routes.dump(family).stream().filter(Route::isDefault).findFirst();
+            if (def.isPresent()) return new Links(nodeSocket).get(def.get().linkIndex()).map(Link::name);
+        }
+        return Optional.empty();
+    }
+}

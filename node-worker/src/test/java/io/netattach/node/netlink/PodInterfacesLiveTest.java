@@ -1,0 +1,295 @@
+package io.netattach.node.netlink;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.netattach.node.domain.AttachException;
+import io.netattach.node.domain.AttachmentRequest;
+import io.netattach.node.domain.InterfaceReport;
+import io.netattach.node.domain.PodRef;
+import io.netattach.node.domain.RouteRequest;
+import io.netattach.node.lab.NetnsLab;
+import io.netattach.node.netlink.addr.Addresses;
+import io.netattach.node.netlink.link.Link;
+import io.netattach.node.netlink.link.LinkSpec;
+import io.netattach.node.netlink.link.Links;
+import io.netattach.node.netlink.ns.NamespaceThread;
+import io.netattach.node.netlink.ns.Netns;
+import io.netattach.node.netlink.route.Routes;
+import io.netattach.node.netlink.wire.NetlinkSocket;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+import static io.netattach.node.lab.NetnsLab.ipJson;
+import static io.netattach.node.lab.NetnsLab.linkNames;
+import static io.netattach.node.lab.NetnsLab.path;
+import static io.netattach.node.lab.NetnsLab.pings;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.abort;
+
+/**
+ * Live: two node namespaces whose uplinks eth1 join one LAN bridge, pod namespaces on them; interfaces are made
+ * through our netlink layer and checked with our own dumps and with `ip -d -j`.
+ */
+class PodInterfacesLiveTest {
+    private static NamespaceThread nsThread;
+    private NetnsLab lab;
+    private String lanNs, node1, node2;
+    private PodInterfaces onNode1, onNode2;
+
+    @BeforeAll
+    static void thread() { nsThread = new NamespaceThread(); }
+
+    @AfterAll
+    static void stopThread() { nsThread.close(); }
+
+    @BeforeEach
+    void namespaces() {
+        lab = new NetnsLab();
+        lanNs = lab.lan("lan");
+        node1 = lab.node("n1", lanNs, "192.168.77.1/24", "192.168.77.254");
+        node2 = lab.node("n2", lanNs, "192.168.77.2/24", "192.168.77.254");
+        onNode1 = new PodInterfaces(nsThread, path(node1));
+        onNode2 = new PodInterfaces(nsThread, path(node2));
+    }
+
+    @AfterEach
+    void cleanUp() {
+        if (onNode1 != null) onNode1.close();
+        if (onNode2 != null) onNode2.close();
+        lab.close();
+    }
+
+    private static PodRef pod(String name) { return new PodRef("default", name, "uid-" + name); }
+
+    private static Map<String, Object> macvlan(String master, String mode, Integer mtu) {
+        Map<String, Object> c = new HashMap<>();
+        c.put("cniVersion", "1.0.0");
+        c.put("type", "macvlan");
+        if (master != null) c.put("master", master);
+        if (mode != null) c.put("mode", mode);
+        if (mtu != null) c.put("mtu", mtu);
+        return c;
+    }
+
+    private static AttachmentRequest request(Map<String, Object> conf, String iface, String mac, String... ips) {
+        return new AttachmentRequest("default/net-a", iface, conf, List.of(ips), List.of("10.10.0.1"),
+                List.of(new RouteRequest("10.20.0.0/16", "10.10.0.1")), mac, false);
+    }
+
+    @Test
+    void macvlanAttachMakesExactlyWhatWasAskedAndDetachLeavesNothing() {
+        String podNs = lab.netns("p1");
+        List<String> nodeBefore = linkNames(node1);
+        AttachmentRequest req = request(macvlan(null, "private", 1400), "net1", "02:aa:bb:00:00:11", "10.10.0.11/24", "fd10::11/64");
+
+        InterfaceReport made = onNode1.attach(path(podNs), pod("p1"), req);
+
+        assertNull(made.error());
+        assertEquals("net1", made.iface());
+        assertEquals("02:aa:bb:00:00:11", made.mac());
+        assertEquals(1400, made.mtu());
+        assertEquals(Set.of("10.10.0.11/24", "fd10:0:0:0:0:0:0:11/64"), Set.copyOf(made.ips()));
+
+        // our own dumps
+        try (Netns ns = Netns.open(path(podNs)); NetlinkSocket s = nsThread.openSocket(ns)) {
+            Link l = new Links(s).get("net1").orElseThrow();
+            assertEquals("macvlan", l.kind());
+            assertEquals(LinkSpec.MacvlanMode.PRIVATE, l.macvlanMode());
+            assertTrue(l.up());
+            assertEquals(Set.of("10.10.0.11/24", "fd10:0:0:0:0:0:0:11/64"), new TreeSet<>(new Addresses(s).dump(l.index()).stream()
+                    .filter(a -> a.scope() == 0).map(a -> a.prefix().toString()).toList()));
+            assertTrue(new Routes(s).dump(2).stream().anyMatch(r -> r.dst().toString().equals("10.20.0.0/16")
+                    && r.gateway() != null && r.gateway().getHostAddress().equals("10.10.0.1") && r.linkIndex() == l.index()));
+            assertTrue(new Routes(s).dump(2).stream().noneMatch(r -> r.isDefault()), "no default route unless asked");
+        }
+        // and iproute2's view
+        JsonNode link = ipJson(podNs, "link", "show", "net1").get(0);
+        assertEquals("macvlan", link.at("/linkinfo/info_kind").asText());
+        assertEquals("private", link.at("/linkinfo/info_data/mode").asText());
+        assertEquals(1400, link.get("mtu").asInt());
+        assertEquals("02:aa:bb:00:00:11", link.get("address").asText());
+        List<String> addrs = new ArrayList<>();
+        ipJson(podNs, "addr", "show", "dev", "net1").get(0).get("addr_info").forEach(a -> {
+            if (!a.get("scope").asText().equals("link")) addrs.add(a.get("local").asText() + "/" + a.get("prefixlen").asInt());
+        });
+        assertEquals(Set.of("10.10.0.11/24", "fd10::11/64"), Set.copyOf(addrs));
+        List<String> routes = new ArrayList<>();
+        ipJson(podNs, "route", "show", "dev", "net1").forEach(r -> routes.add(r.get("dst").asText() + " " + (r.has("gateway") ? r.get("gateway").asText() : "-")));
+        assertEquals(Set.of("10.10.0.0/24 -", "10.20.0.0/16 10.10.0.1"), Set.copyOf(routes));
+
+        // redelivery: same interface, no change
+        int index = ipJson(podNs, "link", "show", "net1").get(0).get("ifindex").asInt();
+        InterfaceReport again = onNode1.attach(path(podNs), pod("p1"), req);
+        assertEquals(made, again);
+        assertEquals(index, ipJson(podNs, "link", "show", "net1").get(0).get("ifindex").asInt());
+
+        assertEquals(List.of("net1"), onNode1.detach(path(podNs), pod("p1"), null));
+        assertEquals(List.of("lo"), linkNames(podNs));
+        assertEquals(nodeBefore, linkNames(node1));
+        assertEquals(List.of(), onNode1.detach(path(podNs), pod("p1"), List.of("net1")), "detaching a missing interface is success");
+    }
+
+    @Test
+    void macvlanPodsPingOnOneNodeAndAcrossNodesJoinedByABridge() {
+        String p1 = lab.netns("p1"), p2 = lab.netns("p2"), p3 = lab.netns("p3");
+        onNode1.attach(path(p1), pod("p1"), request(macvlan("eth1", null, null), "net1", null, "10.10.0.11/24"));
+        onNode1.attach(path(p2), pod("p2"), request(macvlan("eth1", "bridge", null), "net1", null, "10.10.0.12/24"));
+        onNode2.attach(path(p3), pod("p3"), request(macvlan("", "", null), "net1", null, "10.10.0.13/24"));
+        assertEquals("bridge", ipJson(p1, "link", "show", "net1").get(0).at("/linkinfo/info_data/mode").asText(), "mode defaults to bridge");
+
+        assertTrue(pings(p1, "10.10.0.12", Duration.ofSeconds(5)), "p1 -> p2 on the same node");
+        assertTrue(pings(p1, "10.10.0.13", Duration.ofSeconds(5)), "p1 on node1 -> p3 on node2");
+        assertTrue(pings(p3, "10.10.0.12", Duration.ofSeconds(5)), "p3 on node2 -> p2 on node1");
+    }
+
+    @Test
+    void bridgeAndVethPodsPingEachOtherAndTheGatewayOnTheBridge() {
+        String p1 = lab.netns("p1"), p2 = lab.netns("p2");
+        Map<String, Object> conf = new HashMap<>(Map.of("cniVersion", "1.0.0", "type", "bridge", "bridge", "na-br0",
+                "isGateway", true, "hairpinMode", true, "mtu", 1450));
+        AttachmentRequest r1 = new AttachmentRequest("default/br", "net1", conf, List.of("10.30.0.11/24"), List.of("10.30.0.1"),
+                List.of(new RouteRequest("0.0.0.0/0", null)), null, true);
+        AttachmentRequest r2 = new AttachmentRequest("default/br", "br-net", conf, List.of("10.30.0.12/24"), List.of("10.30.0.1"),
+                List.of(), "02:00:00:30:00:12", false);
+        InterfaceReport a1 = onNode1.attach(path(p1), pod("p1"), r1);
+        InterfaceReport a2 = onNode1.attach(path(p2), pod("p2"), r2);
+        assertEquals(1450, a1.mtu());
+        assertEquals("02:00:00:30:00:12", a2.mac());
+
+        JsonNode br = ipJson(node1, "link", "show", "na-br0").get(0);
+        assertEquals("bridge", br.at("/linkinfo/info_kind").asText());
+        assertEquals(1450, br.get("mtu").asInt());
+        List<String> brAddrs = new ArrayList<>();
+        ipJson(node1, "addr", "show", "dev", "na-br0").get(0).get("addr_info").forEach(a -> brAddrs.add(a.get("local").asText() + "/" + a.get("prefixlen").asInt()));
+        assertTrue(brAddrs.contains("10.30.0.1/24"), "isGateway puts the gateway on the bridge: " + brAddrs);
+        List<JsonNode> ports = new ArrayList<>();
+        ipJson(node1, "link", "show", "master", "na-br0").forEach(ports::add);
+        assertEquals(2, ports.size());
+        ports.forEach(p -> {
+            assertTrue(p.get("ifname").asText().matches("veth[0-9a-f]{8}"), p.get("ifname").asText());
+            assertTrue(p.at("/linkinfo/info_slave_data/hairpin").asBoolean(), "hairpinMode on " + p.get("ifname"));
+        });
+        assertEquals("veth", ipJson(p1, "link", "show", "net1").get(0).at("/linkinfo/info_kind").asText());
+        JsonNode def = ipJson(p1, "route", "show", "default").get(0);
+        assertEquals("10.30.0.1", def.get("gateway").asText());
+        assertEquals("net1", def.get("dev").asText());
+        assertEquals(0, ipJson(p2, "route", "show", "default").size(), "default route only where defaultRoute is true");
+
+        assertTrue(pings(p1, "10.30.0.12", Duration.ofSeconds(5)), "pod to pod over the bridge");
+        assertTrue(pings(p2, "10.30.0.1", Duration.ofSeconds(5)), "pod to the gateway on the bridge");
+
+        onNode1.detach(path(p1), pod("p1"), null);
+        onNode1.detach(path(p2), pod("p2"), null);
+        assertEquals(0, ipJson(node1, "link", "show", "master", "na-br0").size(), "no veth left on the bridge");
+        assertEquals(List.of("lo"), linkNames(p1));
+    }
+
+    private void assertFailsCleanly(String podNs, AttachmentRequest req, String reason, String messagePart) {
+        List<String> nodeBefore = linkNames(node1);
+        List<String> podBefore = linkNames(podNs);
+        AttachException e = assertThrows(AttachException.class, () -> onNode1.attach(path(podNs), pod("p1"), req));
+        assertEquals(reason, e.reason(), e.getMessage());
+        assertTrue(e.getMessage().contains(messagePart), e.getMessage());
+        assertEquals(nodeBefore, linkNames(node1), "nothing left on the node");
+        assertEquals(podBefore, linkNames(podNs), "nothing left in the pod");
+    }
+
+    @Test
+    void failuresAreClearAndLeaveNothingBehind() {
+        String podNs = lab.netns("p1");
+        assertFailsCleanly(podNs, request(macvlan("eth9", null, null), "net1", null, "10.10.0.11/24"),
+                "NotFound", "failed to look up master \"eth9\"");
+        assertFailsCleanly(podNs, request(macvlan("eth1", null, 9000), "net1", null, "10.10.0.11/24"),
+                "Invalid", "cniConfig.mtu 9000 is above the MTU 1500 of master \"eth1\"");
+        assertFailsCleanly(podNs, request(macvlan("eth1", null, null), "net1", "02:aa:bb:cc:dd", "10.10.0.11/24"),
+                "Invalid", "mac \"02:aa:bb:cc:dd\" is not a MAC address");
+        assertFailsCleanly(podNs, request(macvlan("eth1", null, null), "net1", "01:00:5e:00:00:01", "10.10.0.11/24"),
+                "Invalid", "is a multicast address");
+        for (String bad : List.of("a234567890123456", "a/b", "a b", ".", "..", "")) {
+            assertFailsCleanly(podNs, request(macvlan("eth1", null, null), bad, null, "10.10.0.11/24"), "Invalid", "interface");
+        }
+        assertFailsCleanly(podNs, request(macvlan("eth1", "sideways", null), "net1", null, "10.10.0.11/24"),
+                "Invalid", "mode \"sideways\"");
+        // a kernel refusal half way (the route's gateway is unreachable from the address): rolled back
+        AttachmentRequest unreachable = new AttachmentRequest("default/net-a", "net1", macvlan("eth1", null, null),
+                List.of("10.10.0.11/24"), List.of(), List.of(new RouteRequest("10.20.0.0/16", "10.99.0.1")), null, false);
+        assertFailsCleanly(podNs, unreachable, "Failed", "add route 10.20.0.0/16 via 10.99.0.1");
+
+        // name taken in the pod
+        NetnsLab.run("ip", "-n", podNs, "link", "add", "net1", "type", "veth", "peer", "name", "other");
+        assertFailsCleanly(podNs, request(macvlan("eth1", null, null), "net1", null, "10.10.0.11/24"),
+                "Conflict", "interface name \"net1\" is already taken in the pod");
+    }
+
+    @Test
+    void aMissingPodNamespaceIsNotFoundAndDetachFromItIsSuccess() {
+        List<String> nodeBefore = linkNames(node1);
+        AttachException e = assertThrows(AttachException.class, () ->
+                onNode1.attach("/var/run/netns/na-does-not-exist", pod("p9"), request(macvlan("eth1", null, null), "net1", null, "10.10.0.11/24")));
+        assertEquals("NotFound", e.reason());
+        assertTrue(e.getMessage().contains("ENOENT"), e.getMessage());
+        assertEquals(nodeBefore, linkNames(node1));
+        assertEquals(List.of(), onNode1.detach("/var/run/netns/na-does-not-exist", pod("p9"), null));
+    }
+
+    @Test
+    void ipvlanIsMadeWhereTheKernelHasIt() {
+        String podNs = lab.netns("p1");
+        Map<String, Object> conf = new HashMap<>(Map.of("cniVersion", "1.0.0", "type", "ipvlan", "master", "eth1", "mode", "l2"));
+        AttachmentRequest req = new AttachmentRequest("default/ipv", "net1", conf, List.of("10.10.0.21/24"), List.of(), List.of(), null, false);
+        List<String> nodeBefore = linkNames(node1);
+        try {
+            onNode1.attach(path(podNs), pod("p1"), req);
+        } catch (AttachException e) {
+            assertEquals(nodeBefore, linkNames(node1), "nothing left behind");
+            if (e.getMessage().contains("EOPNOTSUPP")) abort("kernel refuses ipvlan: " + e.getMessage());
+            throw e;
+        }
+        assertEquals("ipvlan", ipJson(podNs, "link", "show", "net1").get(0).at("/linkinfo/info_kind").asText());
+        assertEquals("l2", ipJson(podNs, "link", "show", "net1").get(0).at("/linkinfo/info_data/mode").asText());
+    }
+
+    @Test
+    void vlanIsMadeWhereTheKernelHasIt() {
+        String podNs = lab.netns("p1");
+        Map<String, Object> conf = new HashMap<>(Map.of("cniVersion", "1.0.0", "type", "vlan", "master", "eth1", "vlanId", 42));
+        AttachmentRequest req = new AttachmentRequest("default/vl", "net1", conf, List.of("10.10.0.31/24"), List.of(), List.of(), null, false);
+        List<String> nodeBefore = linkNames(node1);
+        try {
+            onNode1.attach(path(podNs), pod("p1"), req);
+        } catch (AttachException e) {
+            assertEquals(nodeBefore, linkNames(node1), "nothing left behind");
+            if (e.getMessage().contains("EOPNOTSUPP")) abort("kernel refuses vlan: " + e.getMessage());
+            throw e;
+        }
+        assertEquals(42, ipJson(podNs, "link", "show", "net1").get(0).at("/linkinfo/info_data/id").asInt());
+    }
+
+    @Test
+    void hostDeviceMovesIntoThePodAndBackOnDetach() {
+        String podNs = lab.netns("p1");
+        NetnsLab.run("ip", "-n", node1, "link", "add", "hostdev0", "type", "veth", "peer", "name", "hostdev0p");
+        Map<String, Object> conf = new HashMap<>(Map.of("cniVersion", "1.0.0", "type", "host-device", "device", "hostdev0"));
+        AttachmentRequest req = new AttachmentRequest("default/hd", "net5", conf, List.of("10.40.0.5/24"), List.of(), List.of(), null, false);
+        onNode1.attach(path(podNs), pod("p1"), req);
+        assertTrue(linkNames(podNs).contains("net5"));
+        assertFalse(linkNames(node1).contains("hostdev0"));
+        onNode1.detach(path(podNs), pod("p1"), null);
+        assertEquals(List.of("lo"), linkNames(podNs));
+        assertTrue(linkNames(node1).contains("hostdev0"), "device returned under its original name");
+    }
+}
