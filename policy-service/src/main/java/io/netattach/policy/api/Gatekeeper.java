@@ -1,0 +1,67 @@
+package io.netattach.policy.api;
+
+import io.netattach.policy.config.PolicySettings;
+import io.netattach.policy.domain.Decision;
+import io.netattach.policy.domain.PodRef;
+import io.netattach.policy.domain.PolicyDecision;
+import io.netattach.policy.domain.PolicyGate;
+import io.netattach.policy.domain.PolicyRequest;
+import io.netattach.policy.kube.PodEvents;
+import io.netattach.policy.kube.PolicyStatus;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import org.jboss.logging.Logger;
+
+import java.util.List;
+
+/** Decides a request and records it: audit events, an Event on the pod per denial, the policies' counters. */
+@ApplicationScoped
+public class Gatekeeper {
+    private static final Logger LOG = Logger.getLogger(Gatekeeper.class);
+    @Inject PolicyGate gate;
+    @Inject AuditTrail audit;
+    @Inject PodEvents events;
+    @Inject PolicyStatus status;
+    @Inject PolicySettings settings;
+
+    /**
+     * A dry run only decides and logs: no audit event, no Kubernetes Event, no counter, so operators can probe
+     * without filling the audit trail. @throws io.netattach.policy.domain.InvalidRequest on a malformed field
+     */
+    public PolicyDecision decide(PolicyRequest request, boolean dryRun) {
+        PolicyDecision d = gate.decide(request);
+        for (Decision x : d.decisions()) {
+            if (Decision.FAIL_OPEN.equals(x.rule())) {
+                LOG.errorf("FAIL-OPEN: %s allowed on %s for pod %s without a policy check (%s)", x.network(), x.interfaceName(), d.pod().key(), x.reason());
+            }
+        }
+        if (dryRun) {
+            LOG.infof("dry run %s for pod %s: allowed=%s %s", request.requestId(), d.pod().key(), d.allowed(), d.reason() == null ? "" : d.reason());
+            return d;
+        }
+        record(d);
+        return d;
+    }
+
+    /** A request whose fields cannot be read is denied as a whole, every network with rule invalid-request, and audited. */
+    public PolicyDecision rejectInvalid(String requestId, PodRef pod, List<String> networks, List<String> interfaces, String why) {
+        List<Decision> denials = new java.util.ArrayList<>();
+        for (int i = 0; i < networks.size(); i++) {
+            denials.add(new Decision(networks.get(i), interfaces.get(i), false, Decision.INVALID_REQUEST, why, java.util.Map.of(), null));
+        }
+        if (denials.isEmpty()) denials.add(new Decision("-", null, false, Decision.INVALID_REQUEST, why, java.util.Map.of(), null));
+        PolicyDecision d = new PolicyDecision(requestId, pod, denials);
+        LOG.warnf("invalid policy request %s for pod %s: %s", requestId, pod.key(), why);
+        audit.publish(d);
+        return d;
+    }
+
+    private void record(PolicyDecision d) {
+        audit.publish(d);
+        for (Decision x : d.decisions()) {
+            if (!x.allowed() && settings.podEvents()) events.denied(d.requestId(), d.pod(), x);
+            if (x.policy() != null) status.count(x.policy(), x.allowed());
+        }
+        if (!d.allowed()) LOG.infof("denied %s for pod %s: %s", d.requestId(), d.pod().key(), d.reason());
+    }
+}

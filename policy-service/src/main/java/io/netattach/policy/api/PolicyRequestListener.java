@@ -1,0 +1,64 @@
+package io.netattach.policy.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.netattach.policy.api.Messages.CloudEvent;
+import io.netattach.policy.api.Messages.PolicyDecisionData;
+import io.netattach.policy.api.Messages.PolicyRequestData;
+import io.netattach.policy.api.Messages.SelectionData;
+import io.netattach.policy.domain.InvalidRequest;
+import io.netattach.policy.domain.PodRef;
+import io.netattach.policy.domain.PolicyDecision;
+import io.smallrye.common.annotation.Blocking;
+import io.smallrye.reactive.messaging.MutinyEmitter;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import org.eclipse.microprofile.reactive.messaging.Channel;
+import org.eclipse.microprofile.reactive.messaging.Incoming;
+import org.jboss.logging.Logger;
+
+import java.util.List;
+
+/**
+ * netattach.policy.requests -> decision -> netattach.policy.decisions (id {@code <requestId>/result}, key pod UID).
+ * The offset is committed when this method returns, i.e. after the audit events and the decision are acknowledged
+ * by the broker; a redelivered request is decided again and answered with the same id.
+ */
+@ApplicationScoped
+public class PolicyRequestListener {
+    private static final Logger LOG = Logger.getLogger(PolicyRequestListener.class);
+    @Inject ObjectMapper json;
+    @Inject Gatekeeper gatekeeper;
+    @Inject AuditTrail audit;
+    @Inject @Channel("policy-decisions") MutinyEmitter<String> decisions;
+
+    @Incoming("policy-requests")
+    @Blocking
+    public void onRequest(String value) {
+        PolicyRequestData request;
+        try {
+            JsonNode event = json.readTree(value);
+            request = json.treeToValue(event.path("data"), PolicyRequestData.class);
+        } catch (Exception e) {
+            LOG.errorf("unreadable policy request dropped (not a PolicyRequest CloudEvent): %s; value starts %s", e.getMessage(),
+                    value == null ? "null" : value.substring(0, Math.min(200, value.length())));
+            return;
+        }
+        if (request == null || request.requestId() == null || request.requestId().isBlank() || request.pod() == null || request.pod().uid() == null) {
+            LOG.errorf("policy request without requestId or pod.uid cannot be answered; dropped: %s", value.substring(0, Math.min(300, value.length())));
+            return;
+        }
+        PolicyDecision decision;
+        try {
+            decision = gatekeeper.decide(request.toDomain(), false);
+        } catch (InvalidRequest e) {
+            var p = request.pod();
+            List<SelectionData> s = request.selections() == null ? List.of() : request.selections();
+            decision = gatekeeper.rejectInvalid(request.requestId(), new PodRef(p.namespace(), p.name(), p.uid(), p.serviceAccount(), p.labels()),
+                    s.stream().map(SelectionData::network).toList(), s.stream().map(SelectionData::interfaceName).toList(), e.getMessage());
+        }
+        CloudEvent answer = CloudEvent.of(request.requestId() + "/result", audit.source(), "io.netattach.policy.decision",
+                decision.pod().key(), audit.cluster(), PolicyDecisionData.of(decision));
+        decisions.sendMessageAndAwait(AuditTrail.keyed(decision.pod().uid(), audit.write(answer)));
+    }
+}
