@@ -1,0 +1,72 @@
+package io.netattach.attach.orchestration;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.networknt.schema.JsonSchema;
+import com.networknt.schema.JsonSchemaFactory;
+import com.networknt.schema.SchemaValidatorsConfig;
+import com.networknt.schema.SpecVersion;
+import com.networknt.schema.ValidationMessage;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/** Checks a CloudEvent (envelope and data) against components.schemas of docs/asyncapi.yaml. */
+final class AsyncApiContract {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Map<String, String> DATA_SCHEMA = Map.ofEntries(
+            Map.entry("io.netattach.policy.request", "PolicyRequestData"),
+            Map.entry("io.netattach.policy.decision", "PolicyDecisionData"),
+            Map.entry("io.netattach.ipam.allocate", "IpamAllocateData"),
+            Map.entry("io.netattach.ipam.release", "IpamReleaseData"),
+            Map.entry("io.netattach.ipam.result", "IpamResultData"),
+            Map.entry("io.netattach.node.attach", "NodeAttachData"),
+            Map.entry("io.netattach.node.detach", "NodeDetachData"),
+            Map.entry("io.netattach.node.result", "NodeResultData"),
+            Map.entry("io.netattach.attach.attached", "AuditData"),
+            Map.entry("io.netattach.attach.detached", "AuditData"),
+            Map.entry("io.netattach.attach.failed", "AuditData"));
+    private static JsonNode components;
+    private static final Map<String, JsonSchema> SCHEMAS = new ConcurrentHashMap<>();
+
+    private AsyncApiContract() {
+    }
+
+    /** The violations of one event, empty when it conforms. */
+    static Set<ValidationMessage> violations(JsonNode event) {
+        String type = event.path("type").asText();
+        String dataSchema = DATA_SCHEMA.get(type);
+        if (dataSchema == null) return Set.of(ValidationMessage.builder().message("type " + type + " is not a message of this contract").build());
+        Set<ValidationMessage> out = new java.util.HashSet<>(schema("CloudEvent").validate(event));
+        out.addAll(schema(dataSchema).validate(event.path("data")));
+        return out;
+    }
+
+    private static JsonSchema schema(String name) {
+        return SCHEMAS.computeIfAbsent(name, n -> {
+            ObjectNode root = JSON.createObjectNode();
+            root.put("$schema", "https://json-schema.org/draft/2020-12/schema");
+            root.set("components", components());
+            root.put("$ref", "#/components/schemas/" + n);
+            return JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012)
+                    .getSchema(root, SchemaValidatorsConfig.builder().formatAssertionsEnabled(true).build());
+        });
+    }
+
+    private static synchronized JsonNode components() {
+        if (components == null) {
+            try {
+                components = new ObjectMapper(new YAMLFactory()).readTree(Path.of("..", "docs", "asyncapi.yaml").toFile()).get("components");
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return components;
+    }
+}

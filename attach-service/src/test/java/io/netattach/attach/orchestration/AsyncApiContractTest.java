@@ -1,0 +1,27 @@
+package io.netattach.attach.orchestration;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The contract check the orchestration test relies on does reject what violates docs/asyncapi.yaml. */
+class AsyncApiContractTest {
+    private final ObjectMapper json = new ObjectMapper();
+    private static final String ENVELOPE = """
+            {"specversion":"1.0","id":"x","source":"/netattach/attach-service/local","type":"io.netattach.ipam.release",
+             "time":"2026-01-01T00:00:00Z","datacontenttype":"application/json","netattachcluster":"local","data":%s}""";
+
+    @Test
+    void acceptsAWellFormedRelease() throws Exception {
+        var ok = json.readTree(ENVELOPE.formatted("{\"requestId\":\"r\",\"owner\":{\"cluster\":\"c\",\"namespace\":\"n\",\"pod\":\"p\",\"podUid\":\"u\",\"interface\":null}}"));
+        assertTrue(AsyncApiContract.violations(ok).isEmpty(), AsyncApiContract.violations(ok).toString());
+    }
+
+    @Test
+    void rejectsAReleaseWithoutOwnerAndAnUnknownType() throws Exception {
+        assertFalse(AsyncApiContract.violations(json.readTree(ENVELOPE.formatted("{\"requestId\":\"r\"}"))).isEmpty());
+        assertFalse(AsyncApiContract.violations(json.readTree(ENVELOPE.replace("ipam.release", "ipam.bogus").formatted("{}"))).isEmpty());
+    }
+}

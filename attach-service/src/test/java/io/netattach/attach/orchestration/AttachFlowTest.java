@@ -1,0 +1,338 @@
+package io.netattach.attach.orchestration;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.netattach.attach.kube.ClusterView;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
+import jakarta.inject.Inject;
+import org.eclipse.microprofile.config.ConfigProvider;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.function.Supplier;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * The whole attach flow against the real Kafka broker (stand-ins answer for policy, IPAM and node) and the
+ * fabric8 mock API server holding pods, NADs and Events.
+ */
+@QuarkusTest
+@WithKubernetesTestServer(crud = true)
+class AttachFlowTest {
+    static final String NETWORKS = "k8s.v1.cni.cncf.io/networks";
+    static final String STATUS = "k8s.v1.cni.cncf.io/network-status";
+    static final String MACVLAN = """
+            { "cniVersion": "0.3.1", "type": "macvlan", "master": "eth0", "mode": "bridge",
+              "ipam": { "type": "host-local", "subnet": "192.168.1.0/24", "rangeStart": "192.168.1.200",
+                        "rangeEnd": "192.168.1.250", "gateway": "192.168.1.1" } }""";
+    static final String IPVLAN = """
+            { "cniVersion": "0.3.1", "type": "ipvlan", "master": "eth1",
+              "ipam": { "type": "host-local", "subnet": "10.10.0.0/24", "rangeStart": "10.10.0.100", "rangeEnd": "10.10.0.200" } }""";
+    static final String BRIDGE = """
+            { "cniVersion": "0.3.1", "type": "bridge", "bridge": "mybridge", "ipam": { "type": "host-local", "subnet": "10.20.0.0/24" } }""";
+
+    static StandIns standIns;
+
+    @Inject KubernetesClient client;
+    final ObjectMapper json = new ObjectMapper();
+
+    @BeforeEach
+    void standIns() {
+        if (standIns == null) {
+            var config = ConfigProvider.getConfig();
+            standIns = new StandIns(config.getValue("kafka.bootstrap.servers", String.class), config.getValue("netattach.kafka.topic-suffix", String.class));
+        }
+    }
+
+    @org.junit.jupiter.api.AfterEach
+    void everyMessageMatchesTheContract() {
+        assertEquals(List.of(), List.copyOf(standIns.violations), "messages that violate docs/asyncapi.yaml");
+    }
+
+    @AfterAll
+    static void stop() {
+        if (standIns != null) standIns.close();
+        standIns = null;
+    }
+
+    @Test
+    void seedTripleNetPodGetsNetworkStatusThroughPolicyIpamAndNode() throws Exception {
+        nad("seed", "macvlan-conf", MACVLAN, "intel.com/sriov_netdevice");
+        nad("seed", "ipvlan-conf", IPVLAN, null);
+        nad("seed", "bridge-conf", BRIDGE, null);
+        String uid = pod("seed", "triple-net-pod", "node-a", "macvlan-conf, ipvlan-conf, bridge-conf");
+
+        List<JsonNode> status = awaitStatus("seed", "triple-net-pod", 3);
+        assertEquals(List.of("seed/macvlan-conf", "seed/ipvlan-conf", "seed/bridge-conf"), status.stream().map(s -> s.path("name").asText()).toList());
+        assertEquals(List.of("net1", "net2", "net3"), status.stream().map(s -> s.path("interface").asText()).toList());
+        for (JsonNode s : status) {
+            assertTrue(s.path("ips").get(0).asText().matches("10\\.9\\.0\\.\\d+"), s.toString()); // no prefix length
+            assertTrue(s.path("mac").asText().startsWith("02:42:ac"), s.toString());
+            assertEquals(1500, s.path("mtu").asInt());
+            assertEquals("10.9.0.1", s.path("gateway").get(0).asText());
+        }
+
+        String cluster = ConfigProvider.getConfig().getValue("netattach.cluster-id", String.class);
+        List<StandIns.Received> policy = standIns.of("io.netattach.policy.request", uid);
+        assertEquals(1, policy.stream().map(r -> r.data().path("requestId").asText()).distinct().count());
+        StandIns.Received p = policy.getFirst();
+        assertEquals(uid, p.key());
+        assertEnvelope(p.event(), cluster);
+        assertEquals(cluster, p.data().path("cluster").asText());
+        assertEquals("triple-net-pod", p.data().path("pod").path("name").asText());
+        assertEquals(3, p.data().path("selections").size());
+        assertEquals("net2", p.data().path("selections").get(1).path("interface").asText());
+
+        List<StandIns.Received> alloc = standIns.of("io.netattach.ipam.allocate", uid);
+        assertEquals(3, alloc.size());
+        JsonNode first = alloc.stream().filter(r -> r.data().path("owner").path("interface").asText().equals("net1")).findFirst().orElseThrow().data();
+        assertEquals("seed/macvlan-conf", first.path("network").asText());
+        assertEquals("192.168.1.0/24", first.path("ipam").path("subnet").asText());
+        assertEquals("host-local", first.path("ipam").path("type").asText());
+        JsonNode owner = first.path("owner");
+        assertEquals(List.of(cluster, "seed", "triple-net-pod", uid), List.of(owner.path("cluster").asText(), owner.path("namespace").asText(), owner.path("pod").asText(), owner.path("podUid").asText()));
+        assertTrue(first.path("requestId").asText().startsWith("alloc/" + cluster + "/" + uid + "/net1/"));
+
+        List<StandIns.Received> attach = standIns.of("io.netattach.node.attach", uid);
+        assertEquals(1, attach.size());
+        assertEquals("node-a", attach.getFirst().key());
+        JsonNode a0 = attach.getFirst().data().path("attachments").get(0);
+        assertEquals("macvlan", a0.path("cniConfig").path("type").asText());
+        assertEquals("macvlan-conf", a0.path("cniConfig").path("name").asText()); // filled from the NAD name
+        assertEquals("intel.com/sriov_netdevice", a0.path("resourceName").asText());
+        assertEquals("net1", a0.path("interface").asText());
+        assertEquals("10.8.0.0/16", a0.path("routes").get(0).path("dst").asText());
+        assertFalse(a0.path("defaultRoute").asBoolean());
+        assertTrue(attach.getFirst().data().path("attachments").get(1).path("resourceName").isNull());
+
+        awaitTrue(() -> standIns.of("io.netattach.attach.attached", uid).size() == 3, "3 audit events 'attached'");
+        assertEquals("attached", standIns.of("io.netattach.attach.attached", uid).getFirst().data().path("outcome").asText());
+        awaitTrue(() -> event("seed", uid, "AddedInterface").isPresent(), "an AddedInterface event");
+    }
+
+    @Test
+    void staticAddressCustomNameMacAndDefaultRouteFromJsonReachIpamNodeAndStatus() throws Exception {
+        nad("static", "macvlan-conf", MACVLAN, null);
+        String uid = pod("static", "static-ip-pod", "node-a", """
+                [ { "name": "macvlan-conf", "ips": ["192.168.1.100/24"], "interface": "storage",
+                    "mac": "02:00:00:00:00:aa", "default-route": ["192.168.1.1"] } ]""");
+        List<JsonNode> status = awaitStatus("static", "static-ip-pod", 1);
+        JsonNode s = status.getFirst();
+        assertEquals("storage", s.path("interface").asText());
+        assertEquals("192.168.1.100", s.path("ips").get(0).asText());
+        assertEquals("02:00:00:00:00:aa", s.path("mac").asText());
+        assertTrue(s.path("default").asBoolean());
+        assertEquals("192.168.1.1", s.path("gateway").get(0).asText());
+        JsonNode alloc = standIns.of("io.netattach.ipam.allocate", uid).getFirst().data();
+        assertEquals("192.168.1.100/24", alloc.path("ips").get(0).asText());
+        JsonNode att = standIns.of("io.netattach.node.attach", uid).getFirst().data().path("attachments").get(0);
+        assertEquals("02:00:00:00:00:aa", att.path("mac").asText());
+        assertTrue(att.path("defaultRoute").asBoolean());
+        assertEquals("192.168.1.1", att.path("gateways").get(0).asText());
+    }
+
+    @Test
+    void missingNadRaisesNetworkNotFoundThenAttachesWhenItAppears() throws Exception {
+        String uid = pod("late", "waiting-pod", "node-b", "late-net");
+        Event e = await(() -> event("late", uid, "NetworkNotFound"), "a NetworkNotFound event");
+        assertEquals("Warning", e.getType());
+        assertTrue(e.getMessage().contains("\"late-net\" not found in namespace \"late\""), e.getMessage());
+        assertTrue(e.getMessage().contains("interface net1"), e.getMessage());
+        assertTrue(standIns.of("io.netattach.policy.request", uid).isEmpty(), "no policy request before the NAD exists");
+
+        nad("late", "late-net", BRIDGE, null);
+        List<JsonNode> status = awaitStatus("late", "waiting-pod", 1);
+        assertEquals("late/late-net", status.getFirst().path("name").asText());
+    }
+
+    @Test
+    void denialRaisesAnEventAndSendsNoAllocationOrNodeCommand() throws Exception {
+        nad("deny", "forbidden-net", BRIDGE, null);
+        standIns.denied.add("deny/forbidden-net");
+        String uid = pod("deny", "denied-pod", "node-a", "forbidden-net");
+        Event e = await(() -> event("deny", uid, "NetworkDenied"), "a NetworkDenied event");
+        assertTrue(e.getMessage().contains("may not use network \"deny/forbidden-net\""), e.getMessage());
+        JsonNode audit = await(() -> standIns.of("io.netattach.attach.failed", uid).stream().findFirst(), "an audit event 'failed'").data();
+        assertEquals("policy/netattach/deny-test", audit.path("rule").asText());
+        assertEquals("net1", audit.path("interface").asText());
+        // the event and the audit are emitted on the path that returns after the decision
+        assertTrue(standIns.of("io.netattach.ipam.allocate", uid).isEmpty());
+        assertTrue(standIns.of("io.netattach.node.attach", uid).isEmpty());
+        assertNull(pod("deny", "denied-pod").getMetadata().getAnnotations().get(STATUS));
+    }
+
+    @Test
+    void nodeFailureDetachesAndReleasesThenARetrySucceeds() throws Exception {
+        nad("fail", "macvlan-conf", MACVLAN, null);
+        standIns.nodeFailsFor.add("unlucky-pod");
+        String uid = pod("fail", "unlucky-pod", "node-c", "macvlan-conf");
+        Event e = await(() -> event("fail", uid, "AttachFailed"), "an AttachFailed event");
+        assertTrue(e.getMessage().contains("master \"eth9\" not found"), e.getMessage());
+        JsonNode release = await(() -> standIns.of("io.netattach.ipam.release", uid).stream().findFirst(), "a compensating IPAM release").data();
+        assertEquals("net1", release.path("owner").path("interface").asText());
+        JsonNode detach = await(() -> standIns.of("io.netattach.node.detach", uid).stream().findFirst(), "a compensating node detach").data();
+        assertEquals("net1", detach.path("interfaces").get(0).asText());
+        awaitTrue(() -> !standIns.of("io.netattach.attach.failed", uid).isEmpty(), "an audit event 'failed'");
+        assertNull(pod("fail", "unlucky-pod").getMetadata().getAnnotations().get(STATUS));
+
+        standIns.nodeFailsFor.remove("unlucky-pod");
+        awaitStatus("fail", "unlucky-pod", 1); // the backoff retry goes through once the node is fine
+    }
+
+    @Test
+    void duplicateAnswersAndReplayedPodEventsAreHarmless() throws Exception {
+        nad("dup", "macvlan-conf", MACVLAN, null);
+        standIns.duplicateFor.add("twice-pod");
+        String uid = pod("dup", "twice-pod", "node-a", "macvlan-conf, macvlan-conf");
+        awaitStatus("dup", "twice-pod", 2);
+        // a replayed / unrelated update of the pod must not start another attach
+        client.pods().inNamespace("dup").withName("twice-pod").edit(p -> new PodBuilder(p).editMetadata().addToLabels("touched", "yes").endMetadata().build());
+        String other = pod("dup", "after-pod", "node-a", "macvlan-conf");
+        awaitStatus("dup", "after-pod", 1);
+        assertEquals(1, standIns.of("io.netattach.node.attach", uid).size());
+        assertEquals(1, standIns.of("io.netattach.policy.request", uid).size());
+        assertEquals(2, standIns.allocations.keySet().stream().filter(k -> k.startsWith(uid + "/")).count());
+        assertEquals(2, awaitStatus("dup", "twice-pod", 2).size());
+        assertFalse(other.equals(uid));
+    }
+
+    @Test
+    void podDeletionDetachesAndReleasesEvenWhenTheNadIsGone() throws Exception {
+        nad("del", "macvlan-conf", MACVLAN, null);
+        String uid = pod("del", "short-lived", "node-d", "macvlan-conf");
+        awaitStatus("del", "short-lived", 1);
+        client.genericKubernetesResources(ClusterView.NAD).inNamespace("del").withName("macvlan-conf").delete();
+        client.pods().inNamespace("del").withName("short-lived").delete();
+        StandIns.Received detach = await(() -> standIns.of("io.netattach.node.detach", uid).stream().findFirst(), "a node detach");
+        assertEquals("node-d", detach.key());
+        assertTrue(detach.data().path("interfaces").isNull(), "null = every interface of the pod");
+        JsonNode release = await(() -> standIns.of("io.netattach.ipam.release", uid).stream().findFirst(), "an IPAM release").data();
+        assertTrue(release.path("owner").path("interface").isNull());
+        awaitTrue(() -> standIns.allocations.keySet().stream().noneMatch(k -> k.startsWith(uid + "/")), "no address left for the pod");
+        JsonNode audit = await(() -> standIns.of("io.netattach.attach.detached", uid).stream().findFirst(), "an audit event 'detached'").data();
+        assertEquals("net1", audit.path("interface").asText());
+    }
+
+    @Test
+    void hotPlugAttachesAddedAndDetachesRemovedNetworks() throws Exception {
+        nad("hot", "net-a", MACVLAN, null);
+        nad("hot", "net-b", BRIDGE, null);
+        String uid = pod("hot", "running-pod", "node-e", "net-a");
+        awaitStatus("hot", "running-pod", 1);
+        annotate("hot", "running-pod", "net-a, net-b");
+        List<JsonNode> two = awaitStatus("hot", "running-pod", 2);
+        assertEquals("hot/net-b", two.get(1).path("name").asText());
+        assertEquals("net2", two.get(1).path("interface").asText());
+
+        annotate("hot", "running-pod", "net-a");
+        List<JsonNode> one = awaitStatus("hot", "running-pod", 1);
+        assertEquals("net1", one.getFirst().path("interface").asText());
+        JsonNode detach = await(() -> standIns.of("io.netattach.node.detach", uid).stream().findFirst(), "a node detach").data();
+        assertEquals(List.of("net2"), List.of(detach.path("interfaces").get(0).asText()));
+        assertEquals(1, detach.path("interfaces").size());
+        JsonNode release = await(() -> standIns.of("io.netattach.ipam.release", uid).stream().findFirst(), "an IPAM release").data();
+        assertEquals("net2", release.path("owner").path("interface").asText());
+        awaitTrue(() -> standIns.of("io.netattach.attach.detached", uid).size() == 1, "one audit event 'detached'");
+        assertTrue(standIns.allocations.containsKey(uid + "/net1"));
+        assertFalse(standIns.allocations.containsKey(uid + "/net2"));
+    }
+
+    @Test
+    void invalidAnnotationRaisesAnEventNamingTheProblem() throws Exception {
+        String uid = pod("bad", "typo-pod", "node-a", "ns/name@if@x");
+        Event e = await(() -> event("bad", uid, "InvalidNetworkSelection"), "an InvalidNetworkSelection event");
+        assertTrue(e.getMessage().contains("element 1") && e.getMessage().contains("more than one '@'"), e.getMessage());
+        assertTrue(standIns.of("io.netattach.policy.request", uid).isEmpty());
+    }
+
+    // ---- helpers -------------------------------------------------------------------------------------------
+
+    private void nad(String ns, String name, String config, String resourceName) {
+        var b = new GenericKubernetesResourceBuilder().withApiVersion("k8s.cni.cncf.io/v1").withKind("NetworkAttachmentDefinition")
+                .withNewMetadata().withNamespace(ns).withName(name).endMetadata();
+        if (resourceName != null) b.editMetadata().addToAnnotations("k8s.v1.cni.cncf.io/resourceName", resourceName).endMetadata();
+        GenericKubernetesResource nad = b.build();
+        nad.setAdditionalProperty("spec", Map.of("config", config));
+        client.genericKubernetesResources(ClusterView.NAD).inNamespace(ns).resource(nad).create();
+    }
+
+    private String pod(String ns, String name, String node, String networks) {
+        Pod pod = new PodBuilder().withNewMetadata().withNamespace(ns).withName(name).withUid(UUID.randomUUID().toString())
+                .addToAnnotations(NETWORKS, networks).endMetadata()
+                .withNewSpec().withNodeName(node).withServiceAccountName("default")
+                .addNewContainer().withName("app").withImage("nicolaka/netshoot").endContainer().endSpec().build();
+        return client.pods().inNamespace(ns).resource(pod).create().getMetadata().getUid();
+    }
+
+    private Pod pod(String ns, String name) {
+        return client.pods().inNamespace(ns).withName(name).get();
+    }
+
+    private void annotate(String ns, String name, String networks) {
+        client.pods().inNamespace(ns).withName(name).edit(p -> new PodBuilder(p).editMetadata().addToAnnotations(NETWORKS, networks).endMetadata().build());
+    }
+
+    private List<JsonNode> awaitStatus(String ns, String name, int entries) throws Exception {
+        return await(() -> {
+            Pod p = pod(ns, name);
+            String s = p == null || p.getMetadata().getAnnotations() == null ? null : p.getMetadata().getAnnotations().get(STATUS);
+            if (s == null) return Optional.empty();
+            try {
+                List<JsonNode> list = json.readValue(s, new TypeReference<List<JsonNode>>() { });
+                return list.size() == entries ? Optional.of(list) : Optional.empty();
+            } catch (Exception e) {
+                return Optional.empty();
+            }
+        }, "network-status of " + ns + "/" + name + " with " + entries + " entries");
+    }
+
+    private Optional<Event> event(String ns, String uid, String reason) {
+        return client.v1().events().inNamespace(ns).list().getItems().stream()
+                .filter(e -> uid.equals(e.getInvolvedObject().getUid()) && reason.equals(e.getReason())).findFirst();
+    }
+
+    private static void assertEnvelope(JsonNode e, String cluster) {
+        assertEquals("1.0", e.path("specversion").asText());
+        assertEquals("application/json", e.path("datacontenttype").asText());
+        assertEquals("/netattach/attach-service/" + cluster, e.path("source").asText());
+        assertEquals(cluster, e.path("netattachcluster").asText());
+        assertFalse(e.path("time").asText().isEmpty());
+        assertEquals(e.path("data").path("requestId").asText(), e.path("id").asText());
+    }
+
+    private static final Duration TIMEOUT = Duration.ofSeconds(30);
+
+    private static <T> T await(Supplier<Optional<T>> probe, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        while (System.nanoTime() < deadline) {
+            Optional<T> v = probe.get();
+            if (v.isPresent()) return v.get();
+            Thread.sleep(50);
+        }
+        fail("waited " + TIMEOUT.toSeconds() + " s for " + what);
+        return null;
+    }
+
+    private static void awaitTrue(Supplier<Boolean> condition, String what) throws InterruptedException {
+        await(() -> condition.get() ? Optional.of(true) : Optional.empty(), what);
+    }
+}

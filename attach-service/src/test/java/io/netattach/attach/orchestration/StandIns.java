@@ -1,0 +1,205 @@
+package io.netattach.attach.orchestration;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Queue;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Small stand-ins for policy-service, ipam-service and node-worker: they read the request topics and answer
+ * per docs/asyncapi.yaml, recording every request (and every audit event) for the assertions.
+ */
+final class StandIns implements AutoCloseable {
+    record Received(String topic, String key, JsonNode event) {
+        JsonNode data() {
+            return event.path("data");
+        }
+    }
+
+    final ObjectMapper json = new ObjectMapper();
+    final Queue<Received> received = new ConcurrentLinkedQueue<>();
+    /** Every message read or sent here that does not match docs/asyncapi.yaml. */
+    final Queue<String> violations = new ConcurrentLinkedQueue<>();
+    /** Networks ("ns/name") policy denies. */
+    final Set<String> denied = ConcurrentHashMap.newKeySet();
+    /** Pod names whose node attach fails. */
+    final Set<String> nodeFailsFor = ConcurrentHashMap.newKeySet();
+    /** Pod names for which every answer is delivered twice. */
+    final Set<String> duplicateFor = ConcurrentHashMap.newKeySet();
+    /** IPAM state: owner "podUid/interface" -> CIDR. */
+    final Map<String, String> allocations = new ConcurrentHashMap<>();
+    private final AtomicInteger nextHost = new AtomicInteger(10);
+
+    private final String suffix;
+    private final KafkaProducer<String, String> producer;
+    private final KafkaConsumer<String, String> consumer;
+    private final Thread thread;
+    private volatile boolean running = true;
+
+    StandIns(String bootstrap, String suffix) {
+        this.suffix = suffix;
+        producer = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap, ProducerConfig.ACKS_CONFIG, "all",
+                ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class, ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class));
+        consumer = new KafkaConsumer<>(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                ConsumerConfig.GROUP_ID_CONFIG, "stand-ins-" + UUID.randomUUID(), ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
+                ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class, ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class));
+        consumer.subscribe(List.of(t("netattach.policy.requests"), t("netattach.ipam.requests"), t("netattach.node.commands"), t("netattach.audit")));
+        thread = Thread.ofPlatform().daemon().name("stand-ins").start(this::loop);
+    }
+
+    String t(String base) {
+        return base + suffix;
+    }
+
+    private void loop() {
+        try {
+            while (running) {
+                for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(100))) {
+                    JsonNode event = json.readTree(r.value());
+                    received.add(new Received(r.topic(), r.key(), event));
+                    check(event);
+                    answer(r.topic(), r.key(), event);
+                }
+            }
+        } catch (WakeupException e) {
+            // closing
+        } catch (Exception e) {
+            e.printStackTrace();
+        } finally {
+            consumer.close();
+        }
+    }
+
+    private void answer(String topic, String key, JsonNode event) throws Exception {
+        JsonNode d = event.path("data");
+        String type = event.path("type").asText();
+        String podName = d.path("pod").path("name").asText(d.path("owner").path("pod").asText());
+        String requestId = d.path("requestId").asText();
+        ObjectNode out = json.createObjectNode().put("requestId", requestId);
+        String replyTopic;
+        String replyType;
+        if (topic.equals(t("netattach.policy.requests"))) {
+            replyTopic = t("netattach.policy.decisions");
+            replyType = "io.netattach.policy.decision";
+            out.put("podUid", d.path("pod").path("uid").asText());
+            ArrayNode decisions = out.putArray("decisions");
+            String reason = null;
+            for (JsonNode s : d.path("selections")) {
+                String network = s.path("namespace").asText() + "/" + s.path("name").asText();
+                boolean allowed = !denied.contains(network);
+                if (!allowed && reason == null) reason = "namespace \"" + s.path("namespace").asText() + "\" may not use network \"" + network + "\"";
+                decisions.addObject().put("network", network).put("allowed", allowed).put("rule", allowed ? "namespace-isolation" : "policy/netattach/deny-test").put("reason", allowed ? null : reason);
+            }
+            out.put("allowed", reason == null);
+            out.put("reason", reason);
+        } else if (topic.equals(t("netattach.ipam.requests"))) {
+            replyTopic = t("netattach.ipam.results");
+            replyType = "io.netattach.ipam.result";
+            JsonNode owner = d.path("owner");
+            String uid = owner.path("podUid").asText();
+            if (type.equals("io.netattach.ipam.allocate")) {
+                String ownerKey = uid + "/" + owner.path("interface").asText();
+                String cidr = allocations.computeIfAbsent(ownerKey, k -> d.path("ips").isArray() && !d.path("ips").isEmpty()
+                        ? d.path("ips").get(0).asText() : "10.9.0." + nextHost.getAndIncrement() + "/24");
+                out.put("ok", true).put("pool", d.path("network").asText());
+                out.putArray("ips").add(cidr);
+                out.putArray("gateways").add("10.9.0.1");
+                out.putArray("routes").addObject().put("dst", "10.8.0.0/16").put("gw", "10.9.0.1");
+                out.putNull("dns");
+                out.putNull("error");
+            } else {
+                String iface = owner.path("interface").isNull() ? null : owner.path("interface").asText();
+                int before = allocations.size();
+                allocations.keySet().removeIf(k -> k.startsWith(uid + "/") && (iface == null || k.equals(uid + "/" + iface)));
+                out.put("ok", true).put("released", before - allocations.size()).putNull("error");
+                out.putArray("ips");
+            }
+        } else if (topic.equals(t("netattach.node.commands"))) {
+            replyTopic = t("netattach.node.results");
+            replyType = "io.netattach.node.result";
+            out.put("node", d.path("node").asText());
+            out.set("pod", d.path("pod"));
+            if (type.equals("io.netattach.node.attach")) {
+                // the node first says it waits for the sandbox, then reports what it made
+                ObjectNode pending = out.deepCopy().put("ok", true).put("pending", true);
+                reply(replyTopic, event, replyType, pending, podName);
+                if (nodeFailsFor.contains(podName)) {
+                    out.put("ok", false).put("pending", false);
+                    out.putObject("error").put("reason", "Failed").put("message", "macvlan: master \"eth9\" not found");
+                } else {
+                    out.put("ok", true).put("pending", false).put("sandbox", "/var/run/netns/test");
+                    ArrayNode ifs = out.putArray("interfaces");
+                    int i = 0;
+                    for (JsonNode a : d.path("attachments")) {
+                        ObjectNode r = ifs.addObject();
+                        r.put("network", a.path("network").asText()).put("interface", a.path("interface").asText());
+                        r.put("mac", a.path("mac").isTextual() ? a.path("mac").asText() : String.format("02:42:ac:11:00:%02x", ++i));
+                        r.put("mtu", a.path("cniConfig").path("mtu").asInt(1500));
+                        r.set("ips", a.path("ips"));
+                        r.putNull("error");
+                    }
+                }
+            } else {
+                out.put("ok", true).put("pending", false).putArray("interfaces");
+            }
+        } else {
+            return; // audit: recorded only
+        }
+        reply(replyTopic, event, replyType, out, podName);
+    }
+
+    private void reply(String topic, JsonNode request, String type, ObjectNode data, String podName) throws Exception {
+        ObjectNode e = json.createObjectNode();
+        e.put("specversion", "1.0").put("id", data.path("requestId").asText() + "/result").put("source", "/netattach/stand-in/test")
+                .put("type", type).put("subject", request.path("subject").asText()).put("time", Instant.now().toString())
+                .put("datacontenttype", "application/json").put("netattachcluster", "test");
+        e.set("data", data);
+        String key = request.path("data").path("pod").path("uid").asText(request.path("data").path("owner").path("podUid").asText());
+        check(e);
+        int copies = duplicateFor.contains(podName) ? 2 : 1;
+        for (int i = 0; i < copies; i++) producer.send(new ProducerRecord<>(topic, key, json.writeValueAsString(e))).get();
+    }
+
+    private void check(JsonNode event) {
+        var v = AsyncApiContract.violations(event);
+        if (!v.isEmpty()) violations.add(event.path("type").asText() + " " + event.path("id").asText() + ": " + v);
+    }
+
+    List<Received> of(String type, String podUid) {
+        return received.stream().filter(r -> r.event().path("type").asText().equals(type))
+                .filter(r -> podUid == null || podUid.equals(r.data().path("pod").path("uid").asText(r.data().path("owner").path("podUid").asText())))
+                .toList();
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        consumer.wakeup();
+        try {
+            thread.join(5000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        producer.close();
+    }
+}
