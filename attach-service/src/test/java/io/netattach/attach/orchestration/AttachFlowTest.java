@@ -199,6 +199,19 @@ class AttachFlowTest {
     }
 
     @Test
+    void anUnansweredNodeCommandIsResentWithTheSameRequestId() throws Exception {
+        nad("slow", "bridge-conf", BRIDGE, null);
+        standIns.nodeSilentOnceFor.add("patient-pod");
+        String uid = pod("slow", "patient-pod", "node-f", "bridge-conf");
+        awaitStatus("slow", "patient-pod", 1);
+        List<StandIns.Received> attach = standIns.of("io.netattach.node.attach", uid);
+        assertEquals(2, attach.size(), "the command was sent again after the node timeout");
+        assertEquals(attach.get(0).event().path("id").asText(), attach.get(1).event().path("id").asText());
+        assertEquals(1, standIns.of("io.netattach.ipam.allocate", uid).size(), "IPAM was not asked twice");
+        assertTrue(standIns.of("io.netattach.ipam.release", uid).isEmpty(), "nothing to compensate");
+    }
+
+    @Test
     void duplicateAnswersAndReplayedPodEventsAreHarmless() throws Exception {
         nad("dup", "macvlan-conf", MACVLAN, null);
         standIns.duplicateFor.add("twice-pod");

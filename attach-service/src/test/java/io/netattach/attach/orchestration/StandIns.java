@@ -44,6 +44,8 @@ final class StandIns implements AutoCloseable {
     final Set<String> denied = ConcurrentHashMap.newKeySet();
     /** Pod names whose node attach fails. */
     final Set<String> nodeFailsFor = ConcurrentHashMap.newKeySet();
+    /** Pod names whose first node attach command is dropped (the node never answers it). */
+    final Set<String> nodeSilentOnceFor = ConcurrentHashMap.newKeySet();
     /** Pod names for which every answer is delivered twice. */
     final Set<String> duplicateFor = ConcurrentHashMap.newKeySet();
     /** IPAM state: owner "podUid/interface" -> CIDR. */
@@ -140,6 +142,7 @@ final class StandIns implements AutoCloseable {
             out.put("node", d.path("node").asText());
             out.set("pod", d.path("pod"));
             if (type.equals("io.netattach.node.attach")) {
+                if (nodeSilentOnceFor.remove(podName)) return;
                 // the node first says it waits for the sandbox, then reports what it made
                 ObjectNode pending = out.deepCopy().put("ok", true).put("pending", true);
                 reply(replyTopic, event, replyType, pending, podName);
