@@ -1,0 +1,427 @@
+package io.netattach.ipam.store;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.netattach.ipam.domain.Address;
+import io.netattach.ipam.domain.IpamConfig;
+import io.netattach.ipam.domain.IpamException;
+import io.netattach.ipam.domain.IpamException.Reason;
+import io.netattach.ipam.domain.Lease;
+import io.netattach.ipam.domain.Owner;
+import io.netattach.ipam.domain.PoolDefinition;
+import io.netattach.ipam.domain.Range;
+import io.netattach.ipam.domain.RangeSet;
+import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.sqlclient.Row;
+import io.vertx.mutiny.sqlclient.RowSet;
+import io.vertx.mutiny.sqlclient.SqlConnection;
+import io.vertx.mutiny.sqlclient.Transaction;
+import io.vertx.mutiny.sqlclient.Tuple;
+import io.vertx.pgclient.PgException;
+import jakarta.inject.Inject;
+import jakarta.inject.Singleton;
+import org.jboss.logging.Logger;
+
+import java.math.BigInteger;
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Collectors;
+
+/**
+ * Pools and allocations in PostgreSQL. Correct with any number of replicas because PostgreSQL arbitrates:
+ * (pool, address) is unique, an allocation locks its pool row (FOR UPDATE) so concurrent allocators of one
+ * pool queue instead of colliding, and anything that still collides (a static request racing, the same owner
+ * asking twice at once, a deadlock) rolls back whole and is retried. Every multi-row change is one transaction.
+ *
+ * <p>Calls block: use them from worker threads (REST resources, @Blocking consumers).
+ */
+@Singleton
+public class IpamStore {
+    private static final Logger LOG = Logger.getLogger(IpamStore.class);
+    private static final Duration TIMEOUT = Duration.ofSeconds(30);
+    private static final int ATTEMPTS = 50;
+    private static final Set<String> RETRYABLE = Set.of("23505", "40P01", "40001");
+
+    private final Pool db;
+    private final ObjectMapper json;
+    private final Map<String, Parsed> definitions = new ConcurrentHashMap<>();
+
+    private record Parsed(long version, PoolDefinition definition) {
+    }
+
+    /** Released addresses, for audit. */
+    public record Released(String pool, String address, Owner owner) {
+    }
+
+    @Inject
+    public IpamStore(Pool db, ObjectMapper json) {
+        this.db = db;
+        this.json = json;
+    }
+
+    // ---------------------------------------------------------------- pools
+
+    /** Creates or updates a pool from an ipam section. Changing the ranges of a pool that has allocations is refused. */
+    public UpsertResult putPool(String name, String cluster, Map<String, Object> ipam) {
+        validatePoolName(name);
+        PoolDefinition def = IpamConfig.parse(ipam);
+        if (!def.hasPool()) {
+            throw IpamException.invalid("ipam.type", "static", "has no pool: static addresses are echoed on allocate, not pooled");
+        }
+        String ipamText = write(ipam);
+        boolean created = inTransaction(conn -> {
+            RowSet<Row> existing = q(conn, "select canonical, array_to_string(hints, ',') from pool where name = $1 for update", Tuple.of(name));
+            if (!existing.iterator().hasNext()) {
+                RowSet<Row> ins = q(conn, "insert into pool (name, cluster, kind, ipam, canonical, derived, size, hints) "
+                        + "values ($1, $2, $3, $4::text::jsonb, $5, false, $6::numeric, string_to_array($7, ',')::numeric[]) on conflict (name) do nothing",
+                        Tuple.of(name, cluster, def.kind().cniType, ipamText, def.canonicalRanges()).addValue(new java.math.BigDecimal(def.size())).addString(zeros(def)));
+                if (ins.rowCount() == 0) throw new Retry(); // created meanwhile by another replica: take the update path
+                return true;
+            }
+            Row row = existing.iterator().next();
+            boolean rangesChanged = !row.getString(0).equals(def.canonicalRanges());
+            String hints = row.getString(1);
+            if (rangesChanged) {
+                long held = count(conn, name);
+                if (held > 0) {
+                    throw new IpamException(Reason.Conflict, "pool \"" + name + "\" has " + held + " allocations; its ranges cannot change until they are released (or DELETE ?force=true)");
+                }
+                hints = zeros(def);
+            }
+            q(conn, "update pool set cluster = $2, kind = $3, ipam = $4::text::jsonb, canonical = $5, size = $6::numeric, "
+                    + "hints = string_to_array($7, ',')::numeric[], version = version + 1, updated_at = now() where name = $1",
+                    Tuple.of(name, cluster, def.kind().cniType, ipamText, def.canonicalRanges()).addValue(new java.math.BigDecimal(def.size())).addString(hints));
+            return false;
+        });
+        PoolRecord record = pool(name).orElseThrow();
+        List<String> warnings = new ArrayList<>(record.warnings());
+        warnings.addAll(overlaps(name, cluster, def));
+        return new UpsertResult(new PoolRecord(record.name(), record.cluster(), record.derived(), record.ipam(), record.definition(),
+                record.total(), record.used(), record.free(), record.createdAt(), warnings), created);
+    }
+
+    /**
+     * The pool a NAD's ipam section maps to, created on first use (idempotent: every replica derives the same
+     * name; the first insert wins, later ones change nothing).
+     */
+    public String derivedPool(PoolDefinition def, Map<String, Object> ipam, String cluster) {
+        String name = def.derivedPoolName(cluster);
+        RowSet<Row> found = db.preparedQuery("select 1 from pool where name = $1").execute(Tuple.of(name)).await().atMost(TIMEOUT);
+        if (found.iterator().hasNext()) return name;
+        RowSet<Row> ins = db.preparedQuery("insert into pool (name, cluster, kind, ipam, canonical, derived, size, hints) "
+                        + "values ($1, $2, $3, $4::text::jsonb, $5, true, $6::numeric, string_to_array($7, ',')::numeric[]) on conflict (name) do nothing")
+                .execute(Tuple.of(name, cluster, def.kind().cniType, write(ipam), def.canonicalRanges()).addValue(new java.math.BigDecimal(def.size())).addString(zeros(def)))
+                .await().atMost(TIMEOUT);
+        if (ins.rowCount() == 1) {
+            for (String w : overlaps(name, cluster, def)) LOG.warnf("pool %s derived from a NAD: %s", name, w);
+        }
+        return name;
+    }
+
+    public Optional<PoolRecord> pool(String name) {
+        return pools(name).stream().findFirst();
+    }
+
+    public List<PoolRecord> pools() {
+        return pools(null);
+    }
+
+    private List<PoolRecord> pools(String only) {
+        RowSet<Row> rows = db.preparedQuery("select p.name, p.cluster, p.derived, p.ipam::text, p.version, p.size::text, p.created_at, "
+                        + "(select count(*) from allocation a where a.pool = p.name), "
+                        + "(select count(*) from allocation a where a.pool = p.name and a.ordinal is not null) "
+                        + "from pool p where ($1::text is null or p.name = $1) order by p.name")
+                .execute(Tuple.of(only)).await().atMost(TIMEOUT);
+        List<PoolRecord> out = new ArrayList<>();
+        for (Row r : rows) {
+            PoolDefinition def = definition(r.getString(0), r.getLong(4), r.getString(3));
+            BigInteger total = new BigInteger(r.getString(5));
+            out.add(new PoolRecord(r.getString(0), r.getString(1), r.getBoolean(2), read(r.getString(3)), def, total,
+                    r.getLong(7), total.subtract(BigInteger.valueOf(r.getLong(8))), r.getOffsetDateTime(6), def.warnings()));
+        }
+        return out;
+    }
+
+    /** Deletes a pool; refused while it has allocations unless force (which drops them too). */
+    public boolean deletePool(String name, boolean force) {
+        return inTransaction(conn -> {
+            RowSet<Row> locked = q(conn, "select 1 from pool where name = $1 for update", Tuple.of(name));
+            if (!locked.iterator().hasNext()) return false;
+            long held = count(conn, name);
+            if (held > 0 && !force) {
+                throw new IpamException(Reason.Conflict, "pool \"" + name + "\" has " + held + " allocations; release them first or delete with ?force=true");
+            }
+            q(conn, "delete from pool where name = $1", Tuple.of(name));
+            return true;
+        });
+    }
+
+    // ---------------------------------------------------------------- allocations
+
+    /**
+     * One address per range set for the owner, all or nothing. Static requests (ips) are granted when inside the
+     * pool and free; range sets without one get their lowest free address. The same owner asking again gets what
+     * it holds (created=false). Routes, DNS and gateways come from {@code reported} when given (the NAD's own
+     * section, for NAD-derived pools), else from the pool.
+     */
+    public Lease allocate(String poolName, Owner owner, List<String> ips, PoolDefinition reported) {
+        owner.validated(true);
+        return inTransaction(conn -> {
+            // Pool row lock first: allocators of one pool queue here instead of racing for the same address.
+            RowSet<Row> p = q(conn, "select cluster, ipam::text, version, array_to_string(hints, ',') from pool where name = $1 for update", Tuple.of(poolName));
+            if (!p.iterator().hasNext()) throw new IpamException(Reason.NotFound, "pool \"" + poolName + "\" not found");
+            Row row = p.iterator().next();
+            String poolCluster = row.getString(0);
+            if (poolCluster != null && !poolCluster.equals(owner.cluster())) {
+                throw IpamException.invalid("owner.cluster", owner.cluster(), "may not allocate from pool \"" + poolName + "\" of cluster \"" + poolCluster + "\"");
+            }
+            PoolDefinition def = definition(poolName, row.getLong(2), row.getString(1));
+            PoolDefinition shown = reported != null ? reported : def;
+            List<RangeSet> sets = def.rangeSets();
+
+            Map<Integer, Address> held = new HashMap<>();
+            for (Row r : q(conn, "select range_set, address from allocation where pool = $1 and cluster = $2 and pod_uid = $3 and interface = $4",
+                    Tuple.of(poolName, owner.cluster(), owner.podUid(), owner.iface()))) {
+                held.put(r.getInteger(0), Address.parseOrNull(r.getString(1)));
+            }
+            if (held.size() == sets.size()) return lease(poolName, def, shown, held, false);
+
+            List<PoolDefinition.Placement> placements = def.placeStatic(ips, poolName);
+            BigInteger[] hints = Arrays.stream(row.getString(3).split(",")).map(BigInteger::new).toArray(BigInteger[]::new);
+            boolean hintsChanged = false;
+            Map<Integer, Address> chosen = new LinkedHashMap<>(held);
+            for (PoolDefinition.Placement pl : placements) {
+                if (held.containsKey(pl.rangeSet())) continue;
+                RowSet<Row> holder = q(conn, "select namespace, pod, pod_uid, interface, cluster from allocation where pool = $1 and address = $2",
+                        Tuple.of(poolName, pl.address().toString()));
+                if (holder.iterator().hasNext()) {
+                    Row h = holder.iterator().next();
+                    throw new IpamException(Reason.Conflict, "ips: " + pl.address() + " in pool \"" + poolName + "\" is held by " + h.getString(0) + "/" + h.getString(1)
+                            + " (uid " + h.getString(2) + ", interface " + h.getString(3) + ", cluster " + h.getString(4) + ")");
+                }
+                insert(conn, poolName, pl.rangeSet(), pl.address(), pl.ordinal(), owner, true);
+                chosen.put(pl.rangeSet(), pl.address());
+            }
+            for (int k = 0; k < sets.size(); k++) {
+                if (chosen.containsKey(k)) continue;
+                RangeSet set = sets.get(k);
+                BigInteger ordinal = lowestFree(conn, poolName, k, hints[k]);
+                if (ordinal.compareTo(set.size()) >= 0) {
+                    throw new IpamException(Reason.Exhausted, "pool \"" + poolName + "\" is exhausted: all " + set.size() + " addresses of "
+                            + (sets.size() > 1 ? "range set " + k + " (" + set.describe() + ")" : set.describe()) + " are allocated");
+                }
+                Address a = set.addressAt(ordinal);
+                insert(conn, poolName, k, a, ordinal, owner, false);
+                chosen.put(k, a);
+                hints[k] = ordinal.add(BigInteger.ONE);
+                hintsChanged = true;
+            }
+            if (hintsChanged) {
+                q(conn, "update pool set hints = string_to_array($2, ',')::numeric[] where name = $1",
+                        Tuple.of(poolName, Arrays.stream(hints).map(BigInteger::toString).collect(Collectors.joining(","))));
+            }
+            return lease(poolName, def, shown, chosen, true);
+        });
+    }
+
+    /** Lowest free ordinal at or above the hint (every ordinal below the hint is taken). */
+    private BigInteger lowestFree(SqlConnection conn, String pool, int set, BigInteger hint) {
+        RowSet<Row> r = q(conn, "select (case when not exists (select 1 from allocation where pool = $1 and range_set = $2 and ordinal = $3::numeric) then $3::numeric "
+                + "else (select a.ordinal + 1 from allocation a where a.pool = $1 and a.range_set = $2 and a.ordinal >= $3::numeric "
+                + "and not exists (select 1 from allocation b where b.pool = $1 and b.range_set = $2 and b.ordinal = a.ordinal + 1) "
+                + "order by a.ordinal limit 1) end)::text", Tuple.of(pool, set, new java.math.BigDecimal(hint)));
+        return new BigInteger(r.iterator().next().getString(0));
+    }
+
+    private void insert(SqlConnection conn, String pool, int set, Address a, BigInteger ordinal, Owner o, boolean fixed) {
+        q(conn, "insert into allocation (pool, range_set, address, ordinal, cluster, namespace, pod, pod_uid, interface, static) "
+                        + "values ($1, $2, $3, $4::numeric, $5, $6, $7, $8, $9, $10)",
+                Tuple.of(pool, set, a.toString(), ordinal == null ? null : new java.math.BigDecimal(ordinal), o.cluster(), o.namespace())
+                        .addString(o.pod()).addString(o.podUid()).addString(o.iface()).addBoolean(fixed));
+    }
+
+    private static Lease lease(String pool, PoolDefinition def, PoolDefinition shown, Map<Integer, Address> chosen, boolean created) {
+        List<String> ips = new ArrayList<>();
+        List<String> gateways = new ArrayList<>();
+        for (int k = 0; k < def.rangeSets().size(); k++) {
+            Address a = chosen.get(k);
+            Range r = def.rangeSets().get(k).rangeFor(a);
+            ips.add(a + "/" + r.subnet().prefix());
+            Range shownRange = shown.rangeSets().size() > k ? shown.rangeSets().get(k).rangeFor(a) : null;
+            Address gw = shownRange != null ? shownRange.gateway() : r.gateway();
+            if (gw != null) gateways.add(gw.toString());
+        }
+        return new Lease(pool, ips, gateways, shown.routes(), shown.dns(), created);
+    }
+
+    /** Who holds each address of a pool. */
+    public List<Holding> allocations(String poolName) {
+        if (pool(poolName).isEmpty()) throw new IpamException(Reason.NotFound, "pool \"" + poolName + "\" not found");
+        RowSet<Row> rows = db.preparedQuery("select address, range_set, static, cluster, namespace, pod, pod_uid, interface, created_at "
+                + "from allocation where pool = $1 order by range_set, ordinal nulls last, address").execute(Tuple.of(poolName)).await().atMost(TIMEOUT);
+        List<Holding> out = new ArrayList<>();
+        for (Row r : rows) {
+            out.add(new Holding(poolName, r.getString(0), r.getInteger(1), r.getBoolean(2),
+                    new Owner(r.getString(3), r.getString(4), r.getString(5), r.getString(6), r.getString(7)), r.getOffsetDateTime(8)));
+        }
+        return out;
+    }
+
+    /** Releases what a pod holds (interface null: every interface; cluster null: any cluster), in one pool or in all. Releasing twice is fine. */
+    public List<Released> release(String cluster, String podUid, String iface, String poolOrNull) {
+        String where = "($1::text is null or cluster = $1) and pod_uid = $2 and ($3::text is null or interface = $3) and ($4::text is null or pool = $4)";
+        return delete(where, Tuple.of(cluster, podUid, iface, poolOrNull));
+    }
+
+    /**
+     * Releases the allocations of a cluster whose pod UID is not among the live ones and that are older than the
+     * snapshot (an allocation made after the snapshot may belong to a pod the snapshot could not see).
+     */
+    public List<Released> reconcile(String cluster, Set<String> liveUids, OffsetDateTime snapshotTime) {
+        String where = "cluster = $1 and not (pod_uid = any($2)) and created_at < $3";
+        return delete(where, Tuple.of(cluster, liveUids.toArray(new String[0]), snapshotTime));
+    }
+
+    private List<Released> delete(String where, Tuple args) {
+        return inTransaction(conn -> {
+            // Lock the pools in name order before touching their rows: the same order as allocate, so no deadlock.
+            List<String> pools = new ArrayList<>();
+            for (Row r : q(conn, "select distinct pool from allocation where " + where, args)) pools.add(r.getString(0));
+            if (pools.isEmpty()) return List.<Released>of();
+            Map<String, BigInteger[]> hints = new HashMap<>();
+            for (Row r : q(conn, "select name, array_to_string(hints, ',') from pool where name = any($1) order by name for update",
+                    Tuple.of(pools.toArray(new String[0])))) {
+                hints.put(r.getString(0), Arrays.stream(r.getString(1).split(",")).map(BigInteger::new).toArray(BigInteger[]::new));
+            }
+            List<Released> out = new ArrayList<>();
+            Set<String> touched = new TreeSet<>();
+            for (Row r : q(conn, "delete from allocation where " + where
+                    + " returning pool, range_set, ordinal::text, address, cluster, namespace, pod, pod_uid, interface", args)) {
+                String pool = r.getString(0);
+                out.add(new Released(pool, r.getString(3), new Owner(r.getString(4), r.getString(5), r.getString(6), r.getString(7), r.getString(8))));
+                BigInteger[] h = hints.get(pool);
+                String ord = r.getString(2);
+                if (h != null && ord != null && r.getInteger(1) < h.length && new BigInteger(ord).compareTo(h[r.getInteger(1)]) < 0) {
+                    h[r.getInteger(1)] = new BigInteger(ord);
+                    touched.add(pool);
+                }
+            }
+            for (String pool : touched) {
+                q(conn, "update pool set hints = string_to_array($2, ',')::numeric[] where name = $1",
+                        Tuple.of(pool, Arrays.stream(hints.get(pool)).map(BigInteger::toString).collect(Collectors.joining(","))));
+            }
+            return out;
+        });
+    }
+
+    // ---------------------------------------------------------------- plumbing
+
+    private List<String> overlaps(String name, String cluster, PoolDefinition def) {
+        List<String> out = new ArrayList<>();
+        RowSet<Row> rows = db.preparedQuery("select name, version, ipam::text from pool where name <> $1 and ($2::text is null or cluster is null or cluster = $2)")
+                .execute(Tuple.of(name, cluster)).await().atMost(TIMEOUT);
+        for (Row r : rows) {
+            PoolDefinition other = definition(r.getString(0), r.getLong(1), r.getString(2));
+            for (RangeSet a : def.rangeSets()) for (Range x : a.ranges()) for (RangeSet b : other.rangeSets()) for (Range y : b.ranges()) {
+                if (x.subnet().overlaps(y.subnet())) {
+                    out.add("overlaps pool \"" + r.getString(0) + "\" (" + y.subnet().networkText() + "): addresses are not coordinated between the two pools");
+                }
+            }
+        }
+        return out.stream().distinct().toList();
+    }
+
+    private PoolDefinition definition(String name, long version, String ipamText) {
+        Parsed p = definitions.get(name);
+        if (p != null && p.version() == version) return p.definition();
+        PoolDefinition def = IpamConfig.parse(read(ipamText));
+        definitions.put(name, new Parsed(version, def));
+        return def;
+    }
+
+    private static void validatePoolName(String name) {
+        if (name == null || !name.matches("[A-Za-z0-9][A-Za-z0-9._\\-]{0,127}")) {
+            throw IpamException.invalid("name", name, "is not a valid pool name (1-128 of letters, digits, '.', '_', '-', starting with a letter or digit)");
+        }
+    }
+
+    private static String zeros(PoolDefinition def) {
+        return def.rangeSets().stream().map(s -> "0").collect(Collectors.joining(","));
+    }
+
+    private static long count(SqlConnection conn, String pool) {
+        return q(conn, "select count(*) from allocation where pool = $1", Tuple.of(pool)).iterator().next().getLong(0);
+    }
+
+    private static RowSet<Row> q(SqlConnection conn, String sql, Tuple args) {
+        return conn.preparedQuery(sql).execute(args).await().atMost(TIMEOUT);
+    }
+
+    private String write(Map<String, Object> ipam) {
+        try {
+            return json.writeValueAsString(ipam);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private Map<String, Object> read(String text) {
+        try {
+            return json.readValue(text, new TypeReference<>() { });
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("stored ipam section is not JSON: " + e.getMessage(), e);
+        }
+    }
+
+    /** Thrown inside a transaction to roll back and run it again. */
+    private static final class Retry extends RuntimeException {
+        Retry() {
+            super(null, null, false, false);
+        }
+    }
+
+    private interface Work<T> {
+        T run(SqlConnection conn);
+    }
+
+    /** Runs the work in one transaction; rolls back on any failure; retries whole on unique violation or deadlock. */
+    private <T> T inTransaction(Work<T> work) {
+        for (int attempt = 1; ; attempt++) {
+            SqlConnection conn = db.getConnection().await().atMost(TIMEOUT);
+            Transaction tx = null;
+            try {
+                tx = conn.begin().await().atMost(TIMEOUT);
+                T result = work.run(conn);
+                tx.commit().await().atMost(TIMEOUT);
+                return result;
+            } catch (RuntimeException e) {
+                if (tx != null) {
+                    try {
+                        tx.rollback().await().atMost(TIMEOUT);
+                    } catch (RuntimeException ignored) {
+                        // the connection is closed below; PostgreSQL aborts the transaction with it
+                    }
+                }
+                boolean retry = e instanceof Retry || (e instanceof PgException pg && RETRYABLE.contains(pg.getSqlState()));
+                if (!retry || attempt >= ATTEMPTS) {
+                    if (e instanceof Retry) throw new IllegalStateException("gave up after " + attempt + " attempts (concurrent changes)");
+                    throw e;
+                }
+            } finally {
+                conn.close().await().atMost(TIMEOUT);
+            }
+        }
+    }
+
+}

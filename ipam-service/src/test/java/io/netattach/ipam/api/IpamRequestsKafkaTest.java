@@ -1,0 +1,202 @@
+package io.netattach.ipam.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.quarkus.test.junit.QuarkusTest;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.eclipse.microprofile.config.ConfigProvider;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Real requests through the real broker; every event sent and read is checked against docs/asyncapi.yaml. */
+@QuarkusTest
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class IpamRequestsKafkaTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String MACVLAN_CONF = "{\"type\":\"host-local\",\"subnet\":\"192.168.1.0/24\",\"rangeStart\":\"192.168.1.200\",\"rangeEnd\":\"192.168.1.250\",\"gateway\":\"192.168.1.1\"}";
+
+    private KafkaProducer<String, String> producer;
+    private KafkaConsumer<String, String> consumer;
+    private final Map<String, JsonNode> seen = new HashMap<>();
+    private AsyncApiSchemas schemas;
+    private String requests;
+    private final String cluster = "k" + UUID.randomUUID().toString().substring(0, 6);
+
+    @BeforeAll
+    void connect() throws Exception {
+        String suffix = ConfigProvider.getConfig().getOptionalValue("netattach.kafka.topic-suffix", String.class).orElse("");
+        String bootstrap = ConfigProvider.getConfig().getValue("kafka.bootstrap.servers", String.class);
+        requests = "netattach.ipam.requests" + suffix;
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        producer = new KafkaProducer<>(p, new StringSerializer(), new StringSerializer());
+        Properties c = new Properties();
+        c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        c.put(ConsumerConfig.GROUP_ID_CONFIG, "ipam-test-" + UUID.randomUUID());
+        c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        consumer = new KafkaConsumer<>(c, new StringDeserializer(), new StringDeserializer());
+        consumer.subscribe(List.of("netattach.ipam.results" + suffix, "netattach.audit" + suffix));
+        schemas = new AsyncApiSchemas();
+    }
+
+    @AfterAll
+    void close() {
+        producer.close(Duration.ofSeconds(5));
+        consumer.close(Duration.ofSeconds(5));
+    }
+
+    private String event(String type, String id, String key, Map<String, Object> data) throws Exception {
+        Map<String, Object> ev = new java.util.LinkedHashMap<>();
+        ev.put("specversion", "1.0");
+        ev.put("id", id);
+        ev.put("source", "/netattach/attach-service/" + cluster);
+        ev.put("type", type);
+        ev.put("time", Instant.now().toString());
+        ev.put("datacontenttype", "application/json");
+        ev.put("netattachcluster", cluster);
+        ev.put("data", data);
+        String json = JSON.writeValueAsString(ev);
+        String message = switch (type) {
+            case "io.netattach.ipam.allocate" -> "IpamAllocate";
+            case "io.netattach.ipam.release" -> "IpamRelease";
+            default -> "IpamReconcile";
+        };
+        assertEquals("", schemas.problems(message, json), "request against asyncapi " + message);
+        producer.send(new ProducerRecord<>(requests, key, json)).get(30, TimeUnit.SECONDS);
+        return json;
+    }
+
+    private Map<String, Object> owner(String pod, String uid, String iface) {
+        Map<String, Object> o = new HashMap<>();
+        o.put("cluster", cluster);
+        o.put("namespace", "default");
+        o.put("pod", pod);
+        o.put("podUid", uid);
+        o.put("interface", iface);
+        return o;
+    }
+
+    private JsonNode allocate(String requestId, String pod, String uid, String ipam, List<String> ips) throws Exception {
+        Map<String, Object> data = new HashMap<>();
+        data.put("requestId", requestId);
+        data.put("network", "default/macvlan-conf");
+        data.put("ipam", JSON.readValue(ipam, Map.class));
+        data.put("owner", owner(pod, uid, "net1"));
+        data.put("ips", ips);
+        event("io.netattach.ipam.allocate", requestId, uid, data);
+        return awaitEvent(requestId + "/result");
+    }
+
+    /** Polls the results and audit topics until the event with this id arrived (30 s), validating each against asyncapi. */
+    private JsonNode awaitEvent(String id) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!seen.containsKey(id)) {
+            if (System.nanoTime() > deadline) throw new AssertionError("no event " + id + " within 30 s; seen " + seen.keySet());
+            for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
+                JsonNode ev = JSON.readTree(r.value());
+                String message = ev.path("type").asText().equals("io.netattach.ipam.result") ? "IpamResult" : "AuditEvent";
+                assertEquals("", schemas.problems(message, r.value()), "event " + ev.path("id").asText() + " against asyncapi " + message);
+                seen.put(ev.path("id").asText(), ev);
+            }
+        }
+        return seen.remove(id);
+    }
+
+    @Test
+    void allocateRedeliverReleaseAndReconcileOverKafka() throws Exception {
+        String uid1 = UUID.randomUUID().toString();
+        String req1 = "alloc/" + cluster + "/" + uid1 + "/net1";
+        JsonNode r1 = allocate(req1, "multi-net-pod", uid1, MACVLAN_CONF, null);
+        assertEquals("io.netattach.ipam.result", r1.path("type").asText());
+        assertEquals("default/multi-net-pod", r1.path("subject").asText());
+        JsonNode d1 = r1.path("data");
+        assertTrue(d1.path("ok").asBoolean(), d1.toString());
+        assertEquals(req1, d1.path("requestId").asText());
+        assertEquals("[\"192.168.1.200/24\"]", d1.path("ips").toString());
+        assertEquals("[\"192.168.1.1\"]", d1.path("gateways").toString());
+        String pool = d1.path("pool").asText();
+        assertFalse(pool.isEmpty());
+        JsonNode audit = awaitEvent(req1 + "/audit");
+        assertEquals("io.netattach.ipam.allocated", audit.path("type").asText());
+        assertEquals("[\"192.168.1.200/24\"]", audit.path("data").path("ips").toString());
+
+        // redelivery: same result, same event id
+        JsonNode again = allocate(req1, "multi-net-pod", uid1, MACVLAN_CONF, null);
+        assertEquals(d1.path("ips"), again.path("data").path("ips"));
+        assertEquals(pool, again.path("data").path("pool").asText());
+
+        // another NAD with the same range shares the pool: the next address, never a duplicate
+        String uid2 = UUID.randomUUID().toString();
+        JsonNode r2 = allocate("alloc/" + cluster + "/" + uid2 + "/net1", "second", uid2,
+                "{\"type\":\"host-local\",\"ranges\":[[{\"subnet\":\"192.168.1.0/24\",\"rangeStart\":\"192.168.1.200\",\"rangeEnd\":\"192.168.1.250\"}]]}", null);
+        assertEquals("[\"192.168.1.201/24\"]", r2.path("data").path("ips").toString());
+        assertEquals(pool, r2.path("data").path("pool").asText());
+
+        // a static request for a held address: conflict naming the holder, and a conflict audit event
+        String uid3 = UUID.randomUUID().toString();
+        String req3 = "alloc/" + cluster + "/" + uid3 + "/net1";
+        JsonNode r3 = allocate(req3, "static-ip-pod", uid3, MACVLAN_CONF, List.of("192.168.1.200/24"));
+        assertFalse(r3.path("data").path("ok").asBoolean());
+        assertEquals("Conflict", r3.path("data").path("error").path("reason").asText());
+        assertTrue(r3.path("data").path("error").path("message").asText().contains("held by default/multi-net-pod"));
+        assertEquals("io.netattach.ipam.conflict", awaitEvent(req3 + "/audit").path("type").asText());
+
+        // release by owner (interface null = all)
+        String rel = "release/" + cluster + "/" + uid1;
+        Map<String, Object> owner1 = owner("multi-net-pod", uid1, null);
+        event("io.netattach.ipam.release", rel, uid1, Map.of("requestId", rel, "owner", owner1));
+        JsonNode released = awaitEvent(rel + "/result");
+        assertTrue(released.path("data").path("ok").asBoolean());
+        assertEquals(1, released.path("data").path("released").asInt());
+        assertEquals("io.netattach.ipam.released", awaitEvent(rel + "/audit").path("type").asText());
+
+        // reconcile: uid2 is gone from the cluster, uid3 holds nothing
+        String rec = "reconcile/" + cluster + "/" + UUID.randomUUID();
+        event("io.netattach.ipam.reconcile", rec, cluster, Map.of("requestId", rec, "cluster", cluster, "liveOwners", List.of(uid3),
+                "snapshotTime", Instant.now().plusSeconds(1).toString()));
+        JsonNode reconciled = awaitEvent(rec + "/result");
+        assertTrue(reconciled.path("data").path("ok").asBoolean(), reconciled.toString());
+        assertEquals(1, reconciled.path("data").path("released").asInt());
+    }
+
+    @Test
+    void badSectionsAndStaticIpamAnswerOverKafka() throws Exception {
+        String uid = UUID.randomUUID().toString();
+        JsonNode bad = allocate("alloc/" + cluster + "/" + uid + "/bad", "p", uid, "{\"type\":\"whereabouts\",\"range\":\"10.0.0.0/33\"}", null);
+        assertFalse(bad.path("data").path("ok").asBoolean());
+        assertEquals("Invalid", bad.path("data").path("error").path("reason").asText());
+        assertEquals("ipam.range: \"10.0.0.0/33\" is not a valid CIDR", bad.path("data").path("error").path("message").asText());
+
+        JsonNode st = allocate("alloc/" + cluster + "/" + uid + "/static", "p", uid,
+                "{\"type\":\"static\",\"addresses\":[{\"address\":\"10.10.0.1/24\",\"gateway\":\"10.10.0.254\"}]}", null);
+        assertTrue(st.path("data").path("ok").asBoolean());
+        assertEquals("[\"10.10.0.1/24\"]", st.path("data").path("ips").toString());
+        assertEquals("[\"10.10.0.254\"]", st.path("data").path("gateways").toString());
+        assertTrue(st.path("data").path("pool").isNull());
+        assertNotNull(awaitEvent("alloc/" + cluster + "/" + uid + "/static/audit"));
+    }
+}

@@ -1,0 +1,104 @@
+package io.netattach.ipam.api;
+
+import io.quarkus.test.junit.QuarkusTest;
+import io.restassured.http.ContentType;
+import org.junit.jupiter.api.Test;
+
+import java.util.UUID;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.contains;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.hasItem;
+import static org.hamcrest.Matchers.nullValue;
+import static org.hamcrest.Matchers.startsWith;
+
+@QuarkusTest
+class PoolResourceTest {
+
+    static String name() {
+        return "rest-" + UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    static void put(String pool, String ipam, int status) {
+        given().contentType(ContentType.JSON).body("{\"ipam\":" + ipam + "}").put("/api/v1/pools/" + pool).then().statusCode(status);
+    }
+
+    static String allocation(String uid, String iface, String ips) {
+        return "{\"owner\":{\"cluster\":\"c1\",\"namespace\":\"default\",\"pod\":\"pod-" + uid + "\",\"podUid\":\"" + uid + "\",\"interface\":\"" + iface + "\"}"
+                + (ips == null ? "" : ",\"ips\":" + ips) + "}";
+    }
+
+    @Test
+    void putCreatesThenUpdatesAndReturnsTheNormalizedPool() {
+        String p = name();
+        given().contentType(ContentType.JSON)
+                .body("{\"ipam\":{\"type\":\"host-local\",\"subnet\":\"192.168.1.0/24\",\"rangeStart\":\"192.168.1.200\",\"rangeEnd\":\"192.168.1.250\",\"gateway\":\"192.168.1.1\"}}")
+                .put("/api/v1/pools/" + p).then().statusCode(201)
+                .body("name", equalTo(p)).body("type", equalTo("host-local")).body("cluster", nullValue())
+                .body("ranges[0][0].subnet", equalTo("192.168.1.0/24"))
+                .body("ranges[0][0].rangeStart", equalTo("192.168.1.200"))
+                .body("ranges[0][0].rangeEnd", equalTo("192.168.1.250"))
+                .body("ranges[0][0].gateway", equalTo("192.168.1.1"))
+                .body("utilization.total", equalTo(51)).body("utilization.used", equalTo(0)).body("utilization.free", equalTo(51));
+        given().contentType(ContentType.JSON).body("{\"ipam\":{\"type\":\"host-local\",\"subnet\":\"192.168.1.0/24\",\"rangeStart\":\"192.168.1.200\",\"rangeEnd\":\"192.168.1.250\"},\"cluster\":\"east\"}")
+                .put("/api/v1/pools/" + p).then().statusCode(200).body("cluster", equalTo("east"));
+    }
+
+    @Test
+    void invalidSectionIs422WithFieldAndValue() {
+        given().contentType(ContentType.JSON).body("{\"ipam\":{\"type\":\"whereabouts\",\"range\":\"10.0.0.0/33\"}}")
+                .put("/api/v1/pools/" + name()).then().statusCode(422)
+                .body("error", equalTo("ipam.range: \"10.0.0.0/33\" is not a valid CIDR")).body("reason", equalTo("Invalid"));
+        given().contentType(ContentType.JSON).body("{}").put("/api/v1/pools/" + name()).then().statusCode(422)
+                .body("error", equalTo("ipam: missing"));
+        given().contentType(ContentType.JSON).body("{\"ipam\":{\"type\":\"static\",\"addresses\":[{\"address\":\"10.0.0.1/24\"}]}}")
+                .put("/api/v1/pools/" + name()).then().statusCode(422).body("reason", equalTo("Invalid"));
+    }
+
+    @Test
+    void allocateIs201ThenIdempotent200AndListedWithItsHolder() {
+        String p = name();
+        put(p, "{\"type\":\"host-local\",\"subnet\":\"10.20.0.0/24\",\"routes\":[{\"dst\":\"192.168.200.0/24\",\"gw\":\"10.20.0.1\"}],\"dns\":{\"nameservers\":[\"10.20.0.53\"]}}", 201);
+        String uid = UUID.randomUUID().toString();
+        given().contentType(ContentType.JSON).body(allocation(uid, "net1", null)).post("/api/v1/pools/" + p + "/allocations").then().statusCode(201)
+                .body("ips", contains("10.20.0.2/24")).body("gateway", equalTo("10.20.0.1")).body("gateways", contains("10.20.0.1"))
+                .body("routes[0].dst", equalTo("192.168.200.0/24")).body("routes[0].gw", equalTo("10.20.0.1"))
+                .body("dns.nameservers", contains("10.20.0.53")).body("pool", equalTo(p));
+        given().contentType(ContentType.JSON).body(allocation(uid, "net1", null)).post("/api/v1/pools/" + p + "/allocations").then().statusCode(200)
+                .body("ips", contains("10.20.0.2/24"));
+        given().get("/api/v1/pools/" + p + "/allocations").then().statusCode(200)
+                .body("[0].address", equalTo("10.20.0.2")).body("[0].owner.podUid", equalTo(uid)).body("[0].owner.interface", equalTo("net1"))
+                .body("[0].owner.namespace", equalTo("default")).body("[0].static", equalTo(false));
+        given().get("/api/v1/pools/" + p).then().statusCode(200).body("utilization.used", equalTo(1)).body("utilization.free", equalTo(252));
+        given().get("/api/v1/pools").then().statusCode(200).body("name", hasItem(p));
+        given().delete("/api/v1/pools/" + p + "/allocations?podUid=" + uid + "&interface=net1").then().statusCode(200).body("released", equalTo(1));
+        given().delete("/api/v1/pools/" + p + "/allocations?podUid=" + uid + "&interface=net1").then().statusCode(200).body("released", equalTo(0));
+        given().get("/api/v1/pools/" + p).then().body("utilization.used", equalTo(0));
+    }
+
+    @Test
+    void conflictExhaustionAndNotFoundCarryTheirReason() {
+        String p = name();
+        put(p, "{\"type\":\"host-local\",\"subnet\":\"10.21.0.0/30\"}", 201);
+        given().contentType(ContentType.JSON).body(allocation("holder-" + p, "net1", "[\"10.21.0.2/30\"]")).post("/api/v1/pools/" + p + "/allocations").then().statusCode(201)
+                .body("ips", contains("10.21.0.2/30"));
+        given().contentType(ContentType.JSON).body(allocation("other-" + p, "net1", "[\"10.21.0.2\"]")).post("/api/v1/pools/" + p + "/allocations").then().statusCode(409)
+                .body("reason", equalTo("Conflict")).body("error", startsWith("ips: 10.21.0.2 in pool \"" + p + "\" is held by default/pod-holder-" + p));
+        given().contentType(ContentType.JSON).body(allocation("third-" + p, "net1", null)).post("/api/v1/pools/" + p + "/allocations").then().statusCode(409)
+                .body("reason", equalTo("Exhausted")).body("error", startsWith("pool \"" + p + "\" is exhausted: all 1 addresses"));
+        given().contentType(ContentType.JSON).body(allocation("x", "bad/name", null)).post("/api/v1/pools/" + p + "/allocations").then().statusCode(422)
+                .body("error", startsWith("owner.interface: \"bad/name\" is not a valid interface name"));
+        given().get("/api/v1/pools/nope-" + p).then().statusCode(404).body("reason", equalTo("NotFound")).body("error", equalTo("pool \"nope-" + p + "\" not found"));
+        given().contentType(ContentType.JSON).body(allocation("x", "net1", null)).post("/api/v1/pools/nope-" + p + "/allocations").then().statusCode(404);
+        given().delete("/api/v1/pools/" + p).then().statusCode(409).body("reason", equalTo("Conflict"));
+        given().delete("/api/v1/pools/" + p + "?force=true").then().statusCode(204);
+        given().get("/api/v1/pools/" + p).then().statusCode(404);
+    }
+
+    @Test
+    void openApiDocumentListsThePoolEndpoints() {
+        given().get("/q/openapi?format=json").then().statusCode(200)
+                .body("paths.'/api/v1/pools/{name}/allocations'.post.summary", startsWith("Allocate"));
+    }
+}

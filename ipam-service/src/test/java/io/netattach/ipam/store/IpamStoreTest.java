@@ -1,0 +1,270 @@
+package io.netattach.ipam.store;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.netattach.ipam.domain.IpamException;
+import io.netattach.ipam.domain.IpamException.Reason;
+import io.netattach.ipam.domain.Lease;
+import io.netattach.ipam.domain.Owner;
+import io.quarkus.test.junit.QuarkusTest;
+import io.vertx.mutiny.core.Vertx;
+import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.sqlclient.Row;
+import io.vertx.mutiny.sqlclient.Tuple;
+import io.vertx.pgclient.PgBuilder;
+import io.vertx.pgclient.PgConnectOptions;
+import io.vertx.sqlclient.PoolOptions;
+import jakarta.inject.Inject;
+import org.eclipse.microprofile.config.ConfigProvider;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+@QuarkusTest
+class IpamStoreTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Inject IpamStore store;
+    @Inject Pool db;
+    @Inject Vertx vertx;
+
+    static Map<String, Object> ipam(String json) {
+        try {
+            return JSON.readValue(json, new TypeReference<>() { });
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException(e);
+        }
+    }
+
+    static String unique(String prefix) {
+        return prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    static Owner pod(String name, String uid, String iface) {
+        return new Owner("c1", "default", name, uid, iface);
+    }
+
+    String put(String json) {
+        String name = unique("p");
+        store.putPool(name, null, ipam(json));
+        return name;
+    }
+
+    @Test
+    void seedPoolsGiveTheAddressesHostLocalWould() {
+        String macvlan = put("{\"type\":\"host-local\",\"subnet\":\"192.168.1.0/24\",\"rangeStart\":\"192.168.1.200\",\"rangeEnd\":\"192.168.1.250\",\"gateway\":\"192.168.1.1\"}");
+        Lease l = store.allocate(macvlan, pod("multi-net-pod", "u1", "net1"), null, null);
+        assertEquals(List.of("192.168.1.200/24"), l.ips());
+        assertEquals(List.of("192.168.1.1"), l.gateways());
+        assertTrue(l.created());
+        String bridge = put("{\"type\":\"host-local\",\"subnet\":\"10.20.0.0/24\"}");
+        assertEquals(List.of("10.20.0.2/24"), store.allocate(bridge, pod("triple-net-pod", "u2", "net3"), null, null).ips());
+        assertEquals(List.of("10.20.0.3/24"), store.allocate(bridge, pod("other", "u3", "net1"), null, null).ips());
+        String storage = put("{\"type\":\"host-local\",\"subnet\":\"172.16.0.0/16\",\"rangeStart\":\"172.16.10.0\",\"rangeEnd\":\"172.16.10.255\"}");
+        assertEquals(List.of("172.16.10.0/16"), store.allocate(storage, pod("postgres-0", "u4", "net1"), null, null).ips());
+    }
+
+    @Test
+    void allocatingAgainForTheSameOwnerReturnsTheSameAddresses() {
+        String p = put("{\"type\":\"whereabouts\",\"range\":\"10.50.0.0/24\"}");
+        Lease first = store.allocate(p, pod("a", "uid-a", "net1"), null, null);
+        Lease again = store.allocate(p, pod("a", "uid-a", "net1"), null, null);
+        assertEquals(first.ips(), again.ips());
+        assertTrue(first.created());
+        assertFalse(again.created());
+        assertEquals(List.of("10.50.0.2/24"), store.allocate(p, pod("a", "uid-a", "net2"), null, null).ips()); // another interface: another address
+        assertEquals(2, store.allocations(p).size());
+    }
+
+    @Test
+    void releasedAddressIsHandedOutAgainLowestFirst() {
+        String p = put("{\"type\":\"whereabouts\",\"range\":\"10.51.0.0/24\",\"exclude\":[\"10.51.0.2\"]}");
+        assertEquals("10.51.0.1/24", store.allocate(p, pod("a", "ua", "net1"), null, null).ips().getFirst());
+        assertEquals("10.51.0.3/24", store.allocate(p, pod("b", "ub", "net1"), null, null).ips().getFirst());
+        assertEquals("10.51.0.4/24", store.allocate(p, pod("c", "uc", "net1"), null, null).ips().getFirst());
+        assertEquals(1, store.release("c1", "ub", "net1", p).size());
+        assertEquals(0, store.release("c1", "ub", "net1", p).size()); // twice is fine
+        assertEquals("10.51.0.3/24", store.allocate(p, pod("d", "ud", "net1"), null, null).ips().getFirst());
+        assertEquals("10.51.0.5/24", store.allocate(p, pod("e", "ue", "net1"), null, null).ips().getFirst());
+    }
+
+    @Test
+    void releaseWithoutInterfaceFreesEveryInterfaceOfThePod() {
+        String p = put("{\"type\":\"whereabouts\",\"range\":\"10.52.0.0/24\"}");
+        String q = put("{\"type\":\"whereabouts\",\"range\":\"10.52.1.0/24\"}");
+        String ua = unique("ua");
+        store.allocate(p, pod("a", ua, "net1"), null, null);
+        store.allocate(q, pod("a", ua, "net2"), null, null);
+        store.allocate(p, pod("b", "ub", "net1"), null, null);
+        assertEquals(2, store.release("c1", ua, null, null).size()); // both interfaces, both pools
+        assertEquals(List.of("ub"), store.allocations(p).stream().map(h -> h.owner().podUid()).toList());
+        assertEquals(List.of(), store.allocations(q));
+    }
+
+    @Test
+    void staticRequestIsGrantedWhenFreeAndAnotherOwnerGetsAConflictNamingTheHolder() {
+        String p = put("{\"type\":\"host-local\",\"subnet\":\"192.168.1.0/24\",\"rangeStart\":\"192.168.1.200\",\"rangeEnd\":\"192.168.1.250\",\"gateway\":\"192.168.1.1\"}");
+        Lease l = store.allocate(p, pod("static-ip-pod", "us", "net1"), List.of("192.168.1.100/24"), null);
+        assertEquals(List.of("192.168.1.100/24"), l.ips());
+        IpamException e = assertThrows(IpamException.class, () -> store.allocate(p, pod("thief", "ut", "net1"), List.of("192.168.1.100"), null));
+        assertEquals(Reason.Conflict, e.reason());
+        assertTrue(e.getMessage().contains("held by default/static-ip-pod"), e.getMessage());
+        // a static address inside the dynamic range is taken out of it
+        assertEquals(List.of("192.168.1.200/24"), store.allocate(p, pod("s2", "u2", "net1"), List.of("192.168.1.200"), null).ips());
+        assertEquals(List.of("192.168.1.201/24"), store.allocate(p, pod("d", "ud", "net1"), null, null).ips());
+    }
+
+    @Test
+    void exhaustionNamesThePoolAndItsSize() {
+        String p = put("{\"type\":\"host-local\",\"subnet\":\"10.53.0.0/24\",\"rangeStart\":\"10.53.0.10\",\"rangeEnd\":\"10.53.0.12\"}");
+        for (int i = 0; i < 3; i++) store.allocate(p, pod("p" + i, "u" + i, "net1"), null, null);
+        IpamException e = assertThrows(IpamException.class, () -> store.allocate(p, pod("late", "ul", "net1"), null, null));
+        assertEquals(Reason.Exhausted, e.reason());
+        assertTrue(e.getMessage().startsWith("pool \"" + p + "\" is exhausted: all 3 addresses"), e.getMessage());
+    }
+
+    @Test
+    void dualStackIsAllOrNothing() {
+        String p = put("{\"type\":\"host-local\",\"ranges\":[[{\"subnet\":\"fd00:54::/64\"}],[{\"subnet\":\"10.54.0.0/30\"}]]}");
+        Lease first = store.allocate(p, pod("a", "ua", "net1"), null, null);
+        assertEquals(List.of("fd00:54::2/64", "10.54.0.2/30"), first.ips());
+        assertEquals(List.of("fd00:54::1", "10.54.0.1"), first.gateways());
+        IpamException e = assertThrows(IpamException.class, () -> store.allocate(p, pod("b", "ub", "net1"), null, null));
+        assertEquals(Reason.Exhausted, e.reason());
+        assertEquals(1, store.allocations(p).stream().filter(h -> h.address().startsWith("fd00")).count()); // the IPv6 of "b" was rolled back
+        store.release("c1", "ua", "net1", p);
+        assertEquals(List.of("fd00:54::2/64", "10.54.0.2/30"), store.allocate(p, pod("b", "ub", "net1"), null, null).ips());
+    }
+
+    @Test
+    void reconcileFreesGonePodsButSparesALivePodReusingTheName() {
+        String cluster = unique("rc");
+        String p = unique("p");
+        store.putPool(p, cluster, ipam("{\"type\":\"whereabouts\",\"range\":\"10.55.0.0/24\"}"));
+        store.allocate(p, new Owner(cluster, "database", "postgres-0", "old-uid", "net1"), null, null);
+        store.allocate(p, new Owner(cluster, "database", "postgres-1", "live-uid", "net1"), null, null);
+        // the StatefulSet brought postgres-0 back under the same name with a new UID
+        assertEquals("10.55.0.3/24", store.allocate(p, new Owner(cluster, "database", "postgres-0", "new-uid", "net1"), null, null).ips().getFirst());
+        List<IpamStore.Released> released = store.reconcile(cluster, Set.of("live-uid", "new-uid"), dbNow());
+        assertEquals(List.of("old-uid"), released.stream().map(r -> r.owner().podUid()).toList());
+        assertEquals(List.of("10.55.0.1"), released.stream().map(IpamStore.Released::address).toList());
+        assertEquals(Set.of("live-uid", "new-uid"), Set.copyOf(store.allocations(p).stream().map(h -> h.owner().podUid()).toList()));
+        assertEquals(0, store.reconcile(cluster, Set.of("live-uid", "new-uid"), dbNow()).size());
+    }
+
+    @Test
+    void reconcileNeverFreesAllocationsYoungerThanTheSnapshot() {
+        String cluster = unique("rc");
+        String p = unique("p");
+        store.putPool(p, null, ipam("{\"type\":\"whereabouts\",\"range\":\"10.56.0.0/24\"}"));
+        OffsetDateTime snapshot = dbNow();
+        store.allocate(p, new Owner(cluster, "ns", "young", "young-uid", "net1"), null, null); // made after the snapshot was taken
+        assertEquals(0, store.reconcile(cluster, Set.of(), snapshot).size());
+        // another cluster's reconcile never touches this cluster's owners
+        assertEquals(0, store.reconcile(unique("other"), Set.of(), OffsetDateTime.now().plusMinutes(1)).size());
+        assertEquals(1, store.reconcile(cluster, Set.of(), dbNow()).size());
+    }
+
+    /** The database's clock, which stamps created_at: the snapshot compares against it. */
+    OffsetDateTime dbNow() {
+        return db.query("select clock_timestamp()").execute().await().atMost(Duration.ofSeconds(10)).iterator().next().getOffsetDateTime(0);
+    }
+
+    @Test
+    void clusterPoolRefusesOwnersOfAnotherCluster() {
+        String p = unique("p");
+        store.putPool(p, "east", ipam("{\"type\":\"whereabouts\",\"range\":\"10.57.0.0/24\"}"));
+        IpamException e = assertThrows(IpamException.class, () -> store.allocate(p, new Owner("west", "ns", "a", "u", "net1"), null, null));
+        assertEquals("owner.cluster: \"west\" may not allocate from pool \"" + p + "\" of cluster \"east\"", e.getMessage());
+        assertEquals(List.of("10.57.0.1/24"), store.allocate(p, new Owner("east", "ns", "a", "u", "net1"), null, null).ips());
+    }
+
+    @Test
+    void rangesOfAPoolWithAllocationsCannotChangeAndDeleteNeedsForce() {
+        String p = put("{\"type\":\"whereabouts\",\"range\":\"10.58.0.0/24\"}");
+        store.allocate(p, pod("a", "ua", "net1"), null, null);
+        assertEquals(Reason.Conflict, assertThrows(IpamException.class, () -> store.putPool(p, null, ipam("{\"type\":\"whereabouts\",\"range\":\"10.58.1.0/24\"}"))).reason());
+        assertFalse(store.putPool(p, null, ipam("{\"type\":\"whereabouts\",\"range\":\"10.58.0.0/24\",\"routes\":[{\"dst\":\"0.0.0.0/0\",\"gw\":\"10.58.0.1\"}]}")).created());
+        assertEquals(Reason.Conflict, assertThrows(IpamException.class, () -> store.deletePool(p, false)).reason());
+        assertTrue(store.deletePool(p, true));
+        assertTrue(store.pool(p).isEmpty());
+    }
+
+    @Test
+    void slash8AndIpv6Slash64PoolsWorkWithoutMaterializing() {
+        String big = put("{\"type\":\"whereabouts\",\"range\":\"10.0.0.0/8\"}");
+        assertEquals(16777214L, store.pool(big).orElseThrow().total().longValueExact());
+        assertEquals(List.of("10.0.0.1/8"), store.allocate(big, pod("a", "ua", "net1"), null, null).ips());
+        assertEquals(List.of("10.255.255.254/8"), store.allocate(big, pod("b", "ub", "net1"), List.of("10.255.255.254"), null).ips());
+        String v6 = put("{\"type\":\"whereabouts\",\"range\":\"2001:db8:1::/64\"}");
+        assertEquals(List.of("2001:db8:1::1/64"), store.allocate(v6, pod("a", "ua", "net1"), null, null).ips());
+        assertEquals(List.of("2001:db8:1:0:ffff:ffff:ffff:fffe/64"), store.allocate(v6, pod("b", "ub", "net1"), List.of("2001:db8:1:0:ffff:ffff:ffff:fffe/64"), null).ips());
+        assertEquals(List.of("2001:db8:1::2/64"), store.allocate(v6, pod("c", "uc", "net1"), null, null).ips());
+        assertEquals(new java.math.BigInteger("18446744073709551611"), store.pool(v6).orElseThrow().free());
+    }
+
+    @Test
+    void twoStoreInstancesWithSeparateConnectionPoolsNeverHandOutADuplicate() throws Exception {
+        String p = put("{\"type\":\"whereabouts\",\"range\":\"10.60.0.0/16\"}");
+        String url = ConfigProvider.getConfig().getValue("quarkus.datasource.reactive.url", String.class);
+        PgConnectOptions options = PgConnectOptions.fromUri(url).setUser("netattach_ipam").setPassword("netattach");
+        Pool otherDb = Pool.newInstance(PgBuilder.pool().with(new PoolOptions().setMaxSize(8)).connectingTo(options).using(vertx.getDelegate()).build());
+        IpamStore replica = new IpamStore(otherDb, JSON);
+        int threads = 16;
+        int perThread = 40;
+        ExecutorService exec = Executors.newFixedThreadPool(threads);
+        List<String> handedOut = Collections.synchronizedList(new ArrayList<>());
+        AtomicInteger released = new AtomicInteger();
+        try {
+            List<Future<?>> futures = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                final int thread = t;
+                IpamStore s = t % 2 == 0 ? store : replica;
+                futures.add(exec.submit(() -> {
+                    for (int i = 0; i < perThread; i++) {
+                        String uid = "t" + thread + "-" + i;
+                        handedOut.add(s.allocate(p, pod("pod-" + uid, uid, "net1"), null, null).ips().getFirst());
+                        if (i % 4 == 3) { // churn: release an earlier one now and then
+                            String old = "t" + thread + "-" + (i - 2);
+                            released.addAndGet(s.release("c1", old, "net1", p).size());
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : futures) f.get(120, TimeUnit.SECONDS);
+        } finally {
+            exec.shutdownNow();
+            otherDb.close().await().atMost(Duration.ofSeconds(10));
+        }
+        Row dup = db.preparedQuery("select count(*) - count(distinct address), count(*) from allocation where pool = $1").execute(Tuple.of(p))
+                .await().atMost(Duration.ofSeconds(10)).iterator().next();
+        assertEquals(0L, dup.getLong(0), "duplicate addresses in SQL");
+        assertEquals((long) threads * perThread - released.get(), dup.getLong(1));
+        // lowest free first: everything handed out stays within the first threads*perThread addresses
+        Set<String> distinctNow = new HashSet<>(store.allocations(p).stream().map(Holding::address).toList());
+        assertEquals(dup.getLong(1), distinctNow.size());
+        assertTrue(handedOut.stream().allMatch(a -> {
+            String[] o = a.split("/")[0].split("\\.");
+            return Integer.parseInt(o[2]) * 256 + Integer.parseInt(o[3]) <= threads * perThread;
+        }));
+    }
+}
