@@ -1,0 +1,282 @@
+package io.netattach.policy.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBuilder;
+import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
+import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
+import io.fabric8.kubernetes.api.model.rbac.SubjectBuilder;
+import io.fabric8.kubernetes.client.dsl.NonDeletingOperation;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import io.netattach.policy.domain.PodRef;
+import io.netattach.policy.domain.PolicyRequest;
+import io.netattach.policy.domain.Selection;
+import io.netattach.policy.kube.PolicyInformers;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.kubernetes.client.KubernetesServer;
+import io.quarkus.test.kubernetes.client.KubernetesTestServer;
+import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
+import jakarta.inject.Inject;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.eclipse.microprofile.config.ConfigProvider;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static io.restassured.RestAssured.given;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * End to end over the real Kafka broker and the mock API server (local RBAC evaluator, verb "get" in %test):
+ * requests in, decisions and audit events out, validated against docs/asyncapi.yaml; Events on denied pods;
+ * policy status counters; the dry-run endpoint.
+ */
+@QuarkusTest
+@WithKubernetesTestServer(crud = true, setup = KubeSetup.class)
+class PolicyFlowTest {
+    private static final Duration WAIT = Duration.ofSeconds(30);
+    private static TopicReader decisions;
+    private static TopicReader audit;
+    private static KafkaProducer<String, String> producer;
+
+    @KubernetesTestServer KubernetesServer server;
+    @Inject PolicyInformers policies;
+    @Inject ObjectMapper json;
+
+    private static String topic(String base) {
+        return base + ConfigProvider.getConfig().getOptionalValue("netattach.kafka.topic-suffix", String.class).orElse("");
+    }
+
+    private static String bootstrap() {
+        return ConfigProvider.getConfig().getValue("kafka.bootstrap.servers", String.class);
+    }
+
+    @BeforeEach
+    void world() throws Exception {
+        if (producer == null) {
+            producer = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap(), ProducerConfig.ACKS_CONFIG, "all",
+                    ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName(),
+                    ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName()));
+            decisions = new TopicReader(bootstrap(), topic("netattach.policy.decisions"));
+            audit = new TopicReader(bootstrap(), topic("netattach.audit"));
+        }
+        var nad = List.of("network-attachment-definitions");
+        var group = List.of("k8s.cni.cncf.io");
+        List<HasMetadata> objects = new ArrayList<>();
+        // The seed's Role, bound to default/app-sa.
+        objects.add(new RoleBuilder().withNewMetadata().withName("network-user").withNamespace("default").endMetadata()
+                .addNewRule().withApiGroups(group).withResources(nad).withVerbs("get", "list").withResourceNames("macvlan-conf").endRule().build());
+        objects.add(new RoleBindingBuilder().withNewMetadata().withName("network-user").withNamespace("default").endMetadata()
+                .withNewRoleRef().withApiGroup("rbac.authorization.k8s.io").withKind("Role").withName("network-user").endRoleRef()
+                .withSubjects(new SubjectBuilder().withKind("ServiceAccount").withName("app-sa").withNamespace("default").build()).build());
+        // tenant-a: every service account may get every NAD of tenant-a; policies decide the rest.
+        objects.add(new NamespaceBuilder().withNewMetadata().withName("tenant-a").withLabels(Map.of("tier", "prod")).endMetadata().build());
+        objects.add(new ClusterRoleBuilder().withNewMetadata().withName("nad-get").endMetadata()
+                .addNewRule().withApiGroups(group).withResources(nad).withVerbs("get").endRule().build());
+        objects.add(new RoleBindingBuilder().withNewMetadata().withName("all-sa-nad-get").withNamespace("tenant-a").endMetadata()
+                .withNewRoleRef().withApiGroup("rbac.authorization.k8s.io").withKind("ClusterRole").withName("nad-get").endRoleRef()
+                .withSubjects(new SubjectBuilder().withKind("Group").withName("system:serviceaccounts:tenant-a").build()).build());
+        for (HasMetadata o : objects) server.getClient().resource(o).createOr(NonDeletingOperation::update);
+        apply(PolicyInformers.NAMESPACED, """
+                apiVersion: policy.netattach.io/v1alpha1
+                kind: NetworkAttachmentPolicy
+                metadata: { name: db-static, namespace: tenant-a }
+                spec:
+                  podSelector: { matchLabels: { app: db } }
+                  networks: [macvlan-conf]
+                  maxInterfaces: 1
+                  staticIPs: { allowed: true, cidrs: [192.168.1.0/25] }
+                """);
+        apply(PolicyInformers.CLUSTER, """
+                apiVersion: policy.netattach.io/v1alpha1
+                kind: ClusterNetworkAttachmentPolicy
+                metadata: { name: prod-ceiling }
+                spec:
+                  namespaceSelector: { matchLabels: { tier: prod } }
+                  networks: ["*"]
+                  staticIPs: { allowed: true }
+                """);
+        Poll.until("policy informers to hold both policies and the tenant-a namespace", WAIT,
+                () -> policies.ready() && policies.policies().size() >= 2 && "prod".equals(policies.namespaceLabels("tenant-a").get("tier")));
+    }
+
+    private void apply(io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext ctx, String yaml) {
+        GenericKubernetesResource r = Serialization.unmarshal(yaml, GenericKubernetesResource.class);
+        var op = server.getClient().genericKubernetesResources(ctx);
+        var ns = r.getMetadata().getNamespace();
+        if ((ns == null ? op.withName(r.getMetadata().getName()) : op.inNamespace(ns).withName(r.getMetadata().getName())).get() == null) {
+            (ns == null ? op : op.inNamespace(ns)).resource(r).create();
+        }
+    }
+
+    @AfterAll
+    static void close() {
+        if (producer != null) producer.close();
+        if (decisions != null) decisions.close();
+        if (audit != null) audit.close();
+    }
+
+    private static Selection sel(String ns, String name, String ifName, List<String> ips, String mac) {
+        return new Selection(ns, name, ifName, ips, mac, null);
+    }
+
+    /** Sends a PolicyRequest CloudEvent (checked against the contract first) and returns the decision event. */
+    private JsonNode ask(PolicyRequest request) throws Exception {
+        var data = new Messages.PolicyRequestData(request.requestId(), "local",
+                new Messages.PodRefData(request.pod().namespace(), request.pod().name(), request.pod().uid(), request.pod().serviceAccount(), request.pod().labels()),
+                request.selections().stream().map(s -> new Messages.SelectionData(s.namespace(), s.name(), s.interfaceName(), s.ips(), s.mac(), s.defaultRoute())).toList());
+        var event = Messages.CloudEvent.of(request.requestId(), "/netattach/attach-service/local", "io.netattach.policy.request",
+                request.pod().key(), "local", data);
+        JsonNode tree = json.valueToTree(event);
+        AsyncApiSchemas.assertValid("CloudEvent", tree);
+        AsyncApiSchemas.assertValid("PolicyRequestData", tree.get("data"));
+        producer.send(new ProducerRecord<>(topic("netattach.policy.requests"), request.pod().uid(), json.writeValueAsString(event))).get(10, TimeUnit.SECONDS);
+        var got = decisions.await(TopicReader.id(request.requestId() + "/result"), 1, WAIT).getFirst();
+        assertEquals(request.pod().uid(), got.key(), "decisions are keyed by pod UID");
+        AsyncApiSchemas.assertValid("CloudEvent", got.value());
+        AsyncApiSchemas.assertValid("PolicyDecisionData", got.value().get("data"));
+        assertEquals("io.netattach.policy.decision", got.value().get("type").asText());
+        assertEquals(request.pod().key(), got.value().get("subject").asText());
+        return got.value().get("data");
+    }
+
+    private static List<TopicReader.Received> auditOf(String requestId, int count) throws Exception {
+        var events = audit.await(TopicReader.idStartsWith(requestId + "/audit/"), count, WAIT);
+        for (var e : events) {
+            AsyncApiSchemas.assertValid("CloudEvent", e.value());
+            AsyncApiSchemas.assertValid("AuditData", e.value().get("data"));
+        }
+        return events;
+    }
+
+    @Test
+    void seedRoleAllowsMacvlanConfAndDeniesBridgeConfWithAuditAndPodEvent() throws Exception {
+        var pod = new PodRef("default", "multi-net-pod", "uid-seed-1", "app-sa", Map.of());
+        JsonNode d = ask(new PolicyRequest("seed-1", "local", pod,
+                List.of(sel("default", "macvlan-conf", "net1", null, null), sel("default", "bridge-conf", "net2", null, null))));
+        assertFalse(d.get("allowed").asBoolean(), "one network denied: the request is denied");
+        assertEquals("uid-seed-1", d.get("podUid").asText());
+        assertTrue(d.get("decisions").get(0).get("allowed").asBoolean());
+        assertEquals("rbac", d.get("decisions").get(0).get("rule").asText());
+        assertFalse(d.get("decisions").get(1).get("allowed").asBoolean());
+        assertEquals("rbac", d.get("decisions").get(1).get("rule").asText());
+        assertTrue(d.get("reason").asText().startsWith("default/bridge-conf"), d.get("reason").asText());
+
+        var events = auditOf("seed-1", 2);
+        var types = events.stream().map(e -> e.value().get("type").asText()).sorted().toList();
+        assertEquals(List.of("io.netattach.policy.allowed", "io.netattach.policy.denied"), types);
+        var denied = events.stream().filter(e -> e.value().get("type").asText().endsWith("denied")).findFirst().orElseThrow().value();
+        assertEquals("default/multi-net-pod", denied.get("subject").asText());
+        assertEquals("denied", denied.get("data").get("outcome").asText());
+        assertEquals("rbac", denied.get("data").get("rule").asText());
+        assertEquals("default/bridge-conf", denied.get("data").get("network").asText());
+        assertEquals("get", denied.get("data").get("inputs").get("rbacVerb").asText());
+        assertEquals("uid-seed-1", events.getFirst().key());
+
+        Poll.until("a NetworkAttachmentDenied Event on the pod", WAIT, () -> server.getClient().v1().events().inNamespace("default").list().getItems().stream()
+                .anyMatch(e -> "NetworkAttachmentDenied".equals(e.getReason()) && "multi-net-pod".equals(e.getInvolvedObject().getName())
+                        && e.getMessage().contains("default/bridge-conf") && e.getMessage().contains("rbac")));
+    }
+
+    @Test
+    void otherNamespacesNetworkIsDeniedByNamespaceIsolation() throws Exception {
+        var pod = new PodRef("tenant-a", "web", "uid-iso-1", "app-sa", Map.of("app", "web"));
+        JsonNode d = ask(new PolicyRequest("iso-1", "local", pod, List.of(sel("default", "macvlan-conf", "net1", null, null))));
+        assertFalse(d.get("allowed").asBoolean());
+        assertEquals("namespace-isolation", d.get("decisions").get(0).get("rule").asText());
+        assertEquals("denied", auditOf("iso-1", 1).getFirst().value().get("data").get("outcome").asText());
+    }
+
+    @Test
+    void namespacePolicyGrantsStaticIpInsideItsCidrAndDeniesOutside() throws Exception {
+        var pod = new PodRef("tenant-a", "db-0", "uid-pol-1", "db-sa", Map.of("app", "db"));
+        JsonNode ok = ask(new PolicyRequest("pol-1", "local", pod, List.of(sel("tenant-a", "macvlan-conf", "net1", List.of("192.168.1.10/24"), null))));
+        assertTrue(ok.get("allowed").asBoolean(), ok.toString());
+        assertEquals("policy/tenant-a/db-static", ok.get("decisions").get(0).get("rule").asText());
+
+        JsonNode outside = ask(new PolicyRequest("pol-2", "local", pod, List.of(sel("tenant-a", "macvlan-conf", "net1", List.of("192.168.1.200/24"), null))));
+        assertFalse(outside.get("allowed").asBoolean());
+        assertEquals("policy/tenant-a/db-static", outside.get("decisions").get(0).get("rule").asText());
+        assertTrue(outside.get("reason").asText().contains("192.168.1.200/24"), outside.get("reason").asText());
+
+        JsonNode two = ask(new PolicyRequest("pol-3", "local", pod, List.of(sel("tenant-a", "macvlan-conf", "net1", null, null), sel("tenant-a", "macvlan-conf", "net2", null, null))));
+        assertFalse(two.get("allowed").asBoolean(), "maxInterfaces 1");
+        assertTrue(two.get("decisions").get(0).get("allowed").asBoolean());
+        assertTrue(two.get("decisions").get(1).get("reason").asText().contains("at most 1"));
+
+        Poll.until("db-static status to count the decisions", WAIT, () -> {
+            var r = server.getClient().genericKubernetesResources(PolicyInformers.NAMESPACED).inNamespace("tenant-a").withName("db-static").get();
+            Object status = r == null ? null : r.getAdditionalProperties().get("status");
+            return status instanceof Map<?, ?> m && m.get("allowed") instanceof Number a && a.longValue() >= 2
+                    && m.get("denied") instanceof Number n && n.longValue() >= 2;
+        });
+    }
+
+    @Test
+    void clusterPolicyAppliesToPodsThatNoNamespacePolicySelects() throws Exception {
+        var pod = new PodRef("tenant-a", "web-0", "uid-cpol-1", "web-sa", Map.of("app", "web"));
+        JsonNode ok = ask(new PolicyRequest("cpol-1", "local", pod, List.of(sel("tenant-a", "bridge-conf", "net1", null, null))));
+        assertTrue(ok.get("allowed").asBoolean(), ok.toString());
+        assertEquals("clusterpolicy/prod-ceiling", ok.get("decisions").get(0).get("rule").asText());
+        JsonNode mac = ask(new PolicyRequest("cpol-2", "local", pod, List.of(sel("tenant-a", "bridge-conf", "net1", null, "02:00:00:00:00:0a"))));
+        assertFalse(mac.get("allowed").asBoolean());
+        assertEquals("clusterpolicy/prod-ceiling", mac.get("decisions").get(0).get("rule").asText());
+    }
+
+    @Test
+    void malformedRequestIsDeniedAsInvalidNamingTheField() throws Exception {
+        var pod = new PodRef("default", "bad-pod", "uid-bad-1", "app-sa", Map.of());
+        JsonNode d = ask(new PolicyRequest("bad-1", "local", pod, List.of(sel("default", "macvlan-conf", "this-name-is-too-long", null, null))));
+        assertFalse(d.get("allowed").asBoolean());
+        assertEquals("invalid-request", d.get("decisions").get(0).get("rule").asText());
+        assertTrue(d.get("reason").asText().contains("selections[0].interface"), d.get("reason").asText());
+        assertEquals("denied", auditOf("bad-1", 1).getFirst().value().get("data").get("outcome").asText());
+    }
+
+    @Test
+    void dryRunAnswersOverHttpWithoutAuditEvents() throws Exception {
+        String body = """
+                {"requestId": "dry-1", "pod": {"namespace": "default", "name": "dry-pod", "uid": "uid-dry-1", "serviceAccount": "app-sa"},
+                 "selections": [{"namespace": "default", "name": "macvlan-conf", "interface": "net1"},
+                                {"namespace": "default", "name": "ipvlan-conf", "interface": "net2"}]}""";
+        String answer = given().contentType("application/json").body(body).post("/api/v1/decisions")
+                .then().statusCode(200).extract().asString();
+        JsonNode d = json.readTree(answer);
+        AsyncApiSchemas.assertValid("PolicyDecisionData", d);
+        assertFalse(d.get("allowed").asBoolean());
+        assertTrue(d.get("decisions").get(0).get("allowed").asBoolean());
+        assertEquals("rbac", d.get("decisions").get(1).get("rule").asText());
+
+        // Same pod, real request after the dry run: audit events of one key keep their order, so when the real
+        // request's events have arrived, any dry-run event would have arrived before them.
+        ask(new PolicyRequest("real-after-dry-1", "local", new PodRef("default", "dry-pod", "uid-dry-1", "app-sa", Map.of()),
+                List.of(sel("default", "macvlan-conf", "net1", null, null))));
+        auditOf("real-after-dry-1", 1);
+        assertEquals(0, audit.await(r -> true, 0, Duration.ZERO).stream().filter(TopicReader.idStartsWith("dry-1/")).count());
+    }
+
+    @Test
+    void dryRunRejectsMalformedMacWith400NamingFieldAndValue() {
+        String body = """
+                {"pod": {"namespace": "default", "name": "p", "uid": "u"},
+                 "selections": [{"namespace": "default", "name": "macvlan-conf", "interface": "net1", "mac": "not-a-mac"}]}""";
+        String error = given().contentType("application/json").body(body).post("/api/v1/decisions")
+                .then().statusCode(400).extract().path("error");
+        assertTrue(error.contains("selections[0].mac") && error.contains("not-a-mac"), error);
+    }
+}

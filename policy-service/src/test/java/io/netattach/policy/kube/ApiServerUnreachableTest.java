@@ -1,0 +1,97 @@
+package io.netattach.policy.kube;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.netattach.policy.domain.AccessAnswer;
+import io.netattach.policy.domain.AccessQuestion;
+import io.netattach.policy.domain.Decision;
+import io.netattach.policy.domain.DecisionCache;
+import io.netattach.policy.domain.NamespaceIsolation;
+import io.netattach.policy.domain.PodRef;
+import io.netattach.policy.domain.PolicyDecision;
+import io.netattach.policy.domain.PolicyGate;
+import io.netattach.policy.domain.PolicyRequest;
+import io.netattach.policy.domain.Selection;
+import io.netattach.policy.domain.ServiceAccountAccess;
+import io.netattach.policy.domain.crd.AttachmentPolicies;
+import io.netattach.policy.domain.rbac.LocalAccessReview;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** No API server at the configured address: every evaluator reports unknown and the gate denies "policy unavailable". */
+class ApiServerUnreachableTest {
+    private KubernetesClient client;
+    private final PodRef pod = new PodRef("default", "multi-net-pod", "uid-1", "app-sa", Map.of());
+    private final PolicyRequest request = new PolicyRequest("r-1", "local", pod, List.of(new Selection("default", "macvlan-conf", "net1", null, null, null)));
+
+    @BeforeEach
+    void clientToAClosedPort() throws IOException {
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort(); // closed again at once: nothing listens there
+        }
+        client = new KubernetesClientBuilder().withConfig(new ConfigBuilder().withMasterUrl("http://127.0.0.1:" + port)
+                .withRequestRetryBackoffLimit(0).withConnectionTimeout(1000).withRequestTimeout(1000).build()).build();
+    }
+
+    @AfterEach
+    void close() {
+        client.close();
+    }
+
+    private PolicyGate gate(io.netattach.policy.domain.AccessReview review, PolicyInformers policies, boolean failOpen) {
+        return new PolicyGate(new NamespaceIsolation(true, Set.of()), new ServiceAccountAccess(true, "get", review),
+                new AttachmentPolicies(policies != null, false, policies), failOpen, new DecisionCache(Duration.ofMinutes(1), Clock.systemUTC()));
+    }
+
+    @Test
+    void subjectAccessReviewFailureDeniesWithPolicyUnavailable() {
+        var sar = new SubjectAccessReviews(client);
+        assertInstanceOf(AccessAnswer.Unknown.class, sar.check(AccessQuestion.forNetwork(pod, request.selections().getFirst(), "get")));
+        PolicyDecision d = gate(sar, null, false).decide(request);
+        assertFalse(d.allowed());
+        Decision only = d.decisions().getFirst();
+        assertEquals(Decision.UNAVAILABLE, only.rule());
+        assertTrue(only.reason().startsWith("policy unavailable"), only.reason());
+    }
+
+    @Test
+    void unsyncedInformersDenyWithPolicyUnavailable() {
+        var rbac = new RbacInformers(client);
+        var policies = new PolicyInformers(client, new ObjectMapper());
+        rbac.start();
+        policies.start();
+        try {
+            PolicyDecision d = gate(new LocalAccessReview(rbac), policies, false).decide(request);
+            assertFalse(d.allowed());
+            assertEquals(Decision.UNAVAILABLE, d.decisions().getFirst().rule());
+            assertTrue(d.reason().contains("RBAC") && d.reason().contains("NetworkAttachmentPolicy"), d.reason());
+        } finally {
+            rbac.close();
+            policies.close();
+        }
+    }
+
+    @Test
+    void failOpenAllowsAndSaysSo() {
+        PolicyDecision d = gate(new SubjectAccessReviews(client), null, true).decide(request);
+        assertTrue(d.allowed());
+        assertEquals(Decision.FAIL_OPEN, d.decisions().getFirst().rule());
+    }
+}
