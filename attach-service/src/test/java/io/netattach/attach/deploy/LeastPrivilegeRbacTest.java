@@ -1,6 +1,7 @@
 package io.netattach.attach.deploy;
 
 import io.fabric8.kubernetes.api.model.ServiceAccount;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.api.model.apps.DaemonSet;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
@@ -112,6 +113,22 @@ class LeastPrivilegeRbacTest {
                     || g.matches("[a-z.]+/[a-z]+/status:.*"), "policy-service may write: " + g);
         }
         assertEquals(Set.of("netattach-policy-service"), clusterRolesOf(r, "policy-service"));
+    }
+
+    @Test
+    void policyServiceReadsEveryPolicyCrdThatIsInstalledAndWritesOnlyTheirStatus() {
+        RenderedManifests r = RenderedManifests.of("overlays/single-cluster");
+        Set<String> grants = grants(r.get(ClusterRole.class, "netattach-policy-service").getRules());
+        List<CustomResourceDefinition> policyCrds = r.all(CustomResourceDefinition.class).stream()
+                .filter(c -> c.getSpec().getGroup().equals("policy.netattach.io")).toList();
+        assertEquals(2, policyCrds.size(), "NetworkAttachmentPolicy and ClusterNetworkAttachmentPolicy");
+        for (CustomResourceDefinition crd : policyCrds) {
+            String plural = crd.getSpec().getGroup() + "/" + crd.getSpec().getNames().getPlural();
+            assertTrue(grants.contains(plural + ":get,list,watch"), plural + " in " + grants);
+            boolean hasStatus = crd.getSpec().getVersions().stream().anyMatch(v -> v.getSubresources() != null && v.getSubresources().getStatus() != null);
+            assertTrue(hasStatus, plural + " has a status subresource");
+            assertTrue(grants.contains(plural + "/status:update"), plural + "/status in " + grants);
+        }
     }
 
     @ParameterizedTest(name = "{0}")

@@ -32,7 +32,9 @@ class MultiClusterMemberTest {
     void memberKeepsTheNadCrdButNotThePolicyCrdsWhichOnlyTheHubReads() {
         List<String> crds = member.all(CustomResourceDefinition.class).stream().map(HasMetadata::getMetadata).map(m -> m.getName()).toList();
         assertEquals(List.of("network-attachment-definitions.k8s.cni.cncf.io"), crds);
-        assertTrue(single.all(CustomResourceDefinition.class).size() >= 1);
+        assertEquals(List.of("clusternetworkattachmentpolicies.policy.netattach.io", "network-attachment-definitions.k8s.cni.cncf.io",
+                        "networkattachmentpolicies.policy.netattach.io"),
+                single.all(CustomResourceDefinition.class).stream().map(c -> c.getMetadata().getName()).sorted().toList());
     }
 
     @Test
