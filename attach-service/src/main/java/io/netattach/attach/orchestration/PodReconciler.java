@@ -35,8 +35,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 
 /**
@@ -55,6 +53,7 @@ public class PodReconciler implements ClusterView.Listener {
     @Inject Topics topics;
     @Inject PodWriter writer;
     @Inject ObjectMapper json;
+    @Inject Exchange exchange;
 
     @ConfigProperty(name = "netattach.cluster-id") String clusterId;
     @ConfigProperty(name = "netattach.attach.controller.enabled", defaultValue = "true") boolean enabled;
@@ -269,7 +268,7 @@ public class PodReconciler implements ClusterView.Listener {
     /** Sends every allocate of the batch, then collects the answers. */
     private Map<String, Allocation> allocate(PodView pod, Map<NetworkSelection, NetworkDefinition> defs, String hash) throws StepFailure {
         Map<String, Allocation> out = new LinkedHashMap<>();
-        Map<NetworkSelection, Pending> pending = new LinkedHashMap<>();
+        Map<NetworkSelection, Exchange.Pending> pending = new LinkedHashMap<>();
         try {
             for (var e : defs.entrySet()) {
                 NetworkSelection s = e.getKey();
@@ -284,7 +283,7 @@ public class PodReconciler implements ClusterView.Listener {
             }
             for (var e : pending.entrySet()) {
                 NetworkSelection s = e.getKey();
-                JsonNode r = e.getValue().await(ipamTimeout, false);
+                JsonNode r = e.getValue().await(ipamTimeout, attempts, null);
                 if (!r.path("ok").asBoolean(false)) {
                     throw new StepFailure("IpamFailed", "element " + s.position() + " (" + s.network() + ", interface " + s.interfaceName()
                             + "): no address: " + describe(r));
@@ -294,7 +293,7 @@ public class PodReconciler implements ClusterView.Listener {
             }
             return out;
         } finally {
-            pending.values().forEach(Pending::close);
+            pending.values().forEach(Exchange.Pending::close);
         }
     }
 
@@ -388,65 +387,12 @@ public class PodReconciler implements ClusterView.Listener {
 
     // ---- request / answer --------------------------------------------------------------------------------
 
-    /** A sent request whose answers are collected. */
-    private final class Pending implements AutoCloseable {
-        final String topic, key, id, type;
-        final PodView pod;
-        final ObjectNode data;
-        final LinkedBlockingQueue<JsonNode> answers = new LinkedBlockingQueue<>();
-
-        Pending(String topic, String key, String id, String type, PodView pod, ObjectNode data) {
-            this.topic = topic;
-            this.key = key;
-            this.id = id;
-            this.type = type;
-            this.pod = pod;
-            this.data = data;
-            bus.expect(id, pod.uid(), answers::add); // before sending: a fast answer is not missed
-            bus.send(topic, key, id, type, pod.ref(), data);
-        }
-
-        /** Waits for the final answer; resends (same id) on timeout; "pending" answers extend the wait. */
-        JsonNode await(Duration timeout, boolean pendingAllowed) throws StepFailure {
-            for (int attempt = 1; ; attempt++) {
-                long deadline = System.nanoTime() + timeout.toNanos();
-                while (true) {
-                    JsonNode a;
-                    try {
-                        a = answers.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        throw new StepFailure.Cancelled();
-                    }
-                    if (a == null) break;
-                    if (a == Bus.CANCELLED) throw new StepFailure.Cancelled();
-                    if (pendingAllowed && a.path("pending").asBoolean(false)) {
-                        deadline = System.nanoTime() + nodePendingTimeout.toNanos();
-                        continue;
-                    }
-                    return a;
-                }
-                if (attempt >= attempts) {
-                    throw new StepFailure("Timeout", type + " " + id + " got no answer in " + attempts + " attempts of " + timeout.toSeconds() + " s");
-                }
-                bus.send(topic, key, id, type, pod.ref(), data);
-            }
-        }
-
-        @Override
-        public void close() {
-            bus.forget(id);
-        }
-    }
-
-    private Pending send(String topic, String key, String id, String type, PodView pod, ObjectNode data) {
-        return new Pending(topic, key, id, type, pod, data);
+    private Exchange.Pending send(String topic, String key, String id, String type, PodView pod, ObjectNode data) {
+        return exchange.send(topic, key, id, type, pod, data);
     }
 
     private JsonNode ask(String topic, String key, String id, String type, PodView pod, ObjectNode data, Duration timeout, boolean pendingAllowed) throws StepFailure {
-        try (Pending p = send(topic, key, id, type, pod, data)) {
-            return p.await(timeout, pendingAllowed);
-        }
+        return exchange.ask(topic, key, id, type, pod, data, timeout, attempts, pendingAllowed ? nodePendingTimeout : null);
     }
 
     // ---- helpers ---------------------------------------------------------------------------------------

@@ -6,7 +6,10 @@ import io.fabric8.kubernetes.api.model.Namespaced;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import java.lang.reflect.Method;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -30,6 +33,51 @@ class ManifestParsingTest {
             if (KINDS_WITHOUT_MODEL.contains(o.getKind())) continue;
             assertFalse(o instanceof GenericKubernetesResource,
                     o.getKind() + " " + o.getMetadata().getName() + " in " + rendered + " has no typed model (apiVersion " + o.getApiVersion() + ")");
+        }
+    }
+
+    /**
+     * fabric8 keeps fields its model does not know in additionalProperties instead of failing, so a misspelt
+     * or misplaced field (say `mountPropagaton`) would parse and be silently ignored by the API server's
+     * pruning too. Walk every typed object and require that nothing landed there.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("variants")
+    void noFieldIsUnknownToTheModel(RenderedManifests rendered) {
+        List<String> unknown = new ArrayList<>();
+        for (HasMetadata o : rendered.objects()) {
+            if (o instanceof GenericKubernetesResource) continue;
+            collectUnknownFields(o, o.getKind() + " " + o.getMetadata().getName(), unknown);
+        }
+        assertEquals(List.of(), unknown, "fields the Kubernetes model does not know, in " + rendered);
+    }
+
+    private static void collectUnknownFields(Object value, String path, List<String> unknown) {
+        switch (value) {
+            case null -> {
+            }
+            case Map<?, ?> map -> map.forEach((k, v) -> collectUnknownFields(v, path + "." + k, unknown));
+            case List<?> list -> {
+                for (int i = 0; i < list.size(); i++) collectUnknownFields(list.get(i), path + "[" + i + "]", unknown);
+            }
+            default -> {
+                if (!value.getClass().getPackageName().startsWith("io.fabric8.kubernetes.api.model")) return;
+                // Model classes are plain beans: their getters are the fields.
+                for (Method getter : value.getClass().getMethods()) {
+                    if (getter.getParameterCount() != 0 || !getter.getName().startsWith("get") || getter.getDeclaringClass() == Object.class) continue;
+                    Object field;
+                    try {
+                        field = getter.invoke(value);
+                    } catch (ReflectiveOperationException e) {
+                        throw new AssertionError(path + ": cannot read " + getter.getName(), e);
+                    }
+                    if (getter.getName().equals("getAdditionalProperties")) {
+                        if (field instanceof Map<?, ?> extra && !extra.isEmpty()) unknown.add(path + ": " + extra.keySet());
+                    } else {
+                        collectUnknownFields(field, path + "." + getter.getName().substring(3), unknown);
+                    }
+                }
+            }
         }
     }
 

@@ -277,6 +277,39 @@ class AttachFlowTest {
         assertTrue(standIns.of("io.netattach.policy.request", uid).isEmpty());
     }
 
+    @Test
+    void explainShowsSelectionsNadsDecisionDryRunAddressesAndTheNodeCommandWithoutActing() throws Exception {
+        nad("explain", "macvlan-conf", MACVLAN, "intel.com/sriov_netdevice");
+        String manifest = """
+                {"apiVersion": "v1", "kind": "Pod",
+                 "metadata": {"name": "what-if", "namespace": "explain",
+                              "annotations": {"k8s.v1.cni.cncf.io/networks": "macvlan-conf@data0"}},
+                 "spec": {"nodeName": "node-x", "containers": [{"name": "app", "image": "nginx:alpine"}]}}""";
+        var body = io.restassured.RestAssured.given().contentType("application/json").body(manifest)
+                .when().post("/api/v1/explain").then().statusCode(200).extract().body().asString();
+        JsonNode r = json.readTree(body);
+        assertEquals("data0", r.path("selections").get(0).path("interfaceName").asText());
+        assertTrue(r.path("networks").get(0).path("found").asBoolean(), body);
+        assertEquals("intel.com/sriov_netdevice", r.path("networks").get(0).path("resourceName").asText());
+        assertTrue(r.path("policy").path("allowed").asBoolean(), body);
+        JsonNode alloc = r.path("addresses").get(0).path("result");
+        assertTrue(alloc.path("ok").asBoolean(), body);
+        assertTrue(alloc.path("ips").get(0).asText().startsWith("10.9.0."), body);
+        assertEquals("node-x", r.path("nodeCommand").path("node").asText());
+        assertEquals("macvlan", r.path("nodeCommand").path("attachments").get(0).path("cniConfig").path("type").asText());
+        assertTrue(r.path("outcome").asText().startsWith("would attach 1 interface(s) on node node-x"), body);
+        String uid = r.path("pod").path("uid").asText();
+        assertTrue(standIns.of("io.netattach.ipam.allocate", uid).getFirst().data().path("dryRun").asBoolean());
+        assertTrue(standIns.of("io.netattach.node.attach", uid).isEmpty(), "explain sends no node command");
+        assertTrue(standIns.allocations.keySet().stream().noneMatch(k -> k.startsWith(uid + "/")), "a dry run keeps no address");
+
+        String missing = manifest.replace("macvlan-conf@data0", "nowhere-net");
+        var r2 = json.readTree(io.restassured.RestAssured.given().contentType("application/json").body(missing)
+                .when().post("/api/v1/explain").then().statusCode(200).extract().body().asString());
+        assertFalse(r2.path("networks").get(0).path("found").asBoolean());
+        assertTrue(r2.path("outcome").asText().contains("\"nowhere-net\" not found in namespace \"explain\""), r2.toString());
+    }
+
     // ---- helpers -------------------------------------------------------------------------------------------
 
     private void nad(String ns, String name, String config, String resourceName) {

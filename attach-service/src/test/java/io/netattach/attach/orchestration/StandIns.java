@@ -121,8 +121,10 @@ final class StandIns implements AutoCloseable {
             String uid = owner.path("podUid").asText();
             if (type.equals("io.netattach.ipam.allocate")) {
                 String ownerKey = uid + "/" + owner.path("interface").asText();
-                String cidr = allocations.computeIfAbsent(ownerKey, k -> d.path("ips").isArray() && !d.path("ips").isEmpty()
-                        ? d.path("ips").get(0).asText() : "10.9.0." + nextHost.getAndIncrement() + "/24");
+                String wanted = d.path("ips").isArray() && !d.path("ips").isEmpty() ? d.path("ips").get(0).asText() : null;
+                String cidr = d.path("dryRun").asBoolean(false)
+                        ? allocations.getOrDefault(ownerKey, wanted != null ? wanted : "10.9.0." + nextHost.get() + "/24")
+                        : allocations.computeIfAbsent(ownerKey, k -> wanted != null ? wanted : "10.9.0." + nextHost.getAndIncrement() + "/24");
                 out.put("ok", true).put("pool", d.path("network").asText());
                 out.putArray("ips").add(cidr);
                 out.putArray("gateways").add("10.9.0.1");
