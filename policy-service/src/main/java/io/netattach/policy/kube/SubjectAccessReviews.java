@@ -48,8 +48,12 @@ public class SubjectAccessReviews implements AccessReview {
             SubjectAccessReview answer = client.authorization().v1().subjectAccessReview().create(review);
             status = answer == null ? null : answer.getStatus();
         } catch (RuntimeException e) {
-            LOG.warnf("SubjectAccessReview for %s %s %s/%s failed: %s", q.user(), q.verb(), q.resourceNamespace(), q.name(), e.getMessage());
-            return new AccessAnswer.Unknown("SubjectAccessReview failed: " + e.getMessage());
+            // fabric8 wraps the cause ("An error has occurred."): name the root cause, e.g. connection refused.
+            Throwable root = e;
+            while (root.getCause() != null && root.getCause() != root) root = root.getCause();
+            String why = root == e ? String.valueOf(e.getMessage()) : e.getMessage() + " (" + root.getClass().getSimpleName() + ": " + root.getMessage() + ")";
+            LOG.warnf("SubjectAccessReview for %s %s %s/%s failed: %s", q.user(), q.verb(), q.resourceNamespace(), q.name(), why);
+            return new AccessAnswer.Unknown("SubjectAccessReview failed: " + why);
         }
         if (status == null) return new AccessAnswer.Unknown("SubjectAccessReview came back without a status");
         String reason = status.getReason() == null ? "" : status.getReason();
