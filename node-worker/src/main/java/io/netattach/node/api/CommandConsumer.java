@@ -1,0 +1,144 @@
+package io.netattach.node.api;
+
+import io.netattach.node.domain.Commands;
+import io.netattach.node.domain.PodNetworks;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.utils.Utils;
+import org.jboss.logging.Logger;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Reads netattach.node.commands for this node only: it assigns itself the one partition the default
+ * partitioner picks for its key ({@code toPositive(murmur2(node)) % P}) and skips records keyed for the other
+ * nodes that share it. Offsets are committed under the node's own group after the effect and its result are
+ * durable; an attach still waiting for its sandbox holds the committed offset back, so a restart re-reads it
+ * (handlers are idempotent).
+ */
+public final class CommandConsumer implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(CommandConsumer.class);
+
+    private final KafkaConsumer<String, String> consumer;
+    private final String topic;
+    private final String node;
+    private final PodNetworks pods;
+    private final KafkaEvents events;
+    private final EventJson json;
+    private final Duration pendingTtl;
+    private final Thread thread;
+    private final Map<String, Long> pendingOffsets = new HashMap<>();
+    private volatile boolean running = true;
+    private volatile boolean assigned;
+    private TopicPartition partition;
+
+    public CommandConsumer(String bootstrap, String topic, String node, PodNetworks pods, KafkaEvents events, EventJson json, Duration pendingTtl) {
+        this.consumer = new KafkaConsumer<>(Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                ConsumerConfig.GROUP_ID_CONFIG, "netattach-node-worker-" + node,
+                ConsumerConfig.CLIENT_ID_CONFIG, "netattach-node-worker-" + node,
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
+                ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class,
+                ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class));
+        this.topic = topic;
+        this.node = node;
+        this.pods = pods;
+        this.events = events;
+        this.json = json;
+        this.pendingTtl = pendingTtl;
+        this.thread = Thread.ofPlatform().name("netattach-node-commands").daemon(true).unstarted(this::run);
+    }
+
+    /** The partition of a node's commands among {@code partitions}, as Kafka's default partitioner picks it. */
+    public static int partitionOf(String node, int partitions) {
+        return Utils.toPositive(Utils.murmur2(node.getBytes(StandardCharsets.UTF_8))) % partitions;
+    }
+
+    public void start() {
+        List<PartitionInfo> infos = consumer.partitionsFor(topic, Duration.ofSeconds(30));
+        if (infos == null || infos.isEmpty()) throw new IllegalStateException("topic " + topic + " has no partitions (does it exist?)");
+        partition = new TopicPartition(topic, partitionOf(node, infos.size()));
+        consumer.assign(List.of(partition));
+        consumer.position(partition); // resolve the start offset now, so nothing sent after start is skipped
+        assigned = true;
+        LOG.infof("node %s reads %s partition %d of %d", node, topic, partition.partition(), infos.size());
+        thread.start();
+    }
+
+    public boolean assigned() { return assigned; }
+
+    private void run() {
+        long lastCommitted = -1;
+        try {
+            while (running) {
+                for (ConsumerRecord<String, String> rec : consumer.poll(Duration.ofMillis(200))) {
+                    if (!node.equals(rec.key())) continue;
+                    handle(rec);
+                }
+                for (Commands.Result expired : pods.expirePending(pendingTtl)) publish(expired);
+                pendingOffsets.keySet().removeIf(uid -> !pods.isPending(uid));
+                long next = consumer.position(partition);
+                long commit = pendingOffsets.values().stream().mapToLong(Long::longValue).min().orElse(next);
+                if (commit != lastCommitted) {
+                    consumer.commitSync(Map.of(partition, new OffsetAndMetadata(commit)));
+                    lastCommitted = commit;
+                }
+            }
+        } catch (WakeupException e) {
+            if (running) throw e;
+        } catch (RuntimeException e) {
+            LOG.errorf(e, "node command consumer stopped");
+        } finally {
+            consumer.close();
+        }
+    }
+
+    private void handle(ConsumerRecord<String, String> rec) {
+        EventJson.Command cmd;
+        try {
+            cmd = json.parseCommand(rec.value());
+        } catch (Exception e) {
+            // Not retryable: a malformed command stays malformed. Logged with its position, then skipped.
+            LOG.errorf("skipping malformed node command at %s offset %d: %s", partition, rec.offset(), e.getMessage());
+            return;
+        }
+        Commands.Result result = switch (cmd.command()) {
+            case Commands.Attach a -> {
+                Commands.Result r = pods.attach(a);
+                if (r.pending()) pendingOffsets.merge(a.pod().uid(), rec.offset(), Math::min);
+                yield r;
+            }
+            case Commands.Detach d -> pods.detach(d);
+            default -> throw new IllegalStateException("unexpected command " + cmd.command());
+        };
+        publish(result);
+    }
+
+    private void publish(Commands.Result r) {
+        events.result(r);
+        LOG.infof("%s %s: ok=%s pending=%s%s", r.requestId(), r.pod().subject(), r.ok(), r.pending(),
+                r.errorMessage() == null ? "" : " error=" + r.errorMessage());
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        consumer.wakeup();
+        try {
+            thread.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,59 @@
+package io.netattach.node.api;
+
+import io.netattach.node.domain.Commands;
+import io.netattach.node.domain.InterfaceReport;
+import io.netattach.node.domain.PodNetworks;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Publishes results, sandbox events and the inventory to netattach.node.results. Each send waits for the
+ * broker's ack, so a command's offset is committed only after its result is durable.
+ */
+public final class KafkaEvents implements PodNetworks.Events, AutoCloseable {
+    private final KafkaProducer<String, String> producer;
+    private final EventJson json;
+    private final String topic;
+    private final String node;
+
+    public KafkaEvents(String bootstrap, String topic, EventJson json, String node) {
+        this.producer = new KafkaProducer<>(Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                ProducerConfig.ACKS_CONFIG, "all",
+                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
+                ProducerConfig.CLIENT_ID_CONFIG, "netattach-node-worker-" + node,
+                ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
+                ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class));
+        this.json = json;
+        this.topic = topic;
+        this.node = node;
+    }
+
+    private void send(String key, String value) {
+        try {
+            producer.send(new ProducerRecord<>(topic, key, value)).get(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while publishing to " + topic, e);
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot publish to " + topic + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void result(Commands.Result result) { send(result.pod().uid(), json.result(result)); }
+
+    @Override
+    public void sandbox(Commands.Sandbox sandbox, String event) { send(sandbox.pod().uid(), json.sandbox(sandbox, event)); }
+
+    public void inventory(String id, Map<Commands.Sandbox, List<InterfaceReport>> sandboxes) { send(node, json.inventory(id, sandboxes)); }
+
+    @Override
+    public void close() { producer.close(); }
+}

@@ -1,0 +1,298 @@
+package io.netattach.node.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.netattach.node.lab.NetnsLab;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.eclipse.microprofile.config.ConfigProvider;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Predicate;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The running service: attach commands from Kafka for this node, the CNI shim executed exactly as a container
+ * runtime would (CNI_* environment, config on stdin), results and sandbox events on netattach.node.results.
+ */
+@QuarkusTest
+@QuarkusTestResource(value = NodeNamespaces.class, restrictToAnnotatedClass = true)
+class NodeWorkerTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private NetnsLab lab;
+    private KafkaProducer<String, String> producer;
+    private KafkaConsumer<String, String> results;
+    private final List<JsonNode> seen = new CopyOnWriteArrayList<>();
+    private String suffix, socket, node;
+
+    @BeforeEach
+    void setUp() {
+        lab = new NetnsLab();
+        suffix = ConfigProvider.getConfig().getOptionalValue("netattach.kafka.topic-suffix", String.class).orElse("");
+        socket = ConfigProvider.getConfig().getValue("netattach.node.socket", String.class);
+        node = NodeNamespaces.nodeName;
+        String bootstrap = ConfigProvider.getConfig().getValue("kafka.bootstrap.servers", String.class);
+        producer = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap, ProducerConfig.ACKS_CONFIG, "all",
+                ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class, ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class));
+        results = new KafkaConsumer<>(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class, ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class,
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest", ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false));
+        String topic = "netattach.node.results" + suffix;
+        List<TopicPartition> tps = results.partitionsFor(topic).stream().map(p -> new TopicPartition(topic, p.partition())).toList();
+        results.assign(tps);
+        results.seekToBeginning(tps);
+    }
+
+    @AfterEach
+    void tearDown() {
+        producer.close();
+        results.close();
+        lab.close();
+    }
+
+    private JsonNode await(String what, Predicate<JsonNode> match) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (System.nanoTime() < deadline) {
+            Optional<JsonNode> hit = seen.stream().filter(match).findFirst();
+            if (hit.isPresent()) return hit.get();
+            for (ConsumerRecord<String, String> r : results.poll(Duration.ofMillis(200))) {
+                try {
+                    seen.add(JSON.readTree(r.value()));
+                } catch (IOException e) {
+                    throw new AssertionError("result is not JSON: " + r.value());
+                }
+            }
+        }
+        throw new AssertionError("no " + what + " within 30 s; seen: " + seen);
+    }
+
+    private RecordMetadata send(String key, ObjectNode event) throws Exception {
+        return producer.send(new ProducerRecord<>("netattach.node.commands" + suffix, key, event.toString())).get();
+    }
+
+    private ObjectNode attach(String requestId, String nodeName, String uid, String iface, String mac, String... ips) {
+        ObjectNode ev = envelope(requestId, "io.netattach.node.attach");
+        ObjectNode d = ev.putObject("data");
+        d.put("requestId", requestId);
+        d.put("node", nodeName);
+        d.putObject("pod").put("namespace", "default").put("name", "web").put("uid", uid);
+        ObjectNode a = d.putArray("attachments").addObject();
+        a.put("network", "default/macvlan-conf");
+        a.put("interface", iface);
+        a.putObject("cniConfig").put("cniVersion", "1.0.0").put("type", "macvlan").put("mode", "bridge").put("mtu", 1400);
+        var ipa = a.putArray("ips");
+        for (String ip : ips) ipa.add(ip);
+        a.putArray("gateways").add("10.50.0.1");
+        a.putArray("routes").addObject().put("dst", "10.60.0.0/16");
+        if (mac != null) a.put("mac", mac); else a.putNull("mac");
+        a.put("defaultRoute", false);
+        return ev;
+    }
+
+    private static ObjectNode envelope(String id, String type) {
+        ObjectNode ev = JSON.createObjectNode();
+        ev.put("specversion", "1.0").put("id", id).put("source", "/netattach/attach-service/local").put("type", type)
+                .put("subject", "default/web").put("time", "2026-11-29T22:00:00Z").put("datacontenttype", "application/json");
+        return ev;
+    }
+
+    private record Exec(int exit, String stdout) {}
+
+    /** Runs the shim as a container runtime does: executable path, CNI_* environment, config on stdin. */
+    private Exec shim(String command, String netns, String uid, String config) throws Exception {
+        File jar;
+        try (Stream<Path> s = Files.list(Path.of("target"))) {
+            jar = s.filter(p -> p.getFileName().toString().endsWith("-shim.jar")).findFirst().orElseThrow().toFile();
+        }
+        ProcessBuilder pb = new ProcessBuilder(Path.of("src/main/shim/netattach-shim").toAbsolutePath().toString());
+        pb.environment().clear();
+        pb.environment().putAll(Map.of("CNI_COMMAND", command, "CNI_CONTAINERID", "c0ffee" + uid, "CNI_NETNS", netns,
+                "CNI_IFNAME", "eth0", "CNI_PATH", "/usr/lib/cni",
+                "CNI_ARGS", "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web;K8S_POD_INFRA_CONTAINER_ID=c0ffee;K8S_POD_UID=" + uid,
+                "NETATTACH_SHIM_JAR", jar.getAbsolutePath(), "PATH", "/usr/bin:/bin"));
+        Process p = pb.start();
+        p.getOutputStream().write(config.getBytes(StandardCharsets.UTF_8));
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        return new Exec(p.waitFor(), out.trim());
+    }
+
+    private String chainedConfig(String version) {
+        return """
+                {"cniVersion":"%s","name":"k8s-pod-network","type":"netattach-shim","socketPath":"%s",
+                 "prevResult":{"cniVersion":"%s","interfaces":[{"name":"eth0","sandbox":"/var/run/netns/x"}],
+                               "ips":[{"address":"10.244.1.5/24","gateway":"10.244.1.1","interface":0}]}}
+                """.formatted(version, socket, version);
+    }
+
+    private static void assertCloudEvent(JsonNode ev, String type) {
+        for (String f : List.of("specversion", "id", "source", "type", "time", "datacontenttype", "data")) assertTrue(ev.has(f), f + " in " + ev);
+        assertEquals("1.0", ev.get("specversion").asText());
+        assertEquals(type, ev.get("type").asText());
+        assertEquals("application/json", ev.get("datacontenttype").asText());
+    }
+
+    @Test
+    void attachWaitsForTheSandboxThenTheShimAddMakesItAndDelRemovesIt() throws Exception {
+        String podNs = lab.netns("pod");
+        String uid = UUID.randomUUID().toString();
+        String requestId = "attach/local/" + uid;
+        send(node, attach(requestId, node, uid, "net1", "02:50:00:00:00:05", "10.50.0.5/24", "fd50::5/64"));
+
+        JsonNode pending = await("pending result", e -> e.path("id").asText().equals(requestId + "/pending"));
+        assertCloudEvent(pending, "io.netattach.node.result");
+        assertTrue(pending.at("/data/pending").asBoolean());
+        assertTrue(pending.at("/data/ok").asBoolean());
+        assertEquals(node, pending.at("/data/node").asText());
+        assertFalse(NetnsLab.linkNames(podNs).contains("net1"), "nothing made before the sandbox registers");
+
+        Exec add = shim("ADD", NetnsLab.path(podNs), uid, chainedConfig("1.0.0"));
+        assertEquals(0, add.exit(), add.stdout());
+        JsonNode printed = JSON.readTree(add.stdout());
+        assertEquals("1.0.0", printed.get("cniVersion").asText());
+        assertEquals("10.244.1.5/24", printed.at("/ips/0/address").asText(), "prevResult passes through");
+        assertEquals("eth0", printed.at("/interfaces/0/name").asText());
+
+        // the interface is in place when the shim returns
+        JsonNode link = NetnsLab.ipJson(podNs, "link", "show", "net1").get(0);
+        assertEquals("macvlan", link.at("/linkinfo/info_kind").asText());
+        assertEquals(1400, link.get("mtu").asInt());
+        assertEquals("02:50:00:00:00:05", link.get("address").asText());
+
+        JsonNode sandbox = await("sandbox added", e -> e.path("type").asText().equals("io.netattach.node.sandbox")
+                && e.at("/data/pod/uid").asText().equals(uid) && e.at("/data/event").asText().equals("added"));
+        assertCloudEvent(sandbox, "io.netattach.node.sandbox");
+        assertEquals(NetnsLab.path(podNs), sandbox.at("/data/netns").asText());
+
+        JsonNode result = await("attach result", e -> e.path("id").asText().equals(requestId + "/result"));
+        assertCloudEvent(result, "io.netattach.node.result");
+        assertTrue(result.at("/data/ok").asBoolean(), result.toString());
+        assertFalse(result.at("/data/pending").asBoolean());
+        assertEquals(NetnsLab.path(podNs), result.at("/data/sandbox").asText());
+        JsonNode iface = result.at("/data/interfaces/0");
+        assertEquals("net1", iface.get("interface").asText());
+        assertEquals("default/macvlan-conf", iface.get("network").asText());
+        assertEquals("02:50:00:00:00:05", iface.get("mac").asText());
+        assertEquals(1400, iface.get("mtu").asInt());
+        List<String> ips = new ArrayList<>();
+        iface.get("ips").forEach(i -> ips.add(i.asText()));
+        assertTrue(ips.contains("10.50.0.5/24") && ips.size() == 2, ips.toString());
+        assertTrue(iface.get("error").isNull());
+
+        // CHECK succeeds for a registered sandbox
+        assertEquals(0, shim("CHECK", NetnsLab.path(podNs), uid, chainedConfig("1.0.0")).exit());
+
+        // a redelivered attach is a success without change
+        int index = link.get("ifindex").asInt();
+        String again = "attach/local/" + uid + "/again";
+        send(node, attach(again, node, uid, "net1", "02:50:00:00:00:05", "10.50.0.5/24", "fd50::5/64"));
+        JsonNode second = await("redelivered attach result", e -> e.path("id").asText().equals(again + "/result"));
+        assertTrue(second.at("/data/ok").asBoolean(), second.toString());
+        assertEquals(index, NetnsLab.ipJson(podNs, "link", "show", "net1").get(0).get("ifindex").asInt());
+
+        Exec del = shim("DEL", NetnsLab.path(podNs), uid, chainedConfig("1.0.0"));
+        assertEquals(0, del.exit(), del.stdout());
+        assertEquals(List.of("lo"), NetnsLab.linkNames(podNs));
+        await("sandbox removed", e -> e.path("type").asText().equals("io.netattach.node.sandbox")
+                && e.at("/data/pod/uid").asText().equals(uid) && e.at("/data/event").asText().equals("removed"));
+        assertEquals(0, shim("DEL", NetnsLab.path(podNs), uid, chainedConfig("1.0.0")).exit(), "DEL twice is success");
+    }
+
+    @Test
+    void commandsKeyedForAnotherNodeOnTheSamePartitionAreSkipped() throws Exception {
+        int partitions = producer.partitionsFor("netattach.node.commands" + suffix).size();
+        int mine = CommandConsumer.partitionOf(node, partitions);
+        String other = Stream.iterate(0, i -> i + 1).map(i -> "other-node-" + i)
+                .filter(n -> CommandConsumer.partitionOf(n, partitions) == mine).findFirst().orElseThrow();
+        String podNs = lab.netns("pod");
+        String uid = UUID.randomUUID().toString();
+        assertEquals(0, shim("ADD", NetnsLab.path(podNs), uid, chainedConfig("1.1.0")).exit());
+
+        String foreign = "attach/local/" + uid + "/foreign";
+        RecordMetadata m1 = send(other, attach(foreign, other, uid, "net7", null, "10.50.0.7/24"));
+        assertEquals(mine, m1.partition(), "the default partitioner agrees with partitionOf");
+        String ownId = "attach/local/" + uid + "/own";
+        send(node, attach(ownId, node, uid, "net2", null, "10.50.0.8/24"));
+        JsonNode own = await("own result", e -> e.path("id").asText().equals(ownId + "/result"));
+        assertTrue(own.at("/data/ok").asBoolean(), own.toString());
+        // the foreign record came earlier in the same partition, so it was read, and skipped
+        assertTrue(seen.stream().noneMatch(e -> e.path("id").asText().startsWith(foreign)), "no answer to another node's command");
+        assertFalse(NetnsLab.linkNames(podNs).contains("net7"));
+        assertTrue(NetnsLab.linkNames(podNs).contains("net2"));
+
+        // detach by Kafka; a second detach of the missing interface is success
+        for (String id : List.of("detach/1/" + uid, "detach/2/" + uid)) {
+            ObjectNode ev = envelope(id, "io.netattach.node.detach");
+            ObjectNode d = ev.putObject("data");
+            d.put("requestId", id).put("node", node);
+            d.putObject("pod").put("namespace", "default").put("name", "web").put("uid", uid);
+            d.putArray("interfaces").add("net2");
+            send(node, ev);
+            JsonNode r = await("detach result", e -> e.path("id").asText().equals(id + "/result"));
+            assertTrue(r.at("/data/ok").asBoolean(), r.toString());
+        }
+        assertEquals(List.of("lo"), NetnsLab.linkNames(podNs));
+        shim("DEL", NetnsLab.path(podNs), uid, chainedConfig("1.1.0"));
+    }
+
+    @Test
+    void aFailingAttachIsReportedWithItsReasonAndTheShimAddFails() throws Exception {
+        String podNs = lab.netns("pod");
+        String uid = UUID.randomUUID().toString();
+        String requestId = "attach/local/" + uid + "/bad";
+        ObjectNode ev = attach(requestId, node, uid, "net1", null, "10.50.0.9/24");
+        ((ObjectNode) ev.at("/data/attachments/0/cniConfig")).put("master", "eth9");
+        send(node, ev);
+        await("pending", e -> e.path("id").asText().equals(requestId + "/pending"));
+
+        Exec add = shim("ADD", NetnsLab.path(podNs), uid, chainedConfig("1.0.0"));
+        assertEquals(1, add.exit(), add.stdout());
+        JsonNode err = JSON.readTree(add.stdout());
+        assertEquals(999, err.get("code").asInt());
+        assertTrue(err.get("details").asText().contains("master \"eth9\""), err.toString());
+
+        JsonNode result = await("failed result", e -> e.path("id").asText().equals(requestId + "/result"));
+        assertFalse(result.at("/data/ok").asBoolean());
+        assertEquals("NotFound", result.at("/data/error/reason").asText());
+        assertNotNull(result.at("/data/interfaces/0/error").textValue());
+        assertEquals(List.of("lo"), NetnsLab.linkNames(podNs), "nothing left behind");
+        shim("DEL", NetnsLab.path(podNs), uid, chainedConfig("1.0.0"));
+    }
+
+    @Test
+    void shimAnswersVersionWithoutTheWorker() throws Exception {
+        Exec v = shim("VERSION", "", "x", "{}");
+        assertEquals(0, v.exit());
+        assertTrue(JSON.readTree(v.stdout()).get("supportedVersions").toString().contains("1.1.0"));
+    }
+}
