@@ -6,6 +6,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.fabric8.kubernetes.client.informers.cache.ReducedStateItemStore;
 import io.netattach.attach.domain.InvalidDefinitionException;
 import io.netattach.attach.domain.NetworkDefinition;
 import io.netattach.attach.domain.NetworkDefinitionParser;
@@ -55,7 +56,8 @@ public class ClusterView {
         void definitionChanged(String key);
     }
 
-    public void start(Listener listener) {
+    /** NADs: every replica watches them (explain and the REST API need them on standbys too). */
+    public void startDefinitions(Listener listener) {
         nadInformer = client.genericKubernetesResources(NAD).inAnyNamespace().inform(new ResourceEventHandler<>() {
             public void onAdd(GenericKubernetesResource r) { nad(r, listener); }
             public void onUpdate(GenericKubernetesResource o, GenericKubernetesResource r) { nad(r, listener); }
@@ -65,20 +67,40 @@ public class ClusterView {
                 listener.definitionChanged(key);
             }
         }, 0);
-        // fieldSelector spec.nodeName!= would be the server-side filter; we filter here so it works everywhere
-        podInformer = client.pods().inAnyNamespace().inform(new ResourceEventHandler<>() {
+    }
+
+    /**
+     * Pods of every namespace. The informer's own store keeps only uid, namespace, name and resourceVersion
+     * per pod; the fields we act on live in {@link PodView}s, and only for pods that concern us, so memory
+     * stays small at 100k pods. The fieldSelector spec.nodeName!= would filter on the server; we filter
+     * here, so it works on every API server (the test mock ignores that selector).
+     */
+    public void startPods(Listener listener) {
+        podInformer = client.pods().inAnyNamespace().runnableInformer(0);
+        podInformer.itemStore(new ReducedStateItemStore<>(ReducedStateItemStore.UID_KEY_STATE, Pod.class,
+                client.getKubernetesSerialization(), "metadata.namespace", "metadata.name"));
+        podInformer.addEventHandler(new ResourceEventHandler<>() {
             public void onAdd(Pod p) { pod(p, listener); }
             public void onUpdate(Pod o, Pod p) { pod(p, listener); }
             public void onDelete(Pod p, boolean unknown) {
                 PodView last = pods.remove(p.getMetadata().getUid());
                 PodView view = PodView.of(p);
-                if (last != null || view.concernsUs()) listener.podDeleted(view);
+                // the delete event may carry a reduced object: our last full view knows node and status
+                if (last != null) listener.podDeleted(view.nodeName() != null && view.networkStatus() != null ? view : last);
+                else if (view.concernsUs()) listener.podDeleted(view);
             }
-        }, 0);
+        });
+        podInformer.start();
+    }
+
+    public void stopPods() {
+        if (podInformer != null) podInformer.close();
+        podInformer = null;
+        pods.clear();
     }
 
     public void stop() {
-        if (podInformer != null) podInformer.close();
+        stopPods();
         if (nadInformer != null) nadInformer.close();
     }
 

@@ -14,7 +14,13 @@ import io.netattach.attach.kafka.Topics;
 import io.netattach.attach.kube.ClusterView;
 import io.netattach.attach.kube.PodView;
 import io.netattach.attach.kube.PodWriter;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
+import io.fabric8.kubernetes.client.extended.leaderelection.LeaderElectionConfigBuilder;
+import io.fabric8.kubernetes.client.extended.leaderelection.resourcelock.LeaseLock;
 import io.quarkus.runtime.ShutdownEvent;
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -66,41 +72,110 @@ public class PodReconciler implements ClusterView.Listener {
     @ConfigProperty(name = "netattach.attach.backoff-max", defaultValue = "60s") Duration backoffMax;
     @ConfigProperty(name = "netattach.attach.concurrency", defaultValue = "256") int concurrency;
 
-    private WorkQueue queue;
+    @Inject KubernetesClient client;
+    @Inject Election election;
+    @ConfigProperty(name = "netattach.attach.identity") Optional<String> configuredIdentity;
+
+    private volatile WorkQueue queue;
+    private volatile boolean shuttingDown;
+    private volatile java.util.concurrent.CompletableFuture<?> electing;
+    private String identity;
+
+    @jakarta.annotation.PostConstruct
+    void identity() {
+        identity = configuredIdentity.filter(s -> !s.isBlank()).orElse("attach-" + java.util.UUID.randomUUID());
+    }
     private final Map<String, PodView> deleted = new ConcurrentHashMap<>();
     private final Map<String, Set<String>> waitingForNetwork = new ConcurrentHashMap<>();
     private final Map<String, Integer> failures = new ConcurrentHashMap<>();
 
     void start(@Observes @Priority(20) StartupEvent ev) {
         if (!enabled) return;
-        queue = new WorkQueue(concurrency, this::reconcile);
-        cluster.start(this);
+        cluster.startDefinitions(this);
+        if (election.enabled()) {
+            elect();
+        } else {
+            startLeading();
+        }
     }
 
     void stop(@Observes ShutdownEvent ev) {
-        if (queue == null) return;
+        shuttingDown = true;
+        if (electing != null) electing.cancel(true);
+        stopLeading();
         cluster.stop();
+    }
+
+    /**
+     * One active replica at a time (a Lease): the leader runs the pod informer and the work queue, standbys
+     * only keep the NAD cache warm for the REST API. On losing the lease the leader stops and competes again.
+     */
+    private void elect() {
+        if (shuttingDown) return;
+        electing = client.leaderElector().withConfig(new LeaderElectionConfigBuilder()
+                        .withName("netattach-attach-service")
+                        .withLock(new LeaseLock(election.namespace(), election.leaseName(), identity))
+                        .withLeaseDuration(election.leaseDuration())
+                        .withRenewDeadline(election.renewDeadline())
+                        .withRetryPeriod(election.retryPeriod())
+                        .withReleaseOnCancel(true)
+                        .withLeaderCallbacks(new LeaderCallbacks(this::startLeading, this::stopLeading,
+                                leader -> LOG.infof("attach-service leader is now %s", leader)))
+                        .build())
+                .build().start();
+        electing.whenComplete((v, e) -> elect());
+    }
+
+    private synchronized void startLeading() {
+        LOG.infof("attach-service %s leads: watching pods", identity);
+        queue = new WorkQueue(concurrency, this::reconcile);
+        cluster.startPods(this);
+    }
+
+    private synchronized void stopLeading() {
+        if (queue == null) return;
+        LOG.infof("attach-service %s stops leading", identity);
+        cluster.stopPods();
         queue.close();
+        queue = null;
+        deleted.clear();
+        waitingForNetwork.clear();
+        failures.clear();
+    }
+
+    /** Leader election settings (netattach.attach.leader-election.*). */
+    @ConfigMapping(prefix = "netattach.attach.leader-election")
+    public interface Election {
+        @WithDefault("true") boolean enabled();
+        @WithDefault("netattach-system") String namespace();
+        @WithDefault("netattach-attach-service") String leaseName();
+        @WithDefault("15s") Duration leaseDuration();
+        @WithDefault("10s") Duration renewDeadline();
+        @WithDefault("2s") Duration retryPeriod();
     }
 
     // ---- informer callbacks ----------------------------------------------------------------------------
 
     @Override
     public void podChanged(PodView now) {
-        queue.add(now.uid());
+        WorkQueue q = queue;
+        if (q != null) q.add(now.uid());
     }
 
     @Override
     public void podDeleted(PodView last) {
+        WorkQueue q = queue;
+        if (q == null) return;
         deleted.put(last.uid(), last);
         bus.cancel(last.uid());
-        queue.add(last.uid());
+        q.add(last.uid());
     }
 
     @Override
     public void definitionChanged(String key) {
+        WorkQueue q = queue;
         Set<String> waiters = waitingForNetwork.remove(key);
-        if (waiters != null) waiters.forEach(queue::add);
+        if (q != null && waiters != null) waiters.forEach(q::add);
     }
 
     // ---- reconcile -------------------------------------------------------------------------------------
@@ -139,7 +214,8 @@ public class PodReconciler implements ClusterView.Listener {
             int n = failures.merge(uid, 1, Integer::sum);
             long delay = Math.min(backoffMax.toMillis(), backoffInitial.toMillis() << Math.min(n - 1, 20));
             LOG.infof("pod %s: %s; retrying in %d ms", pod.ref(), r.getMessage(), delay);
-            queue.addAfter(uid, Duration.ofMillis(delay));
+            WorkQueue q = queue;
+            if (q != null) q.addAfter(uid, Duration.ofMillis(delay));
         } catch (StepFailure.Cancelled c) {
             LOG.debugf("pod %s deleted during reconcile; teardown follows", pod.ref());
         }
@@ -373,7 +449,8 @@ public class PodReconciler implements ClusterView.Listener {
         } catch (StepFailure f) {
             int n = failures.merge(uid, 1, Integer::sum);
             LOG.warnf("pod %s deleted, addresses not released yet: %s", pod.ref(), f.getMessage());
-            queue.addAfter(uid, Duration.ofMillis(Math.min(backoffMax.toMillis(), backoffInitial.toMillis() << Math.min(n - 1, 20))));
+            WorkQueue q = queue;
+            if (q != null) q.addAfter(uid, Duration.ofMillis(Math.min(backoffMax.toMillis(), backoffInitial.toMillis() << Math.min(n - 1, 20))));
             return;
         }
         List<NetworkStatus> had = PodWriter.readStatus(json, pod.networkStatus()).stream().filter(NetworkStatus::isSecondary).toList();

@@ -130,6 +130,14 @@ class AttachFlowTest {
     }
 
     @Test
+    void theActiveReplicaHoldsTheLease() throws Exception {
+        var lease = await(() -> Optional.ofNullable(client.resources(io.fabric8.kubernetes.api.model.coordination.v1.Lease.class)
+                .inNamespace("netattach-system").withName("netattach-attach-service").get()), "the leader Lease");
+        assertFalse(lease.getSpec().getHolderIdentity().isBlank());
+        assertEquals(4, lease.getSpec().getLeaseDurationSeconds());
+    }
+
+    @Test
     void staticAddressCustomNameMacAndDefaultRouteFromJsonReachIpamNodeAndStatus() throws Exception {
         nad("static", "macvlan-conf", MACVLAN, null);
         String uid = pod("static", "static-ip-pod", "node-a", """
