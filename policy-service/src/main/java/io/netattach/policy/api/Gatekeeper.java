@@ -6,6 +6,8 @@ import io.netattach.policy.domain.PodRef;
 import io.netattach.policy.domain.PolicyDecision;
 import io.netattach.policy.domain.PolicyGate;
 import io.netattach.policy.domain.PolicyRequest;
+import io.netattach.policy.domain.UnavailableRetry;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.netattach.policy.kube.PodEvents;
 import io.netattach.policy.kube.PolicyStatus;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -23,13 +25,16 @@ public class Gatekeeper {
     @Inject PodEvents events;
     @Inject PolicyStatus status;
     @Inject PolicySettings settings;
+    @Inject MeterRegistry metrics;
 
     /**
      * A dry run only decides and logs: no audit event, no Kubernetes Event, no counter, so operators can probe
      * without filling the audit trail. @throws io.netattach.policy.domain.InvalidRequest on a malformed field
      */
     public PolicyDecision decide(PolicyRequest request, boolean dryRun) {
-        PolicyDecision d = gate.decide(request);
+        io.netattach.policy.domain.RequestValidation.check(request);
+        PolicyDecision d = new UnavailableRetry(settings.unavailableRetryFor(), java.time.Clock.systemUTC(), x -> Thread.sleep(x.toMillis()))
+                .decide(() -> gate.decide(request));
         for (Decision x : d.decisions()) {
             if (Decision.FAIL_OPEN.equals(x.rule())) {
                 LOG.errorf("FAIL-OPEN: %s allowed on %s for pod %s without a policy check (%s)", x.network(), x.interfaceName(), d.pod().key(), x.reason());
@@ -51,13 +56,22 @@ public class Gatekeeper {
         }
         if (denials.isEmpty()) denials.add(new Decision("-", null, false, Decision.INVALID_REQUEST, why, java.util.Map.of(), null));
         PolicyDecision d = new PolicyDecision(requestId, pod, denials);
+        count(d);
         LOG.warnf("invalid policy request %s for pod %s: %s", requestId, pod.key(), why);
         audit.publish(d);
         return d;
     }
 
+    /** netattach_policy_decisions_total{outcome, rule}: one per network decided (dry runs not counted). */
+    private void count(PolicyDecision d) {
+        for (Decision x : d.decisions()) {
+            metrics.counter("netattach.policy.decisions", "outcome", x.allowed() ? "allowed" : "denied", "rule", x.rule()).increment();
+        }
+    }
+
     private void record(PolicyDecision d) {
         audit.publish(d);
+        count(d);
         for (Decision x : d.decisions()) {
             if (!x.allowed() && settings.podEvents()) events.denied(d.requestId(), d.pod(), x);
             if (x.policy() != null) status.count(x.policy(), x.allowed());

@@ -20,6 +20,10 @@ public interface PolicySettings {
     @WithDefault("false")
     boolean failOpen();
 
+    /** How long to keep asking while a rule is unavailable before answering "policy unavailable"; 0s = answer at once. */
+    @WithDefault("3s")
+    Duration unavailableRetryFor();
+
     /** How long a decision is reused for identical inputs; 0s turns the cache off. */
     @WithDefault("5s")
     Duration cacheTtl();

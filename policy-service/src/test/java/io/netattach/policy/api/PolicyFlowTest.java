@@ -188,6 +188,10 @@ class PolicyFlowTest {
         assertEquals("get", denied.get("data").get("inputs").get("rbacVerb").asText());
         assertEquals("uid-seed-1", events.getFirst().key());
 
+        String metrics = given().get("/q/metrics").then().statusCode(200).extract().asString();
+        assertTrue(metrics.lines().anyMatch(l -> l.startsWith("netattach_policy_decisions_total{") && l.contains("outcome=\"denied\"") && l.contains("rule=\"rbac\"")),
+                "decision counter for the dashboard");
+
         Poll.until("a NetworkAttachmentDenied Event on the pod", WAIT, () -> server.getClient().v1().events().inNamespace("default").list().getItems().stream()
                 .anyMatch(e -> "NetworkAttachmentDenied".equals(e.getReason()) && "multi-net-pod".equals(e.getInvolvedObject().getName())
                         && e.getMessage().contains("default/bridge-conf") && e.getMessage().contains("rbac")));
