@@ -1,26 +1,42 @@
 #!/bin/sh
 # Puts the netattach CNI shim at the end of the node's primary CNI chain, or takes it out again.
 #
-#   cni-install install     copy the shim into $CNI_BIN_DIR, append it to the primary conflist (once)
-#   cni-install keep        install, then re-append every $KEEP_INTERVAL_SECONDS if the primary CNI
-#                           rewrote its conflist without it
-#   cni-install uninstall   remove the shim from every conflist in $CNI_CONF_DIR and delete the binary
+#   cni-install install     copy the shim (script, jar, Java runtime) to the node, put a launcher named
+#                           netattach-shim into the CNI bin dir, append the shim to the primary conflist
+#   cni-install keep        every $KEEP_INTERVAL_SECONDS, re-append the shim if the primary CNI rewrote its
+#                           conflist without it (not after an uninstall: see the marker below)
+#   cni-install check       one pass of keep
+#   cni-install uninstall   remove the shim from every conflist, delete the launcher and the copied files
+#   cni-install clear-marker  forget an uninstall (run when the uninstall DaemonSet is deleted)
+#
+# The shim (node-worker/src/main/shim/netattach-shim) is a small script that runs a JDK-only jar. Nodes
+# have no Java, so the image ships a java.base-only runtime beside it, and the launcher in the CNI bin dir
+# points the shim at that runtime and jar.
 #
 # The primary conflist is the one the container runtime uses: the first *.conflist, *.conf or *.json in
-# $CNI_CONF_DIR by name (libcni's order). Only a .conflist can be chained; a single-plugin .conf first
-# wins is reported as an error instead of being rewritten behind the primary CNI's back.
-# Every file is written to a temporary name beside it and renamed, so a runtime never reads half a file.
+# $CNI_CONF_DIR by name (libcni's order). Only a .conflist can be chained; a single-plugin .conf that would
+# be picked first is reported as an error instead of being rewritten behind the primary CNI's back.
+# Files are written under a temporary name beside their target and renamed, so a runtime never reads half
+# a file. No value read from the node is ever evaluated by this shell.
 set -eu
 
 action=${1:-install}
+# Seen from this container (the DaemonSet mounts the node's directories under /host).
 bin_dir=${CNI_BIN_DIR:-/host/opt/cni/bin}
 conf_dir=${CNI_CONF_DIR:-/host/etc/cni/net.d}
-shim_source=${SHIM_SOURCE:-/opt/netattach/shim/netattach-shim}
+files_mount=${NETATTACH_HOST_DIR_MOUNT:-/host/opt/netattach}
+# The same files directory as the node (and so the container runtime running the launcher) sees it.
+files_on_node=${NETATTACH_HOST_DIR:-/opt/netattach}
+# What the image ships: netattach-shim, netattach-shim.jar, jre/ (optional: without it the shim looks
+# for Java on the node itself).
+shim_source=${SHIM_SOURCE_DIR:-/opt/netattach/shim}
 shim_type=netattach-shim
-# The plugin entry appended to the chain; the shim reads its own keys (see node-worker's docs).
+# The plugin entry appended to the chain; the shim reads its own keys (e.g. "socketPath").
 shim_conf=${NETATTACH_SHIM_CONF:-'{"type":"netattach-shim"}'}
 wait_seconds=${CNI_WAIT_SECONDS:-300}
 keep_interval=${KEEP_INTERVAL_SECONDS:-30}
+# Written by uninstall, removed by install: the keeper must not re-chain a node being uninstalled.
+marker="$conf_dir/.netattach-uninstalled"
 
 log() { printf 'cni-install: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -35,18 +51,40 @@ primary_conf() {
   return 1
 }
 
-install_binary() {
-  [ -f "$shim_source" ] || die "shim binary not found at $shim_source"
-  if [ -f "$bin_dir/$shim_type" ] && cmp -s "$shim_source" "$bin_dir/$shim_type"; then
-    return 0
+launcher() {
+  printf '#!/bin/sh\n'
+  printf '# netattach CNI shim launcher, written by node-worker'"'"'s cni-install; removed by its uninstall.\n'
+  if [ -x "$shim_source/jre/bin/java" ]; then
+    printf 'NETATTACH_JAVA=%s/shim/jre/bin/java\nexport NETATTACH_JAVA\n' "$files_on_node"
   fi
-  cp "$shim_source" "$bin_dir/.$shim_type.netattach-tmp"
-  chmod 0755 "$bin_dir/.$shim_type.netattach-tmp"
-  mv -f "$bin_dir/.$shim_type.netattach-tmp" "$bin_dir/$shim_type"
-  log "installed $bin_dir/$shim_type"
+  printf 'NETATTACH_SHIM_JAR=%s/shim/netattach-shim.jar\nexport NETATTACH_SHIM_JAR\n' "$files_on_node"
+  printf 'exec %s/shim/netattach-shim "$@"\n' "$files_on_node"
 }
 
-# Writes $2 (a jq filter over the file) into $1 through a temporary file and a rename.
+install_files() {
+  [ -f "$shim_source/netattach-shim" ] || die "shim not found at $shim_source/netattach-shim"
+  [ -f "$shim_source/netattach-shim.jar" ] || die "shim jar not found at $shim_source/netattach-shim.jar"
+  mkdir -p "$files_mount"
+  if ! { [ -d "$files_mount/shim" ] && diff -r "$shim_source" "$files_mount/shim" >/dev/null 2>&1; }; then
+    rm -rf "$files_mount/.shim.netattach-tmp" "$files_mount/.shim.netattach-old"
+    cp -R "$shim_source" "$files_mount/.shim.netattach-tmp"
+    [ -d "$files_mount/shim" ] && mv "$files_mount/shim" "$files_mount/.shim.netattach-old"
+    mv "$files_mount/.shim.netattach-tmp" "$files_mount/shim"
+    rm -rf "$files_mount/.shim.netattach-old"
+    log "copied $shim_source to $files_on_node/shim"
+  fi
+  tmp="$bin_dir/.$shim_type.netattach-tmp"
+  launcher >"$tmp"
+  chmod 0755 "$tmp"
+  if [ -f "$bin_dir/$shim_type" ] && cmp -s "$tmp" "$bin_dir/$shim_type"; then
+    rm -f "$tmp"
+  else
+    mv -f "$tmp" "$bin_dir/$shim_type"
+    log "installed $bin_dir/$shim_type"
+  fi
+}
+
+# Rewrites $1 with the jq filter $2, through a temporary file and a rename.
 rewrite() {
   file=$1 filter=$2 tmp="$conf_dir/.$(basename "$1").netattach-tmp"
   jq --argjson shim "$shim_conf" --arg type "$shim_type" "$filter" "$file" >"$tmp" || { rm -f "$tmp"; die "cannot rewrite $file"; }
@@ -55,7 +93,7 @@ rewrite() {
 }
 
 chained() {
-  jq -e --arg type "$shim_type" '(.plugins // []) | map(.type) | index($type) != null and (.[-1] == $type)' "$1" >/dev/null 2>&1
+  jq -e --arg type "$shim_type" '(.plugins // []) | map(.type) | (index($type) != null) and (.[-1] == $type)' "$1" >/dev/null 2>&1
 }
 
 chain() {
@@ -86,25 +124,35 @@ unchain() {
       log "removed $shim_type from $f"
     fi
   done
-  rm -f "$bin_dir/$shim_type" "$bin_dir/.$shim_type.netattach-tmp"
-  log "removed $bin_dir/$shim_type"
 }
 
 command -v jq >/dev/null 2>&1 || die "jq is required"
 case "$action" in
   install)
-    install_binary
+    rm -f "$marker"
+    install_files
     chain
     ;;
   keep)
-    install_binary
-    chain
-    while sleep "$keep_interval"; do chain; done
+    while :; do
+      [ -e "$marker" ] || chain
+      sleep "$keep_interval"
+    done
+    ;;
+  check)
+    [ -e "$marker" ] || chain
     ;;
   uninstall)
+    : >"$marker"
     unchain
+    rm -f "$bin_dir/$shim_type" "$bin_dir/.$shim_type.netattach-tmp"
+    rm -rf "$files_mount/shim" "$files_mount/.shim.netattach-tmp" "$files_mount/.shim.netattach-old"
+    log "removed $bin_dir/$shim_type and $files_on_node/shim"
+    ;;
+  clear-marker)
+    rm -f "$marker"
     ;;
   *)
-    die "unknown action \"$action\" (install, keep or uninstall)"
+    die "unknown action \"$action\" (install, keep, check, uninstall or clear-marker)"
     ;;
 esac

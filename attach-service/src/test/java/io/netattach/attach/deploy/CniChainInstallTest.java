@@ -24,8 +24,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * deploy/images/node-worker/cni-install.sh, the node-worker init step, run on scratch directories that stand
- * in for a node's /opt/cni/bin and /etc/cni/net.d.
+ * deploy/images/node-worker/cni-install.sh, node-worker's init step and chain keeper, run against scratch
+ * directories standing in for a node's /opt/cni/bin, /etc/cni/net.d and /opt/netattach, with a stand-in
+ * shim that reports how it was launched.
  */
 class CniChainInstallTest {
 
@@ -37,19 +38,25 @@ class CniChainInstallTest {
     @TempDir Path node;
     private Path binDir;
     private Path confDir;
-    private Path shim;
+    private Path filesDir;
+    private Path image;
 
-    record Run(int exit, String stderr) {
+    record Run(int exit, String stdout, String stderr) {
     }
 
     @BeforeEach
     void node() throws IOException {
-        assumeTrue(onPath("jq") && onPath("sh"), "jq and sh are needed to run cni-install.sh");
+        assumeTrue(onPath("jq") && onPath("sh") && onPath("diff"), "jq, sh and diff are needed to run cni-install.sh");
         binDir = Files.createDirectories(node.resolve("opt/cni/bin"));
         confDir = Files.createDirectories(node.resolve("etc/cni/net.d"));
-        shim = node.resolve("image/netattach-shim");
-        Files.createDirectories(shim.getParent());
-        Files.writeString(shim, "#!/bin/sh\necho shim\n");
+        filesDir = node.resolve("opt/netattach");
+        // What the image ships under /opt/netattach/shim: the shim script, its jar, a Java runtime.
+        image = Files.createDirectories(node.resolve("image/opt/netattach/shim"));
+        Files.writeString(image.resolve("netattach-shim"), "#!/bin/sh\necho \"shim java=$NETATTACH_JAVA jar=$NETATTACH_SHIM_JAR command=$CNI_COMMAND\"\n");
+        Files.writeString(image.resolve("netattach-shim.jar"), "not really a jar");
+        Path java = Files.createDirectories(image.resolve("jre/bin")).resolve("java");
+        Files.writeString(java, "#!/bin/sh\n");
+        assertTrue(image.resolve("netattach-shim").toFile().setExecutable(true) && java.toFile().setExecutable(true));
     }
 
     @Test
@@ -58,21 +65,40 @@ class CniChainInstallTest {
         Run run = run("install");
         assertEquals(0, run.exit(), run.stderr());
         assertEquals(List.of("flannel", "portmap", "netattach-shim"), types(confDir.resolve("10-flannel.conflist")));
-        assertEquals(Files.readString(shim), Files.readString(binDir.resolve("netattach-shim")));
-        assertTrue(Files.isExecutable(binDir.resolve("netattach-shim")));
         JsonNode conf = JSON.readTree(confDir.resolve("10-flannel.conflist").toFile());
         assertEquals("cbr0", conf.get("name").asText(), "the rest of the conflist is kept");
         assertTrue(conf.get("plugins").get(0).get("delegate").get("hairpinMode").asBoolean());
+        assertEquals("not really a jar", Files.readString(filesDir.resolve("shim/netattach-shim.jar")));
+        assertTrue(Files.isExecutable(filesDir.resolve("shim/jre/bin/java")));
     }
 
     @Test
-    void installingAgainKeepsOneShimEntryAndMovesAStaleOneToTheEnd() throws Exception {
+    void theLauncherInTheCniBinDirRunsTheCopiedShimWithItsOwnJavaAndJar() throws Exception {
+        Files.writeString(confDir.resolve("10-flannel.conflist"), FLANNEL);
+        assertEquals(0, run("install").exit());
+        Path launcher = binDir.resolve("netattach-shim");
+        assertTrue(Files.isExecutable(launcher));
+        // As a container runtime would: exec the plugin by its path with the CNI_* environment.
+        ProcessBuilder pb = new ProcessBuilder(launcher.toString()).redirectErrorStream(true);
+        pb.environment().put("CNI_COMMAND", "VERSION");
+        Process p = pb.start();
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        assertEquals("shim java=" + filesDir.resolve("shim/jre/bin/java") + " jar=" + filesDir.resolve("shim/netattach-shim.jar")
+                + " command=VERSION", out);
+    }
+
+    @Test
+    void installingAgainKeepsOneShimEntryMovesAStaleOneToTheEndAndUpdatesChangedFiles() throws Exception {
         Files.writeString(confDir.resolve("10-flannel.conflist"), """
                 {"name":"cbr0","cniVersion":"0.3.1","plugins":[{"type":"netattach-shim","old":true},{"type":"flannel"}]}""");
         assertEquals(0, run("install").exit());
+        Files.writeString(image.resolve("netattach-shim.jar"), "a newer jar");
         assertEquals(0, run("install").exit());
         assertEquals(List.of("flannel", "netattach-shim"), types(confDir.resolve("10-flannel.conflist")));
         assertFalse(JSON.readTree(confDir.resolve("10-flannel.conflist").toFile()).get("plugins").get(1).has("old"));
+        assertEquals("a newer jar", Files.readString(filesDir.resolve("shim/netattach-shim.jar")));
+        assertEquals(List.of(), leftovers(), "no temporary file is left behind");
     }
 
     @Test
@@ -83,14 +109,20 @@ class CniChainInstallTest {
         assertEquals(0, run("install").exit());
         assertEquals(List.of("bridge"), types(confDir.resolve("99-other.conflist")));
         assertEquals("netattach-shim", types(confDir.resolve("10-flannel.conflist")).getLast());
-        try (Stream<Path> files = Files.list(confDir)) {
-            assertEquals(List.of("10-flannel.conflist", "99-other.conflist"),
-                    files.map(p -> p.getFileName().toString()).sorted().toList(), "no temporary file is left behind");
-        }
+        assertEquals(List.of(), leftovers());
     }
 
     @Test
-    void uninstallRemovesTheShimFromEveryConflistAndDeletesTheBinary() throws Exception {
+    void theKeeperReChainsAfterThePrimaryCniRewroteItsConflist() throws Exception {
+        Files.writeString(confDir.resolve("10-flannel.conflist"), FLANNEL);
+        assertEquals(0, run("install").exit());
+        Files.writeString(confDir.resolve("10-flannel.conflist"), FLANNEL); // the primary CNI's agent restarted
+        assertEquals(0, run("check").exit());
+        assertEquals(List.of("flannel", "portmap", "netattach-shim"), types(confDir.resolve("10-flannel.conflist")));
+    }
+
+    @Test
+    void uninstallRemovesEverythingAndStopsTheKeeperUntilTheMarkerIsCleared() throws Exception {
         Files.writeString(confDir.resolve("10-flannel.conflist"), FLANNEL);
         assertEquals(0, run("install").exit());
         Files.writeString(confDir.resolve("20-copy.conflist"), """
@@ -100,7 +132,26 @@ class CniChainInstallTest {
         assertEquals(List.of("flannel", "portmap"), types(confDir.resolve("10-flannel.conflist")));
         assertEquals(List.of("bridge"), types(confDir.resolve("20-copy.conflist")));
         assertFalse(Files.exists(binDir.resolve("netattach-shim")));
+        assertFalse(Files.exists(filesDir.resolve("shim")));
+
+        assertEquals(0, run("check").exit());
+        assertEquals(List.of("flannel", "portmap"), types(confDir.resolve("10-flannel.conflist")), "the keeper must not undo an uninstall");
         assertEquals(0, run("uninstall").exit(), "uninstalling twice is fine");
+
+        assertEquals(0, run("clear-marker").exit());
+        assertEquals(List.of(), leftovers());
+        assertEquals(0, run("check").exit());
+        assertEquals("netattach-shim", types(confDir.resolve("10-flannel.conflist")).getLast());
+    }
+
+    @Test
+    void installAfterAnUninstallChainsAgain() throws Exception {
+        Files.writeString(confDir.resolve("10-flannel.conflist"), FLANNEL);
+        assertEquals(0, run("install").exit());
+        assertEquals(0, run("uninstall").exit());
+        assertEquals(0, run("install").exit());
+        assertEquals("netattach-shim", types(confDir.resolve("10-flannel.conflist")).getLast());
+        assertFalse(Files.exists(confDir.resolve(".netattach-uninstalled")));
     }
 
     @Test
@@ -123,26 +174,52 @@ class CniChainInstallTest {
         assertTrue(run.stderr().contains("no CNI configuration in " + confDir), run.stderr());
     }
 
+    @Test
+    void anUnknownActionIsRefusedByName() throws Exception {
+        Run run = run("reinstall");
+        assertNotEquals(0, run.exit());
+        assertTrue(run.stderr().contains("unknown action \"reinstall\""), run.stderr());
+    }
+
     private Run run(String action) throws Exception {
         return run(action, Map.of());
     }
 
     private Run run(String action, Map<String, String> extraEnv) throws Exception {
         Path script = RenderedManifests.repoRoot().resolve("deploy/images/node-worker/cni-install.sh");
+        Path out = node.resolve("stdout-" + System.nanoTime());
         Path err = node.resolve("stderr-" + System.nanoTime());
         ProcessBuilder pb = new ProcessBuilder("sh", script.toString(), action)
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectOutput(out.toFile())
                 .redirectError(err.toFile());
         pb.environment().put("CNI_BIN_DIR", binDir.toString());
         pb.environment().put("CNI_CONF_DIR", confDir.toString());
-        pb.environment().put("SHIM_SOURCE", shim.toString());
+        pb.environment().put("SHIM_SOURCE_DIR", image.toString());
+        // Here the node's view of /opt/netattach and the installer's are the same directory.
+        pb.environment().put("NETATTACH_HOST_DIR", filesDir.toString());
+        pb.environment().put("NETATTACH_HOST_DIR_MOUNT", filesDir.toString());
         pb.environment().putAll(extraEnv);
         Process p = pb.start();
         if (!p.waitFor(30, TimeUnit.SECONDS)) {
             p.destroyForcibly();
             throw new AssertionError("cni-install " + action + " did not finish within 30 s");
         }
-        return new Run(p.exitValue(), Files.readString(err, StandardCharsets.UTF_8));
+        Run run = new Run(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8));
+        Files.delete(out);
+        Files.delete(err);
+        return run;
+    }
+
+    /** Temporary or marker files the installer may leave in the node's directories. */
+    private List<String> leftovers() throws IOException {
+        List<String> found = new ArrayList<>();
+        for (Path dir : List.of(binDir, confDir, filesDir)) {
+            if (!Files.isDirectory(dir)) continue;
+            try (Stream<Path> files = Files.list(dir)) {
+                files.map(f -> f.getFileName().toString()).filter(n -> n.startsWith(".")).forEach(found::add);
+            }
+        }
+        return found;
     }
 
     private static List<String> types(Path conflist) throws IOException {
