@@ -24,9 +24,16 @@ public record PodView(String uid, String namespace, String name, String nodeName
                 annotations.get(NETWORKS), annotations.get(NETWORK_STATUS));
     }
 
-    /** Only pods bound to a node that ask for networks, or that carry our status, concern us. */
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
+    /**
+     * Only pods bound to a node that ask for networks, or that still carry secondary entries in
+     * network-status (to be detached), concern us; a status with only the cluster network's entry does not.
+     */
     public boolean concernsUs() {
-        return nodeName != null && !nodeName.isEmpty() && (networks != null && !networks.isBlank() || networkStatus != null);
+        if (nodeName == null || nodeName.isEmpty()) return false;
+        if (networks != null && !networks.isBlank()) return true;
+        return networkStatus != null && PodWriter.readStatus(JSON, networkStatus).stream().anyMatch(io.netattach.attach.domain.NetworkStatus::isSecondary);
     }
 
     public String ref() {
