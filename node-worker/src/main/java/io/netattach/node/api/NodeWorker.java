@@ -42,6 +42,7 @@ public class NodeWorker {
     @ConfigProperty(name = "netattach.node.socket", defaultValue = "/run/netattach/node.sock") String socketPath;
     @ConfigProperty(name = "netattach.node.state-file", defaultValue = "/run/netattach/sandboxes.json") String stateFile;
     @ConfigProperty(name = "netattach.node.cni-plugin-dir", defaultValue = "/opt/cni/bin") String pluginDir;
+    @ConfigProperty(name = "netattach.node.delegate-types") Optional<List<String>> delegateTypes;
     @ConfigProperty(name = "netattach.node.sandbox-wait", defaultValue = "PT5S") Duration sandboxWait;
     @ConfigProperty(name = "netattach.node.pending-ttl", defaultValue = "PT10M") Duration pendingTtl;
     @ConfigProperty(name = "netattach.cluster-id", defaultValue = "local") String cluster;
@@ -59,7 +60,7 @@ public class NodeWorker {
     void onStart(@Observes @Priority(10) StartupEvent ev) throws IOException {
         String host = hostNetns.filter(s -> !s.isBlank()).orElse("/proc/self/ns/net");
         nsThread = new NamespaceThread();
-        backend = new PodInterfaces(nsThread, host);
+        backend = new PodInterfaces(nsThread, host, Path.of(pluginDir), java.util.Set.copyOf(delegateTypes.orElse(List.of())));
         EventJson eventJson = new EventJson(json, cluster, nodeName);
         events = new KafkaEvents(bootstrap, "netattach.node.results" + suffix.orElse(""), eventJson, nodeName);
         pods = new PodNetworks(backend, new PodNetworks.Events() {

@@ -25,7 +25,13 @@ import io.netattach.node.netlink.wire.Libc;
 import io.netattach.node.netlink.wire.NetlinkException;
 import io.netattach.node.netlink.wire.NetlinkSocket;
 
+import io.netattach.node.cni.CniPlugins;
+
 import java.net.InetAddress;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -46,12 +52,26 @@ public final class PodInterfaces implements InterfaceBackend {
     private final NamespaceThread nsThread;
     private final Netns node;
     private final NetlinkSocket nodeSocket;
+    private final CniPlugins plugins;
+    private final Set<String> delegateTypes;
+    /** What delegated interfaces were made from, for their plugin DEL (keyed podUid/interface). */
+    private final Map<String, AttachmentRequest> delegated = new ConcurrentHashMap<>();
 
     /** @param nodeNetnsPath the node's host namespace (e.g. /proc/self/ns/net or /var/run/netns/X) */
     public PodInterfaces(NamespaceThread nsThread, String nodeNetnsPath) {
+        this(nsThread, nodeNetnsPath, Path.of("/opt/cni/bin"), Set.of());
+    }
+
+    /**
+     * @param pluginDir      where CNI plugin binaries live, for types that are not built in
+     * @param delegateTypes  built-in types to run through their plugin binary anyway
+     */
+    public PodInterfaces(NamespaceThread nsThread, String nodeNetnsPath, Path pluginDir, Set<String> delegateTypes) {
         this.nsThread = nsThread;
         this.node = Netns.open(nodeNetnsPath);
         this.nodeSocket = nsThread.openSocket(node);
+        this.plugins = new CniPlugins(pluginDir, nsThread, node);
+        this.delegateTypes = Set.copyOf(delegateTypes);
     }
 
     public void close() {
@@ -105,9 +125,8 @@ public final class PodInterfaces implements InterfaceBackend {
     @Override
     public InterfaceReport attach(String netnsPath, PodRef pod, AttachmentRequest r) {
         Plan plan = plan(r);
-        if (plan.config() instanceof NetworkConfig.Delegated d) {
-            throw new AttachException("Invalid", "network " + r.network() + ": CNI type \"" + d.type() + "\" is not built in and delegation to plugin binaries is not implemented yet");
-        }
+        String type = String.valueOf(r.cniConfig().get("type"));
+        boolean delegate = plan.config() instanceof NetworkConfig.Delegated || delegateTypes.contains(type);
         String marker = marker(pod, r);
         try (Netns pns = openPodNetns(netnsPath); NetlinkSocket ps = nsThread.openSocket(pns)) {
             Links podLinks = new Links(ps);
@@ -123,6 +142,7 @@ public final class PodInterfaces implements InterfaceBackend {
                 throw new AttachException("Conflict", "interface name \"" + plan.iface() + "\" is already taken in the pod "
                         + pod.subject() + " (" + (l.kind() == null ? "device" : l.kind()) + " #" + l.index() + ")");
             }
+            if (delegate) return attachByPlugin(netnsPath, pod, r, ps, marker);
             Rollback rollback = new Rollback();
             try {
                 Link link = switch (plan.config()) {
@@ -142,6 +162,27 @@ public final class PodInterfaces implements InterfaceBackend {
                 rollback.run(e);
                 throw asAttachException(r, e);
             }
+        }
+    }
+
+    /** Through the CNI plugin binary; the interface is then marked as ours like a native one. */
+    private InterfaceReport attachByPlugin(String netnsPath, PodRef pod, AttachmentRequest r, NetlinkSocket ps, String marker) {
+        plugins.add(netnsPath, pod, r);
+        delegated.put(pod.uid() + "/" + r.iface(), r);
+        try {
+            Links links = new Links(ps);
+            Link l = links.get(r.iface()).orElseThrow(() -> new AttachException("Failed",
+                    "network " + r.network() + ": the CNI plugin reported success but made no interface " + r.iface()));
+            links.setAlias(l, marker + ":cni=" + r.cniConfig().get("type"));
+            return report(r, links.get(r.iface()).orElse(l), ps, netnsPath);
+        } catch (RuntimeException e) {
+            delegated.remove(pod.uid() + "/" + r.iface());
+            try {
+                plugins.delete(netnsPath, pod, r);
+            } catch (RuntimeException cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            throw asAttachException(r, e);
         }
     }
 
@@ -329,8 +370,9 @@ public final class PodInterfaces implements InterfaceBackend {
         boolean defaultV4 = false, defaultV6 = false;
         for (Route rt : plan.routes()) {
             if (rt.isDefault() && !r.defaultRoute()) continue;
-            InetAddress gw = rt.gateway() != null ? rt.gateway() : gatewayOf(plan, rt.dst().v4());
-            Route route = new Route(rt.dst(), gw, link.index());
+            // As the reference plugins (checked against /usr/lib/cni/macvlan 1.1.1 with static IPAM): a route
+            // without gw is an on-link route; it does not borrow the IPAM gateway.
+            Route route = new Route(rt.dst(), rt.gateway(), link.index());
             if (rt.isDefault()) {
                 replaceDefault(routes, route, rb);
                 if (rt.dst().v4()) defaultV4 = true; else defaultV6 = true;
@@ -347,10 +389,6 @@ public final class PodInterfaces implements InterfaceBackend {
                 if (v4) defaultV4 = true; else defaultV6 = true;
             }
         }
-    }
-
-    private static InetAddress gatewayOf(Plan plan, boolean v4) {
-        return plan.gateways().stream().filter(g -> (g instanceof java.net.Inet4Address) == v4).findFirst().orElse(null);
     }
 
     /** This interface takes the default route; the previous one (e.g. eth0's) comes back on rollback. */
@@ -384,7 +422,10 @@ public final class PodInterfaces implements InterfaceBackend {
                 if (alias == null || !alias.startsWith(podPrefix(pod))) continue;
                 if (interfaces != null && !interfaces.contains(l.name())) continue;
                 int orig = alias.indexOf(":orig=");
-                if (orig >= 0) {
+                AttachmentRequest viaPlugin = alias.contains(":cni=") ? delegated.remove(pod.uid() + "/" + l.name()) : null;
+                if (viaPlugin != null) {
+                    plugins.delete(netnsPath, pod, viaPlugin);
+                } else if (orig >= 0) {
                     returnHostDevice(ps, alias.substring(orig + 6), l.name());
                 } else {
                     try {

@@ -162,7 +162,7 @@ class PodInterfacesLiveTest {
         Map<String, Object> conf = new HashMap<>(Map.of("cniVersion", "1.0.0", "type", "bridge", "bridge", "na-br0",
                 "isGateway", true, "hairpinMode", true, "mtu", 1450));
         AttachmentRequest r1 = new AttachmentRequest("default/br", "net1", conf, List.of("10.30.0.11/24"), List.of("10.30.0.1"),
-                List.of(new RouteRequest("0.0.0.0/0", null)), null, true);
+                List.of(), null, true);
         AttachmentRequest r2 = new AttachmentRequest("default/br", "br-net", conf, List.of("10.30.0.12/24"), List.of("10.30.0.1"),
                 List.of(), "02:00:00:30:00:12", false);
         InterfaceReport a1 = onNode1.attach(path(p1), pod("p1"), r1);
@@ -277,6 +277,50 @@ class PodInterfacesLiveTest {
             throw e;
         }
         assertEquals(42, ipJson(podNs, "link", "show", "net1").get(0).at("/linkinfo/info_data/id").asInt());
+    }
+
+    /** The interface as iproute2 shows it, minus what legitimately differs (index, name of the master's peer). */
+    private static String state(String podNs, boolean withMac) {
+        JsonNode l = ipJson(podNs, "link", "show", "net1").get(0);
+        List<String> addrs = new ArrayList<>();
+        ipJson(podNs, "addr", "show", "dev", "net1").get(0).get("addr_info").forEach(a -> {
+            if (!a.get("scope").asText().equals("link")) addrs.add(a.get("local").asText() + "/" + a.get("prefixlen").asInt());
+        });
+        List<String> routes = new ArrayList<>();
+        ipJson(podNs, "route", "show", "dev", "net1").forEach(r -> routes.add(r.get("dst").asText() + " via " + r.path("gateway").asText("-")));
+        ipJson(podNs, "-6", "route", "show", "dev", "net1").forEach(r -> {
+            if (!r.get("dst").asText().startsWith("fe80")) routes.add(r.get("dst").asText() + " via " + r.path("gateway").asText("-"));
+        });
+        return "kind=" + l.at("/linkinfo/info_kind").asText() + " mode=" + l.at("/linkinfo/info_data/mode").asText()
+                + " mtu=" + l.get("mtu").asInt() + " up=" + l.get("flags").toString().contains("\"UP\"")
+                + (withMac ? " mac=" + l.get("address").asText() : "")
+                + " addrs=" + new TreeSet<>(addrs) + " routes=" + new TreeSet<>(routes);
+    }
+
+    @Test
+    void theReferenceMacvlanPluginAndTheNativePathGiveTheSameInterface() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isExecutable(java.nio.file.Path.of("/usr/lib/cni/macvlan")),
+                "reference plugins not installed in /usr/lib/cni (apt-get install containernetworking-plugins)");
+        String nativePod = lab.netns("pa"), pluginPod = lab.netns("pb");
+        Map<String, Object> conf = macvlan("eth1", "vepa", 1400);
+        conf.put("name", "net-a");
+        conf.put("ipam", Map.of("type", "host-local", "subnet", "10.10.0.0/24")); // replaced by static addresses from ipam-service
+        AttachmentRequest a = new AttachmentRequest("default/net-a", "net1", conf, List.of("10.10.0.41/24", "fd10::41/64"),
+                List.of("10.10.0.1"), List.of(new RouteRequest("10.20.0.0/16", null), new RouteRequest("0.0.0.0/0", null)), null, true);
+        AttachmentRequest b = new AttachmentRequest("default/net-a", "net1", conf, List.of("10.10.0.42/24", "fd10::42/64"),
+                List.of("10.10.0.1"), List.of(new RouteRequest("10.20.0.0/16", null), new RouteRequest("0.0.0.0/0", null)), null, true);
+        onNode1.attach(path(nativePod), pod("pa"), a);
+        PodInterfaces viaPlugin = new PodInterfaces(nsThread, path(node1), java.nio.file.Path.of("/usr/lib/cni"), Set.of("macvlan"));
+        try {
+            InterfaceReport made = viaPlugin.attach(path(pluginPod), pod("pb"), b);
+            assertNull(made.error());
+            assertEquals(state(nativePod, false).replace("41", "NN"), state(pluginPod, false).replace("42", "NN"));
+            assertTrue(state(pluginPod, false).contains("10.20.0.0/16 via -"), "a route without gw is on-link: " + state(pluginPod, false));
+            assertEquals(List.of("net1"), viaPlugin.detach(path(pluginPod), pod("pb"), null));
+            assertEquals(List.of("lo"), linkNames(pluginPod));
+        } finally {
+            viaPlugin.close();
+        }
     }
 
     @Test

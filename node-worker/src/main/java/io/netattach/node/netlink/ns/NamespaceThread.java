@@ -57,6 +57,20 @@ public final class NamespaceThread implements AutoCloseable {
         });
     }
 
+    /**
+     * Starts a process inside {@code ns}: a child inherits the network namespace of the thread that forks it,
+     * so the CNI plugin binaries we delegate to run in the node's namespace even when it is not ours.
+     */
+    public Process spawn(Netns ns, ProcessBuilder pb) {
+        return inside(ns, () -> {
+            try {
+                return pb.start();
+            } catch (java.io.IOException e) {
+                throw new IllegalStateException("cannot execute " + pb.command().getFirst() + ": " + e.getMessage(), e);
+            }
+        });
+    }
+
     private <T> T inside(Netns ns, Supplier<T> work) {
         return call(() -> {
             Libc.setns(ns.fd(), Libc.CLONE_NEWNET);
