@@ -35,6 +35,12 @@ public class DecisionResource {
         }
     }
 
+    /** A body that is not JSON, or has a field of the wrong type, gets the same error shape as a bad value. */
+    @org.jboss.resteasy.reactive.server.ServerExceptionMapper
+    public Response unreadable(com.fasterxml.jackson.core.JsonProcessingException e) {
+        return bad("body: not a PolicyRequestData: " + e.getOriginalMessage());
+    }
+
     private static Response bad(String message) {
         return Response.status(Response.Status.BAD_REQUEST).type(MediaType.APPLICATION_JSON).entity(Map.of("error", message)).build();
     }

@@ -35,6 +35,8 @@ public class PolicyInformers implements PolicySource, AutoCloseable {
     private final KubernetesClient client;
     private final ObjectMapper json;
     private final AtomicLong version = new AtomicLong();
+    /** Parsed specs by uid, reused while the resourceVersion is unchanged: decisions read policies, they do not parse them. */
+    private final Map<String, Map.Entry<String, AttachmentPolicy>> parsed = new java.util.concurrent.ConcurrentHashMap<>();
     private SharedIndexInformer<GenericKubernetesResource> namespaced;
     private SharedIndexInformer<GenericKubernetesResource> cluster;
     private SharedIndexInformer<Namespace> namespaces;
@@ -80,7 +82,17 @@ public class PolicyInformers implements PolicySource, AutoCloseable {
 
     @Override
     public List<AttachmentPolicy> policies() {
-        return Stream.concat(namespaced.getStore().list().stream(), cluster.getStore().list().stream()).map(this::toPolicy).toList();
+        List<GenericKubernetesResource> all = Stream.concat(namespaced.getStore().list().stream(), cluster.getStore().list().stream()).toList();
+        if (parsed.size() > all.size() * 2 + 16) parsed.clear(); // forget deleted policies now and then
+        return all.stream().map(r -> {
+            String uid = r.getMetadata().getUid() == null ? r.getMetadata().getNamespace() + "/" + r.getMetadata().getName() : r.getMetadata().getUid();
+            String rv = String.valueOf(r.getMetadata().getResourceVersion());
+            var hit = parsed.get(uid);
+            if (hit != null && hit.getKey().equals(rv)) return hit.getValue();
+            AttachmentPolicy p = toPolicy(r);
+            parsed.put(uid, Map.entry(rv, p));
+            return p;
+        }).toList();
     }
 
     @Override

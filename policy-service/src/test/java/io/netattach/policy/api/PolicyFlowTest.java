@@ -283,4 +283,17 @@ class PolicyFlowTest {
                 .then().statusCode(400).extract().path("error");
         assertTrue(error.contains("selections[0].mac") && error.contains("not-a-mac"), error);
     }
+
+    @Test
+    void dryRunRejectsABodyThatIsNotJsonWith400() {
+        String error = given().contentType("application/json").body("{\"pod\": \"not an object\"").post("/api/v1/decisions")
+                .then().statusCode(400).extract().path("error");
+        assertTrue(error.startsWith("body: "), error);
+    }
+
+    @Test
+    void readinessReportsThePolicyCachesSynced() {
+        String body = given().get("/q/health/ready").then().statusCode(200).extract().asString();
+        assertTrue(body.contains("policy-caches") && body.replace(" ", "").contains("\"rbac\":\"true\""), body);
+    }
 }
