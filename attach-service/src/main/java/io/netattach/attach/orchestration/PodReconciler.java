@@ -143,6 +143,15 @@ public class PodReconciler implements ClusterView.Listener {
         failures.clear();
     }
 
+    /**
+     * Drops every in-memory bit of controller state and starts again from the cluster, as a new leader or
+     * a restarted process would (used by the test that interrupts a flow half way).
+     */
+    void handOver() {
+        stopLeading();
+        startLeading();
+    }
+
     /** Leader election settings (netattach.attach.leader-election.*). */
     @ConfigMapping(prefix = "netattach.attach.leader-election")
     public interface Election {

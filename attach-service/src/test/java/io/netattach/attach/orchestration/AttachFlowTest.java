@@ -53,6 +53,7 @@ class AttachFlowTest {
     static StandIns standIns;
 
     @Inject KubernetesClient client;
+    @Inject PodReconciler reconciler;
     final ObjectMapper json = new ObjectMapper();
 
     @BeforeEach
@@ -217,6 +218,23 @@ class AttachFlowTest {
         assertEquals(attach.get(0).event().path("id").asText(), attach.get(1).event().path("id").asText());
         assertEquals(1, standIns.of("io.netattach.ipam.allocate", uid).size(), "IPAM was not asked twice");
         assertTrue(standIns.of("io.netattach.ipam.release", uid).isEmpty(), "nothing to compensate");
+    }
+
+    @Test
+    void aControllerRestartHalfWayResumesWithTheSameRequests() throws Exception {
+        nad("resume", "macvlan-conf", MACVLAN, null);
+        nad("resume", "bridge-conf", BRIDGE, null);
+        standIns.nodeSilentFor.add("interrupted-pod");
+        String uid = pod("resume", "interrupted-pod", "node-g", "macvlan-conf, bridge-conf");
+        awaitTrue(() -> !standIns.of("io.netattach.node.attach", uid).isEmpty(), "the node command of the first run");
+        reconciler.handOver(); // all in-memory state gone, as after a restart or a leader change
+        standIns.nodeSilentFor.remove("interrupted-pod");
+        awaitStatus("resume", "interrupted-pod", 2);
+        assertEquals(1, standIns.of("io.netattach.policy.request", uid).stream().map(r -> r.event().path("id").asText()).distinct().count());
+        assertEquals(1, standIns.of("io.netattach.node.attach", uid).stream().map(r -> r.event().path("id").asText()).distinct().count());
+        assertEquals(2, standIns.of("io.netattach.ipam.allocate", uid).stream().map(r -> r.event().path("id").asText()).distinct().count());
+        assertEquals(2, standIns.allocations.keySet().stream().filter(k -> k.startsWith(uid + "/")).count(), "no address allocated twice");
+        assertTrue(standIns.of("io.netattach.ipam.release", uid).isEmpty(), "nothing released: the restart is not a failure");
     }
 
     @Test

@@ -46,6 +46,8 @@ final class StandIns implements AutoCloseable {
     final Set<String> nodeFailsFor = ConcurrentHashMap.newKeySet();
     /** Pod names whose first node attach command is dropped (the node never answers it). */
     final Set<String> nodeSilentOnceFor = ConcurrentHashMap.newKeySet();
+    /** Pod names whose node attach commands are all dropped while listed. */
+    final Set<String> nodeSilentFor = ConcurrentHashMap.newKeySet();
     /** Pod names for which every answer is delivered twice. */
     final Set<String> duplicateFor = ConcurrentHashMap.newKeySet();
     /** IPAM state: owner "podUid/interface" -> CIDR. */
@@ -144,7 +146,7 @@ final class StandIns implements AutoCloseable {
             out.put("node", d.path("node").asText());
             out.set("pod", d.path("pod"));
             if (type.equals("io.netattach.node.attach")) {
-                if (nodeSilentOnceFor.remove(podName)) return;
+                if (nodeSilentOnceFor.remove(podName) || nodeSilentFor.contains(podName)) return;
                 // the node first says it waits for the sandbox, then reports what it made
                 ObjectNode pending = out.deepCopy().put("ok", true).put("pending", true);
                 reply(replyTopic, event, replyType, pending, podName);
