@@ -47,6 +47,7 @@ public class ClusterView {
     private final Map<String, Definition> definitions = new ConcurrentHashMap<>();
     private SharedIndexInformer<Pod> podInformer;
     private SharedIndexInformer<GenericKubernetesResource> nadInformer;
+    private SharedIndexInformer<io.fabric8.kubernetes.api.model.Node> nodeInformer;
 
     public interface Listener {
         void podChanged(PodView now);
@@ -54,6 +55,9 @@ public class ClusterView {
         void podDeleted(PodView last);
 
         void definitionChanged(String key);
+
+        /** A Node object was deleted (present = false) or (re)appeared (present = true). */
+        void nodeChanged(String node, boolean present);
     }
 
     /** NADs: every replica watches them (explain and the REST API need them on standbys too). */
@@ -91,11 +95,22 @@ public class ClusterView {
             }
         });
         podInformer.start();
+        nodeInformer = client.nodes().runnableInformer(0);
+        nodeInformer.itemStore(new ReducedStateItemStore<>(ReducedStateItemStore.NAME_KEY_STATE, io.fabric8.kubernetes.api.model.Node.class,
+                client.getKubernetesSerialization()));
+        nodeInformer.addEventHandler(new ResourceEventHandler<>() {
+            public void onAdd(io.fabric8.kubernetes.api.model.Node n) { listener.nodeChanged(n.getMetadata().getName(), true); }
+            public void onUpdate(io.fabric8.kubernetes.api.model.Node o, io.fabric8.kubernetes.api.model.Node n) { }
+            public void onDelete(io.fabric8.kubernetes.api.model.Node n, boolean unknown) { listener.nodeChanged(n.getMetadata().getName(), false); }
+        });
+        nodeInformer.start();
     }
 
     public void stopPods() {
         if (podInformer != null) podInformer.close();
+        if (nodeInformer != null) nodeInformer.close();
         podInformer = null;
+        nodeInformer = null;
         pods.clear();
     }
 

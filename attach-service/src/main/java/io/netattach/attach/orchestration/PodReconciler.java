@@ -71,6 +71,7 @@ public class PodReconciler implements ClusterView.Listener {
     @ConfigProperty(name = "netattach.attach.backoff-initial", defaultValue = "1s") Duration backoffInitial;
     @ConfigProperty(name = "netattach.attach.backoff-max", defaultValue = "60s") Duration backoffMax;
     @ConfigProperty(name = "netattach.attach.concurrency", defaultValue = "256") int concurrency;
+    @ConfigProperty(name = "netattach.attach.node-grace", defaultValue = "5m") Duration nodeGrace;
 
     @Inject KubernetesClient client;
     @Inject Election election;
@@ -88,6 +89,7 @@ public class PodReconciler implements ClusterView.Listener {
     private final Map<String, PodView> deleted = new ConcurrentHashMap<>();
     private final Map<String, Set<String>> waitingForNetwork = new ConcurrentHashMap<>();
     private final Map<String, Integer> failures = new ConcurrentHashMap<>();
+    private final Map<String, Boolean> goneNodes = new ConcurrentHashMap<>();
 
     void start(@Observes @Priority(20) StartupEvent ev) {
         if (!enabled) return;
@@ -139,6 +141,7 @@ public class PodReconciler implements ClusterView.Listener {
         queue.close();
         queue = null;
         deleted.clear();
+        goneNodes.clear();
         waitingForNetwork.clear();
         failures.clear();
     }
@@ -187,6 +190,22 @@ public class PodReconciler implements ClusterView.Listener {
         if (q != null && waiters != null) waiters.forEach(q::add);
     }
 
+    @Override
+    public void nodeChanged(String node, boolean present) {
+        WorkQueue q = queue;
+        if (q == null) return;
+        if (present) {
+            goneNodes.remove(node);
+            return;
+        }
+        goneNodes.put(node, true);
+        // after the grace period, pods still listed on the node get their addresses back
+        q.addAfterAction(nodeGrace, () -> {
+            if (!goneNodes.containsKey(node)) return;
+            for (PodView p : cluster.pods()) if (node.equals(p.nodeName())) q.add(p.uid());
+        });
+    }
+
     // ---- reconcile -------------------------------------------------------------------------------------
 
     /** What is to be done for a pod: attach added selections, detach removed status entries. */
@@ -204,6 +223,10 @@ public class PodReconciler implements ClusterView.Listener {
         }
         Optional<PodView> cached = cluster.pod(uid);
         if (cached.isEmpty()) return;
+        if (goneNodes.containsKey(cached.get().nodeName())) {
+            nodeGone(cached.get());
+            return;
+        }
         Plan plan = plan(cached.get());
         if (plan == null || plan.isEmpty()) {
             failures.remove(uid);
@@ -434,6 +457,29 @@ public class PodReconciler implements ClusterView.Listener {
             audit(pod, "detached", s.name(), s.iface(), s.ips(), null, "removed from " + PodView.NETWORKS, id);
             writer.event(pod, "Normal", "RemovedInterface", "Remove " + s.iface() + " from " + s.name());
         }
+    }
+
+    /**
+     * The pod's node was deleted and the grace period passed, but the pod object is still there: release its
+     * addresses and drop its network-status entries (nothing can be attached on a node that is gone).
+     */
+    private void nodeGone(PodView pod) {
+        List<NetworkStatus> had = PodWriter.readStatus(json, pod.networkStatus()).stream().filter(NetworkStatus::isSecondary).toList();
+        if (had.isEmpty()) return;
+        String id = "release/" + clusterId + "/" + pod.uid() + "/node-gone";
+        String reason = "node " + pod.nodeName() + " deleted";
+        try {
+            JsonNode r = ask(topics.ipamRequests(), pod.uid(), id, "io.netattach.ipam.release", pod, Payloads.release(id, clusterId, pod, null), ipamTimeout, false);
+            if (!r.path("ok").asBoolean(false) && !"NotFound".equals(r.path("error").path("reason").asText())) throw new StepFailure("ReleaseFailed", describe(r));
+        } catch (StepFailure f) {
+            LOG.warnf("pod %s on deleted node %s: addresses not released yet: %s", pod.ref(), pod.nodeName(), f.getMessage());
+            WorkQueue q = queue;
+            if (q != null) q.addAfter(pod.uid(), backoffMax);
+            return;
+        }
+        writer.updateStatus(pod.namespace(), pod.name(), pod.uid(), ours -> List.of());
+        for (NetworkStatus s : had) audit(pod, "detached", s.name(), s.iface(), s.ips(), null, reason, id);
+        writer.event(pod, "Warning", "NodeGone", reason + ": addresses of " + had.stream().map(NetworkStatus::iface).toList() + " released");
     }
 
     /** The pod is gone: remove every interface we made and release every address, NAD or no NAD. */

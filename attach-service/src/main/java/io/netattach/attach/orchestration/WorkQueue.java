@@ -49,6 +49,10 @@ final class WorkQueue {
         if (!closed) timer.schedule(() -> add(key), delay.toMillis(), TimeUnit.MILLISECONDS);
     }
 
+    void addAfterAction(Duration delay, Runnable action) {
+        if (!closed) timer.schedule(action, delay.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
     private void run(String key) {
         boolean again;
         do {

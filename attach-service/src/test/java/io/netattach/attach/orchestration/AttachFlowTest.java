@@ -272,6 +272,23 @@ class AttachFlowTest {
     }
 
     @Test
+    void aDeletedNodeReleasesTheAddressesOfItsPodsAfterTheGracePeriod() throws Exception {
+        client.nodes().resource(new io.fabric8.kubernetes.api.model.NodeBuilder().withNewMetadata().withName("node-z").endMetadata().build()).create();
+        nad("orphan", "macvlan-conf", MACVLAN, null);
+        String uid = pod("orphan", "stranded-pod", "node-z", "macvlan-conf");
+        awaitStatus("orphan", "stranded-pod", 1);
+        client.nodes().withName("node-z").delete();
+        JsonNode release = await(() -> standIns.of("io.netattach.ipam.release", uid).stream().findFirst(), "an IPAM release").data();
+        assertTrue(release.path("owner").path("interface").isNull());
+        assertTrue(release.path("requestId").asText().endsWith("/node-gone"));
+        awaitStatus("orphan", "stranded-pod", 0);
+        JsonNode audit = await(() -> standIns.of("io.netattach.attach.detached", uid).stream().findFirst(), "an audit event 'detached'").data();
+        assertEquals("node node-z deleted", audit.path("reason").asText());
+        assertTrue(event("orphan", uid, "NodeGone").isPresent());
+        assertTrue(standIns.of("io.netattach.node.detach", uid).isEmpty(), "no command to a node that is gone");
+    }
+
+    @Test
     void hotPlugAttachesAddedAndDetachesRemovedNetworks() throws Exception {
         nad("hot", "net-a", MACVLAN, null);
         nad("hot", "net-b", BRIDGE, null);
