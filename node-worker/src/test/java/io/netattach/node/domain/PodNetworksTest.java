@@ -1,0 +1,137 @@
+package io.netattach.node.domain;
+
+import io.netattach.node.domain.Commands.Attach;
+import io.netattach.node.domain.Commands.Result;
+import io.netattach.node.domain.Commands.Sandbox;
+import org.junit.jupiter.api.Test;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class PodNetworksTest {
+    /** Records calls; fails attachments whose interface is "bad". */
+    static final class FakeBackend implements InterfaceBackend {
+        final List<String> made = new ArrayList<>();
+        final List<String> log = new ArrayList<>();
+
+        @Override
+        public InterfaceReport attach(String netns, PodRef pod, AttachmentRequest r) {
+            log.add("attach " + r.iface());
+            if (r.iface().equals("bad")) throw new AttachException("NotFound", "master \"eth9\" not found");
+            made.add(r.iface());
+            return new InterfaceReport(r.network(), r.iface(), "02:00:00:00:00:01", 1500, r.ips(), netns, null);
+        }
+
+        @Override
+        public List<String> detach(String netns, PodRef pod, List<String> names) {
+            log.add("detach " + names);
+            List<String> gone = names == null ? List.copyOf(made) : made.stream().filter(names::contains).toList();
+            made.removeAll(gone);
+            return gone;
+        }
+
+        @Override
+        public List<InterfaceReport> inspect(String netns, PodRef pod) { return List.of(); }
+    }
+
+    static final class Recorded implements PodNetworks.Events {
+        final List<Result> results = new ArrayList<>();
+        final List<String> sandboxEvents = new ArrayList<>();
+        public void result(Result r) { results.add(r); }
+        public void sandbox(Sandbox s, String e) { sandboxEvents.add(e + " " + s.containerId()); }
+    }
+
+    private final PodRef pod = new PodRef("default", "web", "uid-1");
+    private final FakeBackend backend = new FakeBackend();
+    private final Recorded events = new Recorded();
+    private Instant now = Instant.parse("2026-11-29T22:00:00Z");
+    private final PodNetworks pods = new PodNetworks(backend, events, new Clock() {
+        public ZoneOffset getZone() { return ZoneOffset.UTC; }
+        public Clock withZone(java.time.ZoneId z) { return this; }
+        public Instant instant() { return now; }
+    });
+
+    private static AttachmentRequest req(String iface) {
+        return new AttachmentRequest("default/net-a", iface, Map.of("type", "macvlan"), List.of("10.0.0.5/24"), List.of(), List.of(), null, false);
+    }
+
+    @Test
+    void attachBeforeTheSandboxIsPendingAndRunsWhenTheSandboxRegisters() {
+        Result first = pods.attach(new Attach("r1", "n1", pod, List.of(req("net1"))));
+        assertTrue(first.pending());
+        assertTrue(backend.log.isEmpty());
+
+        Optional<Result> done = pods.register(new Sandbox(pod, "c1", "/var/run/netns/p"));
+        assertTrue(done.isPresent());
+        assertTrue(done.get().ok());
+        assertEquals("/var/run/netns/p", done.get().sandbox());
+        assertEquals(List.of("added c1"), events.sandboxEvents);
+        assertEquals(List.of(done.get()), events.results, "the deferred result is published");
+        assertEquals(Optional.of(done.get()), pods.awaitAttachments("uid-1", Duration.ZERO));
+        assertFalse(pods.isPending("uid-1"));
+    }
+
+    @Test
+    void oneFailingInterfaceRollsBackTheOthersOfTheSameCommand() {
+        pods.register(new Sandbox(pod, "c1", "/var/run/netns/p"));
+        Result r = pods.attach(new Attach("r1", "n1", pod, List.of(req("net1"), req("bad"), req("net3"))));
+        assertFalse(r.ok());
+        assertEquals("NotFound", r.errorReason());
+        assertEquals(List.of("attach net1", "attach bad", "detach [net1]"), backend.log);
+        assertTrue(backend.made.isEmpty());
+        assertTrue(r.interfaces().stream().allMatch(i -> i.error() != null), "every interface reports why it is not there");
+    }
+
+    @Test
+    void detachForgetsAPendingAttachAndOfAnUnknownSandboxIsSuccess() {
+        pods.attach(new Attach("r1", "n1", pod, List.of(req("net1"))));
+        Result d = pods.detach(new Commands.Detach("d1", "n1", pod, null));
+        assertTrue(d.ok());
+        assertFalse(pods.isPending("uid-1"));
+        assertTrue(pods.register(new Sandbox(pod, "c1", "/p")).isEmpty(), "nothing left to run");
+    }
+
+    @Test
+    void pendingAttachesExpireWithATimeoutResult() {
+        pods.attach(new Attach("r1", "n1", pod, List.of(req("net1"))));
+        assertTrue(pods.expirePending(Duration.ofMinutes(10)).isEmpty());
+        now = now.plus(Duration.ofMinutes(11));
+        List<Result> expired = pods.expirePending(Duration.ofMinutes(10));
+        assertEquals(1, expired.size());
+        assertEquals("Timeout", expired.getFirst().errorReason());
+        assertFalse(pods.isPending("uid-1"));
+    }
+
+    @Test
+    void unregisterRemovesTheInterfacesAndAnnouncesRemoval() {
+        pods.register(new Sandbox(pod, "c1", "/p"));
+        pods.attach(new Attach("r1", "n1", pod, List.of(req("net1"))));
+        assertEquals(List.of("net1"), pods.unregister(pod, "c1", "/p"));
+        assertEquals(List.of("added c1", "removed c1"), events.sandboxEvents);
+        assertTrue(pods.sandbox("uid-1").isEmpty());
+        assertEquals(List.of(), pods.unregister(pod, "c1", "/p"), "DEL twice is success");
+    }
+
+    @Test
+    void nadConfigIsReadWithTheReferencePluginDefaultsAndFieldNamedErrors() {
+        assertEquals(new NetworkConfig.Macvlan("", "", 0), NetworkConfig.parse(Map.of("type", "macvlan")));
+        assertEquals(new NetworkConfig.Bridge("cni0", true, true, false, false, 0, 0),
+                NetworkConfig.parse(Map.of("type", "bridge", "isDefaultGateway", true)));
+        assertEquals(new NetworkConfig.Delegated("sriov"), NetworkConfig.parse(Map.of("type", "sriov")));
+        assertEquals(new NetworkConfig.Delegated("conflist"), NetworkConfig.parse(Map.of("plugins", List.of())));
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> NetworkConfig.parse(Map.of("type", "macvlan", "mtu", "big")));
+        assertEquals("cniConfig.mtu must be an integer, got big", e.getMessage());
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> NetworkConfig.parse(Map.of("type", "vlan", "master", "eth0")));
+    }
+}
