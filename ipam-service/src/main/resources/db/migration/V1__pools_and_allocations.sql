@@ -8,19 +8,22 @@ create table pool (
     canonical   text not null,             -- the eligible ranges, canonical text (same text = same addresses)
     derived     boolean not null,          -- created from a NAD's ipam section (Kafka allocate)
     size        numeric(40, 0) not null,   -- dynamic addresses, all range sets
+    set_sizes   numeric(40, 0)[] not null, -- dynamic addresses per range set
     hints       numeric(40, 0)[] not null, -- per range set: every ordinal below is allocated
     version     bigint not null default 1,
     created_at  timestamptz not null default now(),
     updated_at  timestamptz not null default now()
 );
 
--- One row per address held. Uniqueness of (pool, address) is what makes a duplicate impossible,
--- whatever the number of replicas; the ordinal index serves the lowest-free gap search.
+-- One row per address held. An address inside the dynamic range is stored as its ordinal (its position among
+-- the range set's eligible addresses: the domain maps ordinal <-> address); a static address outside the
+-- dynamic range as its numeric value. Both are unique per (pool, range set): a duplicate cannot be written,
+-- whatever the number of replicas. The ordinal index serves the lowest-free gap search.
 create table allocation (
     pool        text not null references pool (name) on delete cascade,
     range_set   integer not null,
-    address     text not null,             -- canonical text, without prefix
-    ordinal     numeric(40, 0),            -- position among the range set's eligible addresses; null: static outside the dynamic range
+    ordinal     numeric(40, 0),
+    value       numeric(40, 0),
     cluster     text not null,
     namespace   text not null,
     pod         text not null,
@@ -28,8 +31,61 @@ create table allocation (
     interface   text not null,
     static      boolean not null,
     created_at  timestamptz not null default now(),
-    primary key (pool, address)
+    check ((ordinal is null) <> (value is null))
 );
 create unique index allocation_ordinal on allocation (pool, range_set, ordinal);
+create unique index allocation_value on allocation (pool, range_set, value);
 create unique index allocation_owner on allocation (pool, cluster, pod_uid, interface, range_set);
 create index allocation_pod on allocation (cluster, pod_uid);
+
+-- Dynamic allocation in one statement: the pool row lock is held only while the server runs this, never across
+-- client round trips. Idempotent per owner; all range sets or none (an exception rolls the statement back).
+-- Errors: NA404 pool not found, NA403 pool of another cluster (message = its cluster), NA409 exhausted
+-- (message = range set index). Unique violations (a static insert or the same owner racing) surface as 23505.
+create function ipam_allocate(p_pool text, p_cluster text, p_namespace text, p_pod text, p_pod_uid text, p_interface text)
+    returns table (range_set integer, ordinal numeric, value numeric, created boolean, version bigint)
+    language plpgsql as $$
+#variable_conflict use_column
+declare
+    v_hints   numeric[];
+    v_sizes   numeric[];
+    v_cluster text;
+    v_version bigint;
+    v_k       integer;
+    v_g       numeric;
+    v_created boolean := false;
+begin
+    select p.hints, p.set_sizes, p.cluster, p.version into v_hints, v_sizes, v_cluster, v_version
+        from pool p where p.name = p_pool for update;
+    if not found then
+        raise exception using errcode = 'NA404', message = p_pool;
+    end if;
+    if v_cluster is not null and v_cluster <> p_cluster then
+        raise exception using errcode = 'NA403', message = v_cluster;
+    end if;
+    for v_k in 1 .. coalesce(array_length(v_hints, 1), 0) loop
+        continue when exists (select 1 from allocation a where a.pool = p_pool and a.cluster = p_cluster
+            and a.pod_uid = p_pod_uid and a.interface = p_interface and a.range_set = v_k - 1);
+        -- lowest free ordinal at or above the hint: the hint itself, or the end of the run of taken ordinals from it
+        v_g := v_hints[v_k];
+        if exists (select 1 from allocation a where a.pool = p_pool and a.range_set = v_k - 1 and a.ordinal = v_g) then
+            select a.ordinal + 1 into v_g from allocation a
+                where a.pool = p_pool and a.range_set = v_k - 1 and a.ordinal >= v_hints[v_k]
+                  and not exists (select 1 from allocation b where b.pool = p_pool and b.range_set = v_k - 1 and b.ordinal = a.ordinal + 1)
+                order by a.ordinal limit 1;
+        end if;
+        if v_g >= v_sizes[v_k] then
+            raise exception using errcode = 'NA409', message = (v_k - 1)::text;
+        end if;
+        insert into allocation (pool, range_set, ordinal, cluster, namespace, pod, pod_uid, interface, static)
+            values (p_pool, v_k - 1, v_g, p_cluster, p_namespace, p_pod, p_pod_uid, p_interface, false);
+        v_hints[v_k] := v_g + 1;
+        v_created := true;
+    end loop;
+    if v_created then
+        update pool set hints = v_hints where name = p_pool;
+    end if;
+    return query select a.range_set, a.ordinal, a.value, v_created, v_version from allocation a
+        where a.pool = p_pool and a.cluster = p_cluster and a.pod_uid = p_pod_uid and a.interface = p_interface
+        order by a.range_set;
+end $$;

@@ -62,7 +62,11 @@ public final class IpamConfig {
                 if (inner.isEmpty()) throw IpamException.invalid("ipam.ranges[" + i + "]", "[]", "is an empty range set");
                 List<Range> rs = new ArrayList<>();
                 for (int j = 0; j < inner.size(); j++) {
-                    rs.add(hostLocalRange(map(inner.get(j), "ipam.ranges[" + i + "][" + j + "]"), "ipam.ranges[" + i + "][" + j + "]."));
+                    Range r = hostLocalRange(map(inner.get(j), "ipam.ranges[" + i + "][" + j + "]"), "ipam.ranges[" + i + "][" + j + "].");
+                    if (!rs.isEmpty() && rs.getFirst().subnet().bits() != r.subnet().bits()) {
+                        throw IpamException.invalid("ipam.ranges[" + i + "][" + j + "].subnet", r.subnet().networkText(), "mixes address families within one range set");
+                    }
+                    rs.add(r);
                 }
                 sets.add(new RangeSet(rs));
             }

@@ -40,9 +40,11 @@ import java.util.stream.Collectors;
 
 /**
  * Pools and allocations in PostgreSQL. Correct with any number of replicas because PostgreSQL arbitrates:
- * (pool, address) is unique, an allocation locks its pool row (FOR UPDATE) so concurrent allocators of one
- * pool queue instead of colliding, and anything that still collides (a static request racing, the same owner
- * asking twice at once, a deadlock) rolls back whole and is retried. Every multi-row change is one transaction.
+ * an address is one row, unique per (pool, range set, ordinal) or (pool, range set, value), so a duplicate cannot
+ * be written. Allocations lock their pool row (FOR UPDATE) so allocators of one pool queue instead of colliding;
+ * the common dynamic case runs as one statement (ipam_allocate), so the lock is held only inside the server.
+ * Anything that still collides (a static request racing, the same owner asking twice at once, a deadlock) rolls
+ * back whole and is retried. Every multi-row change is one transaction.
  *
  * <p>Calls block: use them from worker threads (REST resources, @Blocking consumers).
  */
@@ -83,9 +85,9 @@ public class IpamStore {
         boolean created = inTransaction(conn -> {
             RowSet<Row> existing = q(conn, "select canonical, array_to_string(hints, ',') from pool where name = $1 for update", Tuple.of(name));
             if (!existing.iterator().hasNext()) {
-                RowSet<Row> ins = q(conn, "insert into pool (name, cluster, kind, ipam, canonical, derived, size, hints) "
-                        + "values ($1, $2, $3, $4::text::jsonb, $5, false, $6::numeric, string_to_array($7, ',')::numeric[]) on conflict (name) do nothing",
-                        Tuple.of(name, cluster, def.kind().cniType, ipamText, def.canonicalRanges()).addValue(new java.math.BigDecimal(def.size())).addString(zeros(def)));
+                RowSet<Row> ins = q(conn, "insert into pool (name, cluster, kind, ipam, canonical, derived, size, hints, set_sizes) "
+                        + "values ($1, $2, $3, $4::text::jsonb, $5, false, $6::numeric, string_to_array($7, ',')::numeric[], string_to_array($8, ',')::numeric[]) on conflict (name) do nothing",
+                        Tuple.of(name, cluster, def.kind().cniType, ipamText, def.canonicalRanges()).addValue(new java.math.BigDecimal(def.size())).addString(zeros(def)).addString(sizes(def)));
                 if (ins.rowCount() == 0) throw new Retry(); // created meanwhile by another replica: take the update path
                 return true;
             }
@@ -100,8 +102,8 @@ public class IpamStore {
                 hints = zeros(def);
             }
             q(conn, "update pool set cluster = $2, kind = $3, ipam = $4::text::jsonb, canonical = $5, size = $6::numeric, "
-                    + "hints = string_to_array($7, ',')::numeric[], version = version + 1, updated_at = now() where name = $1",
-                    Tuple.of(name, cluster, def.kind().cniType, ipamText, def.canonicalRanges()).addValue(new java.math.BigDecimal(def.size())).addString(hints));
+                    + "hints = string_to_array($7, ',')::numeric[], set_sizes = string_to_array($8, ',')::numeric[], version = version + 1, updated_at = now() where name = $1",
+                    Tuple.of(name, cluster, def.kind().cniType, ipamText, def.canonicalRanges()).addValue(new java.math.BigDecimal(def.size())).addString(hints).addString(sizes(def)));
             return false;
         });
         PoolRecord record = pool(name).orElseThrow();
@@ -119,9 +121,9 @@ public class IpamStore {
         String name = def.derivedPoolName(cluster);
         RowSet<Row> found = db.preparedQuery("select 1 from pool where name = $1").execute(Tuple.of(name)).await().atMost(TIMEOUT);
         if (found.iterator().hasNext()) return name;
-        RowSet<Row> ins = db.preparedQuery("insert into pool (name, cluster, kind, ipam, canonical, derived, size, hints) "
-                        + "values ($1, $2, $3, $4::text::jsonb, $5, true, $6::numeric, string_to_array($7, ',')::numeric[]) on conflict (name) do nothing")
-                .execute(Tuple.of(name, cluster, def.kind().cniType, write(ipam), def.canonicalRanges()).addValue(new java.math.BigDecimal(def.size())).addString(zeros(def)))
+        RowSet<Row> ins = db.preparedQuery("insert into pool (name, cluster, kind, ipam, canonical, derived, size, hints, set_sizes) "
+                        + "values ($1, $2, $3, $4::text::jsonb, $5, true, $6::numeric, string_to_array($7, ',')::numeric[], string_to_array($8, ',')::numeric[]) on conflict (name) do nothing")
+                .execute(Tuple.of(name, cluster, def.kind().cniType, write(ipam), def.canonicalRanges()).addValue(new java.math.BigDecimal(def.size())).addString(zeros(def)).addString(sizes(def)))
                 .await().atMost(TIMEOUT);
         if (ins.rowCount() == 1) {
             for (String w : overlaps(name, cluster, def)) LOG.warnf("pool %s derived from a NAD: %s", name, w);
@@ -177,6 +179,55 @@ public class IpamStore {
      */
     public Lease allocate(String poolName, Owner owner, List<String> ips, PoolDefinition reported) {
         owner.validated(true);
+        if (ips == null || ips.isEmpty()) return allocateDynamic(poolName, owner, reported);
+        return allocateStatic(poolName, owner, ips, reported);
+    }
+
+    /** The common case in one statement (ipam_allocate, V1 migration): the pool lock lives only inside the server. */
+    private Lease allocateDynamic(String poolName, Owner owner, PoolDefinition reported) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                RowSet<Row> rows = db.preparedQuery("select range_set, ordinal::text, value::text, created, version from ipam_allocate($1, $2, $3, $4, $5, $6)")
+                        .execute(Tuple.of(poolName, owner.cluster(), owner.namespace(), owner.pod(), owner.podUid(), owner.iface()))
+                        .await().atMost(TIMEOUT);
+                Map<Integer, Address> chosen = new LinkedHashMap<>();
+                boolean created = false;
+                PoolDefinition def = null;
+                for (Row r : rows) {
+                    if (def == null) def = definition(poolName, r.getLong(4), null);
+                    chosen.put(r.getInteger(0), address(def, r.getInteger(0), r.getString(1), r.getString(2)));
+                    created = r.getBoolean(3);
+                }
+                if (def == null) throw new IllegalStateException("ipam_allocate returned nothing for pool " + poolName);
+                return lease(poolName, def, reported != null ? reported : def, chosen, created);
+            } catch (PgException e) {
+                switch (String.valueOf(e.getSqlState())) {
+                    case "NA404" -> throw new IpamException(Reason.NotFound, "pool \"" + poolName + "\" not found");
+                    case "NA403" -> throw IpamException.invalid("owner.cluster", owner.cluster(),
+                            "may not allocate from pool \"" + poolName + "\" of cluster \"" + e.getErrorMessage() + "\"");
+                    case "NA409" -> throw exhausted(poolName, definition(poolName, -1, null), Integer.parseInt(e.getErrorMessage()));
+                    default -> {
+                        if (!RETRYABLE.contains(e.getSqlState()) || attempt >= ATTEMPTS) throw e;
+                    }
+                }
+            }
+        }
+    }
+
+    private static IpamException exhausted(String poolName, PoolDefinition def, int k) {
+        RangeSet set = def.rangeSets().get(k);
+        return new IpamException(Reason.Exhausted, "pool \"" + poolName + "\" is exhausted: all " + set.size() + " addresses of "
+                + (def.rangeSets().size() > 1 ? "range set " + k + " (" + set.describe() + ")" : set.describe()) + " are allocated");
+    }
+
+    /** An address from its stored form: the ordinal inside the dynamic range, else the numeric value. */
+    private static Address address(PoolDefinition def, int rangeSet, String ordinal, String value) {
+        RangeSet set = def.rangeSets().get(rangeSet);
+        if (ordinal != null) return set.addressAt(new BigInteger(ordinal));
+        return new Address(set.ranges().getFirst().subnet().bits(), new BigInteger(value));
+    }
+
+    private Lease allocateStatic(String poolName, Owner owner, List<String> ips, PoolDefinition reported) {
         return inTransaction(conn -> {
             // Pool row lock first: allocators of one pool queue here instead of racing for the same address.
             RowSet<Row> p = q(conn, "select cluster, ipam::text, version, array_to_string(hints, ',') from pool where name = $1 for update", Tuple.of(poolName));
@@ -191,9 +242,9 @@ public class IpamStore {
             List<RangeSet> sets = def.rangeSets();
 
             Map<Integer, Address> held = new HashMap<>();
-            for (Row r : q(conn, "select range_set, address from allocation where pool = $1 and cluster = $2 and pod_uid = $3 and interface = $4",
+            for (Row r : q(conn, "select range_set, ordinal::text, value::text from allocation where pool = $1 and cluster = $2 and pod_uid = $3 and interface = $4",
                     Tuple.of(poolName, owner.cluster(), owner.podUid(), owner.iface()))) {
-                held.put(r.getInteger(0), Address.parseOrNull(r.getString(1)));
+                held.put(r.getInteger(0), address(def, r.getInteger(0), r.getString(1), r.getString(2)));
             }
             if (held.size() == sets.size()) return lease(poolName, def, shown, held, false);
 
@@ -203,27 +254,26 @@ public class IpamStore {
             Map<Integer, Address> chosen = new LinkedHashMap<>(held);
             for (PoolDefinition.Placement pl : placements) {
                 if (held.containsKey(pl.rangeSet())) continue;
-                RowSet<Row> holder = q(conn, "select namespace, pod, pod_uid, interface, cluster from allocation where pool = $1 and address = $2",
-                        Tuple.of(poolName, pl.address().toString()));
+                RowSet<Row> holder = pl.ordinal() != null
+                        ? q(conn, "select namespace, pod, pod_uid, interface, cluster from allocation where pool = $1 and range_set = $2 and ordinal = $3",
+                                Tuple.of(poolName, pl.rangeSet(), new java.math.BigDecimal(pl.ordinal())))
+                        : q(conn, "select namespace, pod, pod_uid, interface, cluster from allocation where pool = $1 and range_set = $2 and value = $3",
+                                Tuple.of(poolName, pl.rangeSet(), new java.math.BigDecimal(pl.address().value())));
                 if (holder.iterator().hasNext()) {
                     Row h = holder.iterator().next();
                     throw new IpamException(Reason.Conflict, "ips: " + pl.address() + " in pool \"" + poolName + "\" is held by " + h.getString(0) + "/" + h.getString(1)
                             + " (uid " + h.getString(2) + ", interface " + h.getString(3) + ", cluster " + h.getString(4) + ")");
                 }
-                insert(conn, poolName, pl.rangeSet(), pl.address(), pl.ordinal(), owner, true);
+                insert(conn, poolName, pl.rangeSet(), pl.ordinal() == null ? pl.address().value() : null, pl.ordinal(), owner, true);
                 chosen.put(pl.rangeSet(), pl.address());
             }
             for (int k = 0; k < sets.size(); k++) {
                 if (chosen.containsKey(k)) continue;
                 RangeSet set = sets.get(k);
                 BigInteger ordinal = lowestFree(conn, poolName, k, hints[k]);
-                if (ordinal.compareTo(set.size()) >= 0) {
-                    throw new IpamException(Reason.Exhausted, "pool \"" + poolName + "\" is exhausted: all " + set.size() + " addresses of "
-                            + (sets.size() > 1 ? "range set " + k + " (" + set.describe() + ")" : set.describe()) + " are allocated");
-                }
-                Address a = set.addressAt(ordinal);
-                insert(conn, poolName, k, a, ordinal, owner, false);
-                chosen.put(k, a);
+                if (ordinal.compareTo(set.size()) >= 0) throw exhausted(poolName, def, k);
+                insert(conn, poolName, k, null, ordinal, owner, false);
+                chosen.put(k, set.addressAt(ordinal));
                 hints[k] = ordinal.add(BigInteger.ONE);
                 hintsChanged = true;
             }
@@ -244,10 +294,10 @@ public class IpamStore {
         return new BigInteger(r.iterator().next().getString(0));
     }
 
-    private void insert(SqlConnection conn, String pool, int set, Address a, BigInteger ordinal, Owner o, boolean fixed) {
-        q(conn, "insert into allocation (pool, range_set, address, ordinal, cluster, namespace, pod, pod_uid, interface, static) "
-                        + "values ($1, $2, $3, $4::numeric, $5, $6, $7, $8, $9, $10)",
-                Tuple.of(pool, set, a.toString(), ordinal == null ? null : new java.math.BigDecimal(ordinal), o.cluster(), o.namespace())
+    private void insert(SqlConnection conn, String pool, int set, BigInteger value, BigInteger ordinal, Owner o, boolean fixed) {
+        q(conn, "insert into allocation (pool, range_set, value, ordinal, cluster, namespace, pod, pod_uid, interface, static) "
+                        + "values ($1, $2, $3::numeric, $4::numeric, $5, $6, $7, $8, $9, $10)",
+                Tuple.of(pool, set, value == null ? null : new java.math.BigDecimal(value), ordinal == null ? null : new java.math.BigDecimal(ordinal), o.cluster(), o.namespace())
                         .addString(o.pod()).addString(o.podUid()).addString(o.iface()).addBoolean(fixed));
     }
 
@@ -267,13 +317,13 @@ public class IpamStore {
 
     /** Who holds each address of a pool. */
     public List<Holding> allocations(String poolName) {
-        if (pool(poolName).isEmpty()) throw new IpamException(Reason.NotFound, "pool \"" + poolName + "\" not found");
-        RowSet<Row> rows = db.preparedQuery("select address, range_set, static, cluster, namespace, pod, pod_uid, interface, created_at "
-                + "from allocation where pool = $1 order by range_set, ordinal nulls last, address").execute(Tuple.of(poolName)).await().atMost(TIMEOUT);
+        PoolDefinition def = pool(poolName).orElseThrow(() -> new IpamException(Reason.NotFound, "pool \"" + poolName + "\" not found")).definition();
+        RowSet<Row> rows = db.preparedQuery("select ordinal::text, value::text, range_set, static, cluster, namespace, pod, pod_uid, interface, created_at "
+                + "from allocation where pool = $1 order by range_set, ordinal nulls last, value").execute(Tuple.of(poolName)).await().atMost(TIMEOUT);
         List<Holding> out = new ArrayList<>();
         for (Row r : rows) {
-            out.add(new Holding(poolName, r.getString(0), r.getInteger(1), r.getBoolean(2),
-                    new Owner(r.getString(3), r.getString(4), r.getString(5), r.getString(6), r.getString(7)), r.getOffsetDateTime(8)));
+            out.add(new Holding(poolName, address(def, r.getInteger(2), r.getString(0), r.getString(1)).toString(), r.getInteger(2), r.getBoolean(3),
+                    new Owner(r.getString(4), r.getString(5), r.getString(6), r.getString(7), r.getString(8)), r.getOffsetDateTime(9)));
         }
         return out;
     }
@@ -300,16 +350,20 @@ public class IpamStore {
             for (Row r : q(conn, "select distinct pool from allocation where " + where, args)) pools.add(r.getString(0));
             if (pools.isEmpty()) return List.<Released>of();
             Map<String, BigInteger[]> hints = new HashMap<>();
-            for (Row r : q(conn, "select name, array_to_string(hints, ',') from pool where name = any($1) order by name for update",
+            Map<String, PoolDefinition> defs = new HashMap<>();
+            for (Row r : q(conn, "select name, array_to_string(hints, ','), version, ipam::text from pool where name = any($1) order by name for update",
                     Tuple.of(pools.toArray(new String[0])))) {
                 hints.put(r.getString(0), Arrays.stream(r.getString(1).split(",")).map(BigInteger::new).toArray(BigInteger[]::new));
+                defs.put(r.getString(0), definition(r.getString(0), r.getLong(2), r.getString(3)));
             }
             List<Released> out = new ArrayList<>();
             Set<String> touched = new TreeSet<>();
             for (Row r : q(conn, "delete from allocation where " + where
-                    + " returning pool, range_set, ordinal::text, address, cluster, namespace, pod, pod_uid, interface", args)) {
+                    + " returning pool, range_set, ordinal::text, value::text, cluster, namespace, pod, pod_uid, interface", args)) {
                 String pool = r.getString(0);
-                out.add(new Released(pool, r.getString(3), new Owner(r.getString(4), r.getString(5), r.getString(6), r.getString(7), r.getString(8))));
+                PoolDefinition def = defs.containsKey(pool) ? defs.get(pool) : definition(pool, -1, null);
+                out.add(new Released(pool, address(def, r.getInteger(1), r.getString(2), r.getString(3)).toString(),
+                        new Owner(r.getString(4), r.getString(5), r.getString(6), r.getString(7), r.getString(8))));
                 BigInteger[] h = hints.get(pool);
                 String ord = r.getString(2);
                 if (h != null && ord != null && r.getInteger(1) < h.length && new BigInteger(ord).compareTo(h[r.getInteger(1)]) < 0) {
@@ -342,9 +396,19 @@ public class IpamStore {
         return out.stream().distinct().toList();
     }
 
+    /** The parsed section of a pool at this version (cached); ipamText null: read it (version -1: whatever is current). */
     private PoolDefinition definition(String name, long version, String ipamText) {
         Parsed p = definitions.get(name);
         if (p != null && p.version() == version) return p.definition();
+        if (ipamText == null) {
+            RowSet<Row> rows = db.preparedQuery("select version, ipam::text from pool where name = $1").execute(Tuple.of(name)).await().atMost(TIMEOUT);
+            if (!rows.iterator().hasNext()) throw new IpamException(Reason.NotFound, "pool \"" + name + "\" not found");
+            Row r = rows.iterator().next();
+            version = r.getLong(0);
+            ipamText = r.getString(1);
+            p = definitions.get(name);
+            if (p != null && p.version() == version) return p.definition();
+        }
         PoolDefinition def = IpamConfig.parse(read(ipamText));
         definitions.put(name, new Parsed(version, def));
         return def;
@@ -354,6 +418,10 @@ public class IpamStore {
         if (name == null || !name.matches("[A-Za-z0-9][A-Za-z0-9._\\-]{0,127}")) {
             throw IpamException.invalid("name", name, "is not a valid pool name (1-128 of letters, digits, '.', '_', '-', starting with a letter or digit)");
         }
+    }
+
+    private static String sizes(PoolDefinition def) {
+        return def.rangeSets().stream().map(r -> r.size().toString()).collect(Collectors.joining(","));
     }
 
     private static String zeros(PoolDefinition def) {

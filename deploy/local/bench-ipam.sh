@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# deploy/local/bench.sh ipam: the figures of ipam-service on this machine (a benchmark, never a test).
+#  1. pgbench: single-row UPDATE by key at N clients against the same PostgreSQL (the physical reference);
+#  2. two ipam-service replicas (ports 18081, 18082) on one database, N concurrent allocators with churn
+#     (allocate, and release an older one), over REST and over Kafka, on one hot pool and on 16 pools.
+# Prints allocations/s, p50/p99 latency, duplicates (live leases seen twice by the load generator, and
+# (pool, address) held twice counted in SQL afterwards) and the ratio to pgbench; the last line is one JSON object.
+# Env: CLIENTS (8), SECONDS_PER_RUN (10). Uses the netattach_ipam database; bench pools are removed afterwards.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+find_jdk25
+CLIENTS=${CLIENTS:-8}
+SECS=${SECONDS_PER_RUN:-10}
+PG=(psql -h 127.0.0.1 -U netattach_ipam -d netattach_ipam -qtA -v ON_ERROR_STOP=1)
+APP="$NETATTACH_ROOT/ipam-service/target/quarkus-app"
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  "${PG[@]}" -c "delete from pool where name like 'bench-%' or cluster = 'bench'" >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+"$(dirname "$0")/services.sh" status | grep -q 'Kafka *running' || "$(dirname "$0")/services.sh" start
+
+if [ ! -f "$APP/quarkus-run.jar" ]; then
+  say "building ipam-service"
+  (cd "$NETATTACH_ROOT" && flock /tmp/netattach-mvn.lock ./mvnw -B -ntp -q -o -pl ipam-service package -DskipTests)
+fi
+
+say "pgbench reference: UPDATE one row by key, $CLIENTS clients, ${SECS}s"
+pgbench -h 127.0.0.1 -U netattach_ipam -i -s 1 -q netattach_ipam >/dev/null 2>&1
+printf '\\set aid random(1, 100000)\nUPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid = :aid;\n' > "$WORK/update.sql"
+PGBENCH_TPS=$(pgbench -h 127.0.0.1 -U netattach_ipam -n -c "$CLIENTS" -j 2 -T "$SECS" -f "$WORK/update.sql" netattach_ipam 2>/dev/null \
+  | awk '/^tps/ {print $3; exit}')
+pgbench -h 127.0.0.1 -U netattach_ipam -i -I d netattach_ipam >/dev/null 2>&1 || true
+echo "pgbench: $PGBENCH_TPS tps"
+
+say "starting two ipam-service replicas"
+for port in 18081 18082; do
+  NETATTACH_HTTP_PORT=$port NETATTACH_IPAM_GROUP=netattach-ipam-bench QUARKUS_LOG_LEVEL=WARN \
+    "$JAVA_HOME/bin/java" -jar "$APP/quarkus-run.jar" > "$NETATTACH_STATE/logs/bench-ipam-$port.log" 2>&1 &
+  PIDS+=($!)
+done
+for port in 18081 18082; do
+  for _ in $(seq 1 120); do curl -fs "http://127.0.0.1:$port/q/health/ready" >/dev/null 2>&1 && break; sleep 0.5; done
+  curl -fs "http://127.0.0.1:$port/q/health/ready" >/dev/null || die "replica on $port not ready: see $NETATTACH_STATE/logs/bench-ipam-$port.log"
+done
+
+cat > "$WORK/IpamLoad.java" <<'JAVA'
+import java.net.URI;
+import java.net.http.*;
+import java.time.*;
+import java.util.*;
+import java.util.concurrent.*;
+import java.util.concurrent.atomic.*;
+import java.util.regex.*;
+import org.apache.kafka.clients.consumer.*;
+import org.apache.kafka.clients.producer.*;
+import org.apache.kafka.common.serialization.*;
+
+/** N allocators with churn against ipam-service; prints one JSON line: rate, p50, p99, duplicates. */
+public class IpamLoad {
+    static final Pattern IP = Pattern.compile("\"ips\":\\[\"([^\"]+)\"");
+    public static void main(String[] a) throws Exception {
+        String mode = a[0]; int clients = Integer.parseInt(a[1]); int secs = Integer.parseInt(a[2]); int pools = Integer.parseInt(a[3]);
+        String[] urls = a[4].split(",");
+        ConcurrentHashMap<String, String> live = new ConcurrentHashMap<>();
+        AtomicLong dups = new AtomicLong(), errors = new AtomicLong();
+        ConcurrentLinkedQueue<Long> lat = new ConcurrentLinkedQueue<>();
+        long end = System.nanoTime() + secs * 1_000_000_000L;
+        String run = Long.toString(System.nanoTime(), 36);
+        Kafka kafka = mode.equals("kafka") ? new Kafka() : null;
+        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        ExecutorService ex = Executors.newFixedThreadPool(clients);
+        List<Future<?>> fs = new ArrayList<>();
+        for (int c = 0; c < clients; c++) {
+            final int client = c;
+            fs.add(ex.submit(() -> {
+                Deque<String[]> held = new ArrayDeque<>();
+                int n = 0;
+                while (System.nanoTime() < end) {
+                    int pool = pools == 1 ? 0 : (client + n) % pools;
+                    String uid = run + "-" + client + "-" + n++;
+                    String url = urls[n % urls.length];
+                    long t0 = System.nanoTime();
+                    String ip;
+                    try {
+                        ip = kafka != null ? kafka.allocate(uid, pool) : rest(http, url, uid, pool);
+                    } catch (Exception e) { errors.incrementAndGet(); continue; }
+                    if (ip == null) { errors.incrementAndGet(); continue; }
+                    lat.add(System.nanoTime() - t0);
+                    String key = pool + "/" + ip;
+                    if (live.putIfAbsent(key, uid) != null) dups.incrementAndGet();
+                    held.add(new String[]{uid, key, Integer.toString(pool)});
+                    if (held.size() > 4) { // churn: release the oldest
+                        String[] old = held.poll();
+                        live.remove(old[1]);
+                        try {
+                            if (kafka != null) kafka.release(old[0]);
+                            else http.send(HttpRequest.newBuilder(URI.create(url + "/api/v1/pools/bench-" + old[2] + "/allocations?podUid=" + old[0])).DELETE().build(), HttpResponse.BodyHandlers.discarding());
+                        } catch (Exception e) { errors.incrementAndGet(); }
+                    }
+                }
+                return null;
+            }));
+        }
+        for (Future<?> f : fs) f.get();
+        ex.shutdown();
+        if (kafka != null) kafka.close();
+        long[] l = lat.stream().mapToLong(Long::longValue).sorted().toArray();
+        double p50 = l.length == 0 ? 0 : l[l.length / 2] / 1e6, p99 = l.length == 0 ? 0 : l[Math.min(l.length - 1, (int) (l.length * 0.99))] / 1e6;
+        System.out.printf(Locale.ROOT, "{\"allocations\":%d,\"perSecond\":%.1f,\"p50ms\":%.2f,\"p99ms\":%.2f,\"duplicatesSeen\":%d,\"errors\":%d}%n",
+                l.length, l.length / (double) secs, p50, p99, dups.get(), errors.get());
+    }
+
+    static String rest(HttpClient http, String url, String uid, int pool) throws Exception {
+        String body = "{\"owner\":{\"cluster\":\"bench\",\"namespace\":\"bench\",\"pod\":\"p-" + uid + "\",\"podUid\":\"" + uid + "\",\"interface\":\"net1\"}}";
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url + "/api/v1/pools/bench-" + pool + "/allocations"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 201) return null;
+        Matcher m = IP.matcher(r.body());
+        return m.find() ? m.group(1) : null;
+    }
+
+    /** Requests on netattach.ipam.requests, answers matched by requestId from netattach.ipam.results. */
+    static class Kafka {
+        final KafkaProducer<String, String> producer;
+        final KafkaConsumer<String, String> consumer;
+        final ConcurrentHashMap<String, CompletableFuture<String>> waiting = new ConcurrentHashMap<>();
+        final Thread poller;
+        volatile boolean running = true;
+        Kafka() throws Exception {
+            Properties p = new Properties();
+            p.put("bootstrap.servers", "127.0.0.1:9092"); p.put("acks", "all"); p.put("linger.ms", "0");
+            producer = new KafkaProducer<>(p, new StringSerializer(), new StringSerializer());
+            Properties c = new Properties();
+            c.put("bootstrap.servers", "127.0.0.1:9092"); c.put("group.id", "bench-" + UUID.randomUUID()); c.put("auto.offset.reset", "latest");
+            c.put("fetch.max.wait.ms", "5");
+            consumer = new KafkaConsumer<>(c, new StringDeserializer(), new StringDeserializer());
+            consumer.subscribe(List.of("netattach.ipam.results"));
+            while (consumer.assignment().isEmpty()) consumer.poll(Duration.ofMillis(100));
+            consumer.seekToEnd(consumer.assignment());
+            for (var tp : consumer.assignment()) consumer.position(tp);
+            poller = new Thread(() -> {
+                while (running) for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(20))) {
+                    Matcher m = Pattern.compile("\"requestId\":\"([^\"]+)\"").matcher(r.value());
+                    if (m.find()) { var f = waiting.remove(m.group(1)); if (f != null) f.complete(r.value()); }
+                }
+            });
+            poller.start();
+        }
+        String send(String id, String key, String type, String data) throws Exception {
+            CompletableFuture<String> f = new CompletableFuture<>();
+            waiting.put(id, f);
+            String ev = "{\"specversion\":\"1.0\",\"id\":\"" + id + "\",\"source\":\"/netattach/bench/bench\",\"type\":\"" + type + "\",\"time\":\"" + Instant.now()
+                    + "\",\"datacontenttype\":\"application/json\",\"data\":" + data + "}";
+            producer.send(new ProducerRecord<>("netattach.ipam.requests", key, ev));
+            return f.get(30, TimeUnit.SECONDS);
+        }
+        String allocate(String uid, int pool) throws Exception {
+            String id = "alloc/bench/" + uid + "/net1";
+            String data = "{\"requestId\":\"" + id + "\",\"network\":\"bench/net" + pool + "\",\"ipam\":{\"type\":\"whereabouts\",\"range\":\"10." + (100 + pool) + ".0.0/16\"},"
+                    + "\"owner\":{\"cluster\":\"bench\",\"namespace\":\"bench\",\"pod\":\"p-" + uid + "\",\"podUid\":\"" + uid + "\",\"interface\":\"net1\"}}";
+            String r = send(id, uid, "io.netattach.ipam.allocate", data);
+            Matcher m = IP.matcher(r);
+            return r.contains("\"ok\":true") && m.find() ? m.group(1) : null;
+        }
+        void release(String uid) throws Exception {
+            String id = "release/bench/" + uid;
+            send(id, uid, "io.netattach.ipam.release", "{\"requestId\":\"" + id + "\",\"owner\":{\"cluster\":\"bench\",\"namespace\":\"bench\",\"pod\":\"p-" + uid + "\",\"podUid\":\"" + uid + "\",\"interface\":null}}");
+        }
+        void close() throws Exception { running = false; poller.join(); consumer.close(); producer.close(); }
+    }
+}
+JAVA
+
+URLS=http://127.0.0.1:18081,http://127.0.0.1:18082
+run_load() { # mode pools
+  "$JAVA_HOME/bin/java" -cp "$APP/lib/main/*" "$WORK/IpamLoad.java" "$1" "$CLIENTS" "$SECS" "$2" "$URLS" 2>"$WORK/load-$1-$2.err" | tail -1
+}
+reset_pools() {
+  "${PG[@]}" -c "delete from pool where name like 'bench-%' or cluster = 'bench'" >/dev/null
+  for i in $(seq 0 15); do
+    curl -fs -X PUT -H 'Content-Type: application/json' "http://127.0.0.1:18081/api/v1/pools/bench-$i" \
+      -d "{\"ipam\":{\"type\":\"whereabouts\",\"range\":\"10.$((100 + i)).0.0/16\"}}" >/dev/null
+  done
+}
+sql_dups() {
+  "${PG[@]}" -c "select count(*) from (select 1 from allocation group by pool, range_set, ordinal, value having count(*) > 1) d"
+}
+
+declare -A R
+for mode in rest kafka; do
+  for pools in 1 16; do
+    reset_pools
+    say "$mode, $pools pool(s), $CLIENTS clients, ${SECS}s"
+    out=$(run_load "$mode" "$pools")
+    [ -n "$out" ] || { cat "$WORK/load-$mode-$pools.err" >&2; die "load generator failed ($mode, $pools)"; }
+    d=$(sql_dups)
+    echo "$out  sqlDuplicates=$d"
+    R[$mode-$pools]=$(echo "$out" | sed "s/}\$/,\"sqlDuplicates\":$d}/")
+  done
+done
+
+ratio() { echo "$1" | sed -E 's/.*"perSecond":([0-9.]+).*/\1/' | awk -v ref="$PGBENCH_TPS" '{ printf "%.3f", (ref > 0 ? $1 / ref : 0) }'; }
+echo "ratio to pgbench (REST hot pool): $(ratio "${R[rest-1]}")"
+printf '{"bench":"ipam","clients":%s,"seconds":%s,"pgbenchTps":%s,"rest":{"hotPool":%s,"pools16":%s},"kafka":{"hotPool":%s,"pools16":%s},"ratioRestHot":%s,"ratioRest16":%s,"ratioKafkaHot":%s,"ratioKafka16":%s}\n' \
+  "$CLIENTS" "$SECS" "${PGBENCH_TPS:-0}" "${R[rest-1]}" "${R[rest-16]}" "${R[kafka-1]}" "${R[kafka-16]}" \
+  "$(ratio "${R[rest-1]}")" "$(ratio "${R[rest-16]}")" "$(ratio "${R[kafka-1]}")" "$(ratio "${R[kafka-16]}")"
