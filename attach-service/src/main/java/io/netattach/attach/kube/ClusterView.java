@@ -42,6 +42,9 @@ public class ClusterView {
     }
 
     @Inject KubernetesClient client;
+    // off by default: in a cluster the pod garbage collector deletes the pods of a deleted node, and their
+    // deletion releases the addresses; on, it needs nodes get/list/watch (see docs/attach.md)
+    @org.eclipse.microprofile.config.inject.ConfigProperty(name = "netattach.attach.watch-nodes", defaultValue = "false") boolean watchNodes;
 
     private final Map<String, PodView> pods = new ConcurrentHashMap<>();
     private final Map<String, Definition> definitions = new ConcurrentHashMap<>();
@@ -95,6 +98,7 @@ public class ClusterView {
             }
         });
         podInformer.start();
+        if (!watchNodes) return;
         nodeInformer = client.nodes().runnableInformer(0);
         nodeInformer.itemStore(new ReducedStateItemStore<>(ReducedStateItemStore.NAME_KEY_STATE, io.fabric8.kubernetes.api.model.Node.class,
                 client.getKubernetesSerialization()));

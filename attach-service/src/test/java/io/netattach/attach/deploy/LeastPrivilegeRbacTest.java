@@ -23,7 +23,6 @@ import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 class LeastPrivilegeRbacTest {
 
@@ -83,16 +82,18 @@ class LeastPrivilegeRbacTest {
     }
 
     @Test
-    void attachServiceMayReadAndPatchPodsReadNadsWriteEventsAndHoldItsLeaseOnly() {
+    void attachServiceMayReadAndWritePodsReadNadsAndNodesWriteEventsAndHoldItsLeaseOnly() {
         RenderedManifests r = RenderedManifests.of("overlays/single-cluster");
         assertEquals(Set.of(
                         "/pods:get,list,patch,update,watch",
                         "k8s.cni.cncf.io/network-attachment-definitions:get,list,watch",
+                        "/nodes:get,list,watch",
                         "/events:create,patch"),
                 grants(r.get(ClusterRole.class, "netattach-attach-service").getRules()));
         Role lease = r.get(Role.class, "netattach-attach-service-leader-election");
         assertEquals("netattach-system", lease.getMetadata().getNamespace());
-        assertEquals(Set.of("coordination.k8s.io/leases:create,get,update"), grants(lease.getRules()));
+        assertEquals(Set.of("coordination.k8s.io/leases:create", "coordination.k8s.io/leases[netattach-attach-service]:get,update"),
+                grants(lease.getRules()));
         assertEquals(Set.of("netattach-attach-service"), clusterRolesOf(r, "attach-service"));
     }
 
@@ -157,14 +158,15 @@ class LeastPrivilegeRbacTest {
                 assertEquals("node-worker", d.getSpec().getTemplate().getSpec().getServiceAccountName()));
     }
 
-    /** Rules flattened to "group/resource:verbs" (verbs sorted), one entry per resource. */
+    /** Rules flattened to "group/resource:verbs" or "group/resource[names]:verbs" (verbs sorted), one entry per resource. */
     private static Set<String> grants(List<PolicyRule> rules) {
         Set<String> out = new TreeSet<>();
         for (PolicyRule rule : rules) {
-            if (rule.getResourceNames() != null && !rule.getResourceNames().isEmpty()) fail("unexpected resourceNames in " + rule);
+            String names = rule.getResourceNames() == null || rule.getResourceNames().isEmpty() ? ""
+                    : "[" + String.join(",", new TreeSet<>(rule.getResourceNames())) + "]";
             String verbs = String.join(",", new TreeSet<>(rule.getVerbs()));
             for (String group : rule.getApiGroups()) {
-                for (String resource : rule.getResources()) out.add(group + "/" + resource + ":" + verbs);
+                for (String resource : rule.getResources()) out.add(group + "/" + resource + names + ":" + verbs);
             }
         }
         return out;
