@@ -46,6 +46,8 @@ public class Bus {
     @Inject Topics topics;
     @Inject ObjectMapper json;
     @ConfigProperty(name = "kafka.bootstrap.servers") String bootstrap;
+    // every kafka.* property (security protocol, SASL, ... from KAFKA_* variables), as Quarkus collects them
+    @Inject @io.smallrye.common.annotation.Identifier("default-kafka-broker") Map<String, Object> brokerConfig;
     @ConfigProperty(name = "netattach.cluster-id") String cluster;
 
     private KafkaProducer<String, String> producer;
@@ -60,26 +62,34 @@ public class Bus {
     }
 
     void start(@Observes @Priority(10) StartupEvent ev) throws InterruptedException {
-        producer = new KafkaProducer<>(Map.of(
+        producer = new KafkaProducer<>(with(Map.of(
                 ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
                 ProducerConfig.ACKS_CONFIG, "all",
                 ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
                 ProducerConfig.LINGER_MS_CONFIG, 1,
                 ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
-                ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class));
-        consumer = new KafkaConsumer<>(Map.of(
+                ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class)));
+        consumer = new KafkaConsumer<>(with(Map.of(
                 ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
                 // a group per process: replies are broadcast to every replica (see class comment)
                 ConsumerConfig.GROUP_ID_CONFIG, "attach-service-replies-" + UUID.randomUUID(),
                 ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest",
                 ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
                 ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class,
-                ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class));
+                ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class)));
         running = true;
         poller = Thread.ofPlatform().name("attach-replies").daemon().start(this::poll);
         if (!assigned.await(60, TimeUnit.SECONDS)) {
             throw new IllegalStateException("Kafka at " + bootstrap + ": no partitions of the reply topics assigned within 60 s");
         }
+    }
+
+    /** The broker settings (security etc.) under ours: ours win. */
+    private Map<String, Object> with(Map<String, Object> ours) {
+        Map<String, Object> all = new java.util.HashMap<>();
+        brokerConfig.forEach((k, v) -> { if (k.contains(".") && !k.startsWith("devservices")) all.put(k, v); });
+        all.putAll(ours);
+        return all;
     }
 
     void stop(@Observes ShutdownEvent ev) throws InterruptedException {
