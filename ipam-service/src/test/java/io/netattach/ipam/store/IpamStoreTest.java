@@ -267,4 +267,103 @@ class IpamStoreTest {
             return Integer.parseInt(o[2]) * 256 + Integer.parseInt(o[3]) <= threads * perThread;
         }));
     }
+
+    IpamStore replica(Pool[] opened) {
+        String url = ConfigProvider.getConfig().getValue("quarkus.datasource.reactive.url", String.class);
+        PgConnectOptions options = PgConnectOptions.fromUri(url).setUser("netattach_ipam").setPassword("netattach");
+        opened[0] = Pool.newInstance(PgBuilder.pool().with(new PoolOptions().setMaxSize(8)).connectingTo(options).using(vertx.getDelegate()).build());
+        return new IpamStore(opened[0], JSON);
+    }
+
+    @Test
+    void concurrentAllocatorsOnTwoInstancesExhaustASlash24Exactly() throws Exception {
+        String p = put("{\"type\":\"whereabouts\",\"range\":\"10.61.0.0/24\"}");
+        Pool[] opened = new Pool[1];
+        IpamStore replica = replica(opened);
+        ExecutorService exec = Executors.newFixedThreadPool(8);
+        Set<String> granted = Collections.synchronizedSet(new HashSet<>());
+        AtomicInteger grants = new AtomicInteger();
+        AtomicInteger exhausted = new AtomicInteger();
+        try {
+            List<Future<?>> futures = new ArrayList<>();
+            for (int t = 0; t < 8; t++) {
+                final int thread = t;
+                IpamStore s = t % 2 == 0 ? store : replica;
+                futures.add(exec.submit(() -> {
+                    for (int i = 0; ; i++) {
+                        try {
+                            granted.add(s.allocate(p, pod("x", "ex-" + thread + "-" + i, "net1"), null, null).ips().getFirst());
+                            grants.incrementAndGet();
+                        } catch (IpamException e) {
+                            assertEquals(Reason.Exhausted, e.reason(), e.getMessage());
+                            assertTrue(e.getMessage().contains("all 254 addresses"), e.getMessage());
+                            exhausted.incrementAndGet();
+                            return null;
+                        }
+                    }
+                }));
+            }
+            for (Future<?> f : futures) f.get(120, TimeUnit.SECONDS);
+        } finally {
+            exec.shutdownNow();
+            opened[0].close().await().atMost(Duration.ofSeconds(10));
+        }
+        assertEquals(254, grants.get());
+        assertEquals(254, granted.size()); // no address given twice
+        assertEquals(8, exhausted.get());
+        assertEquals(0L, store.pool(p).orElseThrow().free().longValueExact());
+    }
+
+    @Test
+    void staticRequestsRacingDynamicAllocatorsNeverShareAnAddress() throws Exception {
+        String p = put("{\"type\":\"whereabouts\",\"range\":\"10.62.0.0/24\"}");
+        Pool[] opened = new Pool[1];
+        IpamStore replica = replica(opened);
+        ExecutorService exec = Executors.newFixedThreadPool(6);
+        Map<String, String> holders = new java.util.concurrent.ConcurrentHashMap<>();
+        AtomicInteger conflicts = new AtomicInteger();
+        AtomicInteger duplicates = new AtomicInteger();
+        try {
+            List<Future<?>> futures = new ArrayList<>();
+            for (int t = 0; t < 4; t++) { // dynamic allocators
+                final int thread = t;
+                IpamStore s = t % 2 == 0 ? store : replica;
+                futures.add(exec.submit(() -> {
+                    for (int i = 0; i < 25; i++) {
+                        String uid = "dyn-" + thread + "-" + i;
+                        if (holders.putIfAbsent(s.allocate(p, pod(uid, uid, "net1"), null, null).ips().getFirst(), uid) != null) duplicates.incrementAndGet();
+                    }
+                    return null;
+                }));
+            }
+            for (int t = 0; t < 2; t++) { // static requests over the same low addresses: evens and odds
+                final int thread = t;
+                IpamStore s = t == 0 ? store : replica;
+                futures.add(exec.submit(() -> {
+                    for (int host = 1 + thread; host <= 120; host += 2) {
+                        String uid = "st-" + host;
+                        try {
+                            Lease l = s.allocate(p, pod(uid, uid, "net1"), List.of("10.62.0." + host), null);
+                            assertEquals("10.62.0." + host + "/24", l.ips().getFirst());
+                            if (holders.putIfAbsent(l.ips().getFirst(), uid) != null) duplicates.incrementAndGet();
+                        } catch (IpamException e) {
+                            assertEquals(Reason.Conflict, e.reason(), e.getMessage());
+                            conflicts.incrementAndGet();
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : futures) f.get(120, TimeUnit.SECONDS);
+        } finally {
+            exec.shutdownNow();
+            opened[0].close().await().atMost(Duration.ofSeconds(10));
+        }
+        assertEquals(0, duplicates.get());
+        assertEquals(100 + 120 - conflicts.get(), store.allocations(p).size());
+        assertEquals(store.allocations(p).size(), Set.copyOf(store.allocations(p).stream().map(Holding::address).toList()).size());
+        Row dup = db.preparedQuery("select count(*) - count(distinct (range_set, ordinal, value)) from allocation where pool = $1").execute(Tuple.of(p))
+                .await().atMost(Duration.ofSeconds(10)).iterator().next();
+        assertEquals(0L, dup.getLong(0));
+    }
 }
