@@ -82,12 +82,11 @@ class LeastPrivilegeRbacTest {
     }
 
     @Test
-    void attachServiceMayReadAndWritePodsReadNadsAndNodesWriteEventsAndHoldItsLeaseOnly() {
+    void attachServiceMayReadAndWritePodsReadNadsWriteEventsAndHoldItsLeaseOnly() {
         RenderedManifests r = RenderedManifests.of("overlays/single-cluster");
         assertEquals(Set.of(
                         "/pods:get,list,patch,update,watch",
                         "k8s.cni.cncf.io/network-attachment-definitions:get,list,watch",
-                        "/nodes:get,list,watch",
                         "/events:create,patch"),
                 grants(r.get(ClusterRole.class, "netattach-attach-service").getRules()));
         Role lease = r.get(Role.class, "netattach-attach-service-leader-election");
@@ -95,6 +94,17 @@ class LeastPrivilegeRbacTest {
         assertEquals(Set.of("coordination.k8s.io/leases:create", "coordination.k8s.io/leases[netattach-attach-service]:get,update"),
                 grants(lease.getRules()));
         assertEquals(Set.of("netattach-attach-service"), clusterRolesOf(r, "attach-service"));
+    }
+
+    @Test
+    void theNodeWatchComponentAddsNodeReadsAndTurnsTheWatchOn() {
+        RenderedManifests r = RenderedManifests.withComponents("overlays/single-cluster", "components/attach-watch-nodes");
+        assertEquals(Set.of("/nodes:get,list,watch"), grants(r.get(ClusterRole.class, "netattach-attach-service-nodes").getRules()));
+        assertEquals(Set.of("netattach-attach-service", "netattach-attach-service-nodes"), clusterRolesOf(r, "attach-service"));
+        var env = r.get(Deployment.class, "attach-service").getSpec().getTemplate().getSpec().getContainers().getFirst().getEnv();
+        assertTrue(env.stream().anyMatch(e -> "NETATTACH_ATTACH_WATCH_NODES".equals(e.getName()) && "true".equals(e.getValue())), env.toString());
+        assertTrue(RenderedManifests.of("overlays/single-cluster").find(ClusterRole.class, "netattach-attach-service-nodes").isEmpty(),
+                "off by default");
     }
 
     @Test

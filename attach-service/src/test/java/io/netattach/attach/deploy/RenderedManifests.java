@@ -53,7 +53,8 @@ record RenderedManifests(Path dir, List<HasMetadata> objects) {
     /** What an operator can apply: both overlays, the uninstall step, and the optional components on top. */
     static List<RenderedManifests> everyVariant() {
         return List.of(of("overlays/single-cluster"), of("overlays/multi-cluster-member"), of("uninstall"),
-                withComponents("overlays/single-cluster", "components/servicemonitor", "components/node-worker-privileged"));
+                withComponents("overlays/single-cluster", "components/servicemonitor", "components/node-worker-privileged"),
+                withComponents("overlays/multi-cluster-member", "components/attach-watch-nodes"));
     }
 
     /**
@@ -62,7 +63,8 @@ record RenderedManifests(Path dir, List<HasMetadata> objects) {
      */
     static RenderedManifests withComponents(String overlay, String... components) {
         try {
-            Path dir = Path.of("target", "deploy-test", "with-components").toAbsolutePath();
+            String name = (overlay + "+" + String.join("+", components)).replaceAll("[^A-Za-z0-9+-]", "_");
+            Path dir = Path.of("target", "deploy-test", name).toAbsolutePath();
             Files.createDirectories(dir);
             StringBuilder k = new StringBuilder("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n");
             k.append("resources:\n  - ").append(dir.relativize(kubernetesDir().resolve(overlay))).append('\n');
