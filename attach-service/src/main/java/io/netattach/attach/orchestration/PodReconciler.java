@@ -60,6 +60,7 @@ public class PodReconciler implements ClusterView.Listener {
     @Inject PodWriter writer;
     @Inject ObjectMapper json;
     @Inject Exchange exchange;
+    @Inject io.micrometer.core.instrument.MeterRegistry metrics;
 
     @ConfigProperty(name = "netattach.cluster-id") String clusterId;
     @ConfigProperty(name = "netattach.attach.controller.enabled", defaultValue = "true") boolean enabled;
@@ -90,6 +91,8 @@ public class PodReconciler implements ClusterView.Listener {
     private final Map<String, Set<String>> waitingForNetwork = new ConcurrentHashMap<>();
     private final Map<String, Integer> failures = new ConcurrentHashMap<>();
     private final Map<String, Boolean> goneNodes = new ConcurrentHashMap<>();
+    // when a pod was first seen wanting networks: the attach duration runs from there to network-status
+    private final Map<String, Long> firstSeen = new ConcurrentHashMap<>();
 
     void start(@Observes @Priority(20) StartupEvent ev) {
         if (!enabled) return;
@@ -142,6 +145,7 @@ public class PodReconciler implements ClusterView.Listener {
         queue = null;
         deleted.clear();
         goneNodes.clear();
+        firstSeen.clear();
         waitingForNetwork.clear();
         failures.clear();
     }
@@ -171,7 +175,9 @@ public class PodReconciler implements ClusterView.Listener {
     @Override
     public void podChanged(PodView now) {
         WorkQueue q = queue;
-        if (q != null) q.add(now.uid());
+        if (q == null) return;
+        firstSeen.putIfAbsent(now.uid(), System.nanoTime());
+        q.add(now.uid());
     }
 
     @Override
@@ -230,6 +236,7 @@ public class PodReconciler implements ClusterView.Listener {
         Plan plan = plan(cached.get());
         if (plan == null || plan.isEmpty()) {
             failures.remove(uid);
+            firstSeen.remove(uid);
             return;
         }
         // act on the API server's version: the cache may not show the status we wrote a moment ago
@@ -360,6 +367,12 @@ public class PodReconciler implements ClusterView.Listener {
             for (NetworkStatus s : entries) {
                 audit(pod, "attached", s.name(), s.iface(), s.ips(), null, null, attachId);
                 writer.event(pod, "Normal", "AddedInterface", "Add " + s.iface() + " " + (s.ips() == null ? "[]" : s.ips()) + " from " + s.name());
+            }
+            Long seen = firstSeen.remove(uid);
+            if (seen != null) {
+                io.micrometer.core.instrument.Timer.builder("netattach.attach.duration")
+                        .description("from a pod seen wanting networks to its network-status written")
+                        .publishPercentiles(0.5, 0.99).register(metrics).record(System.nanoTime() - seen, java.util.concurrent.TimeUnit.NANOSECONDS);
             }
             writer.resetEvent(uid, "AttachFailed");
             writer.resetEvent(uid, "IpamFailed");
@@ -513,6 +526,7 @@ public class PodReconciler implements ClusterView.Listener {
         if (had.isEmpty()) audit(pod, "detached", null, null, null, null, "pod deleted", detachId);
         deleted.remove(uid);
         failures.remove(uid);
+        firstSeen.remove(uid);
         waitingForNetwork.values().forEach(s -> s.remove(uid));
         writer.forgetEvents(uid);
     }
@@ -553,6 +567,7 @@ public class PodReconciler implements ClusterView.Listener {
     }
 
     private void audit(PodView pod, String outcome, String network, String iface, List<String> ips, String rule, String reason, String requestId) {
+        metrics.counter("netattach.attach.operations", "outcome", outcome).increment();
         String id = requestId + "/audit/" + outcome + "/" + (iface == null ? "pod" : iface);
         try {
             bus.send(topics.audit(), pod.uid(), id, "io.netattach.attach." + outcome, pod.ref(), Payloads.audit(outcome, pod, network, iface, ips, rule, reason));
