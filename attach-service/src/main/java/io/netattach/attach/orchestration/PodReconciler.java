@@ -90,7 +90,8 @@ public class PodReconciler implements ClusterView.Listener {
     private final Map<String, PodView> deleted = new ConcurrentHashMap<>();
     private final Map<String, Set<String>> waitingForNetwork = new ConcurrentHashMap<>();
     private final Map<String, Integer> failures = new ConcurrentHashMap<>();
-    private final Map<String, Boolean> goneNodes = new ConcurrentHashMap<>();
+    // node name -> System.nanoTime() of its deletion
+    private final Map<String, Long> goneNodes = new ConcurrentHashMap<>();
     // when a pod was first seen wanting networks: the attach duration runs from there to network-status
     private final Map<String, Long> firstSeen = new ConcurrentHashMap<>();
 
@@ -204,7 +205,7 @@ public class PodReconciler implements ClusterView.Listener {
             goneNodes.remove(node);
             return;
         }
-        goneNodes.put(node, true);
+        goneNodes.put(node, System.nanoTime());
         // after the grace period, pods still listed on the node get their addresses back
         q.addAfterAction(nodeGrace, () -> {
             if (!goneNodes.containsKey(node)) return;
@@ -229,8 +230,10 @@ public class PodReconciler implements ClusterView.Listener {
         }
         Optional<PodView> cached = cluster.pod(uid);
         if (cached.isEmpty()) return;
-        if (goneNodes.containsKey(cached.get().nodeName())) {
-            nodeGone(cached.get());
+        Long nodeDeletedAt = goneNodes.get(cached.get().nodeName());
+        if (nodeDeletedAt != null) {
+            // nothing is attached on a deleted node; its pods' addresses go back once the grace period is over
+            if (System.nanoTime() - nodeDeletedAt >= nodeGrace.toNanos()) nodeGone(cached.get());
             return;
         }
         Plan plan = plan(cached.get());
