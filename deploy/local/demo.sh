@@ -1,48 +1,103 @@
 #!/usr/bin/env bash
-# The README's main job (for now): start PostgreSQL and Kafka, build and start all four services,
-# show each one's health, and keep them running until Ctrl-C (or exit at once with --no-wait).
+# The README's main job: the seed document's scenarios, live on this machine.
+# Brings the lab up (PostgreSQL, Kafka, a stand-in Kubernetes API, 2 simulated nodes, the four services),
+# applies every YAML of the seed (deploy/examples/), waits, shows for each pod its network-status and the
+# interfaces inside it, pings between two macvlan pods on different nodes, and says where to look next.
+# --keep leaves the lab running (deploy/local/lab.sh down removes it); without it the lab is removed at the end.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 find_jdk25
+keep=false
+[ "${1:-}" = "--keep" ] && keep=true
+LABSH="$NETATTACH_ROOT/deploy/local/lab.sh"
 
-wait_forever=true
-[ "${1:-}" = "--no-wait" ] && wait_forever=false
+if [ -f "$NETATTACH_STATE/lab/nodes" ]; then
+  say "a lab is already up: using it"
+else
+  if ! $keep; then trap '"$LABSH" down' EXIT; fi
+  say "bringing the lab up (first run builds everything: a few minutes)"
+  "$LABSH" up --nodes 2
+fi
+eval "$("$LABSH" env)"
+export KUBECONFIG KUBECACHEDIR
 
-"$NETATTACH_ROOT/deploy/local/services.sh" start
-cd "$NETATTACH_ROOT"
-if ! ls */target/quarkus-app/quarkus-run.jar >/dev/null 2>&1 || [ "$(ls */target/quarkus-app/quarkus-run.jar | wc -l)" -lt 4 ]; then
-  say "building the four services (first build downloads dependencies)"
-  "$MVNW" -B -q -ntp -DskipTests package
+say "applying the seed's YAMLs (deploy/examples/)"
+for f in "$NETATTACH_ROOT"/deploy/examples/*.yaml; do
+  echo "--- $(basename "$f")"
+  kubectl apply -f "$f" | sed 's/^/    /'
+done
+
+pods() { kubectl get pods -A -o jsonpath='{range .items[*]}{.metadata.namespace}/{.metadata.name}{"\n"}{end}' | sort; }
+status_of() { kubectl get pod -n "${1%%/*}" "${1#*/}" -o jsonpath='{.metadata.annotations.k8s\.v1\.cni\.cncf\.io/network-status}'; }
+last_warning() {
+  kubectl get events -n "${1%%/*}" -o json 2>/dev/null | POD="${1#*/}" python3 -c '
+import json, os, sys
+events = [e for e in json.load(sys.stdin)["items"]
+          if e.get("type") == "Warning" and e["involvedObject"].get("name") == os.environ["POD"]]
+if events:
+    e = events[-1]
+    print(e["reason"] + ": " + e["message"][:400])'
+}
+
+say "waiting for netattach (up to 90 s): network-status, or a Warning event that says why not"
+deadline=$((SECONDS + 90))
+while :; do
+  pending=0
+  for p in $(pods); do
+    [ -n "$(status_of "$p")" ] || [ -n "$(last_warning "$p")" ] || pending=$((pending + 1))
+  done
+  [ $pending -eq 0 ] && break
+  [ $SECONDS -ge $deadline ] && { echo "    $pending pod(s) still without status"; break; }
+  sleep 1
+done
+
+for p in $(pods); do
+  echo
+  say "$p  (node $(kubectl get pod -n "${p%%/*}" "${p#*/}" -o jsonpath='{.spec.nodeName}'))"
+  s=$(status_of "$p")
+  if [ -n "$s" ]; then
+    echo "  network-status: $s"
+  else
+    echo "  no network-status: $(last_warning "$p")"
+  fi
+  echo "  inside the pod (ip -br addr):"
+  "$LABSH" exec "$p" -- ip -br addr | sed 's/^/    /'
+done
+
+echo
+say "ping between two macvlan pods on different nodes (macvlan-conf, master eth0, shared L2 across nodes)"
+declare -A by_node=()
+for p in $(kubectl get pods -n default -l app=web -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}') multi-net-pod static-ip-pod; do
+  node=$(kubectl get pod -n default "$p" -o jsonpath='{.spec.nodeName}' 2>/dev/null || true)
+  ip=$(status_of "default/$p" | python3 -c 'import json,sys; d=json.loads(sys.stdin.read() or "[]"); print(next((x["ips"][0] for x in d if x.get("name")=="default/macvlan-conf"), ""))')
+  [ -n "$node" ] && [ -n "$ip" ] && [ -z "${by_node[$node]:-}" ] && by_node[$node]="$p $ip"
+done
+nodes=("${!by_node[@]}")
+if [ ${#nodes[@]} -ge 2 ]; then
+  read -r from from_ip <<<"${by_node[${nodes[0]}]}"
+  read -r to to_ip <<<"${by_node[${nodes[1]}]}"
+  echo "  default/$from ($from_ip on ${nodes[0]}) -> default/$to ($to_ip on ${nodes[1]})"
+  "$LABSH" exec "default/$from" -- ping -c 3 -W 2 -I net1 "$to_ip" | sed 's/^/    /'
+else
+  echo "  not enough macvlan pods on distinct nodes to ping"
 fi
 
-declare -A ports=([ipam-service]=8081 [attach-service]=8082 [policy-service]=8083 [node-worker]=8090)
-pids=()
-stop_all() {
-  say "stopping the services"
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  "$NETATTACH_ROOT/deploy/local/services.sh" stop
-}
-trap stop_all EXIT
-for svc in ipam-service policy-service attach-service node-worker; do
-  log="$NETATTACH_STATE/logs/$svc.log"
-  say "starting $svc on :${ports[$svc]} (log: $log)"
-  java --enable-native-access=ALL-UNNAMED -jar "$svc/target/quarkus-app/quarkus-run.jar" >"$log" 2>&1 &
-  pids+=($!)
-done
-for svc in ipam-service policy-service attach-service node-worker; do
-  url="http://127.0.0.1:${ports[$svc]}/q/health/ready"
-  ok=false
-  for _ in $(seq 1 120); do
-    if body=$(curl -fsS "$url" 2>/dev/null); then ok=true; break; fi
-    sleep 0.5
-  done
-  if $ok; then printf '%-15s %s\n' "$svc" "$(echo "$body" | tr -d '\n ' | cut -c1-160)"
-  else printf '%-15s NOT READY (see %s)\n' "$svc" "$NETATTACH_STATE/logs/$svc.log"; fi
-done
 echo
-echo "Swagger UI: http://127.0.0.1:8081/q/swagger-ui (ipam), :8082 (attach), :8083 (policy); metrics at /q/metrics"
-if $wait_forever; then
-  say "running; Ctrl-C stops everything"
-  wait
+say "where to look next"
+cat <<TXT
+  audit trail (every attach, detach, denial, allocation, release, failure):
+      deploy/local/lab.sh audit --from-beginning
+  IPAM utilization and who holds each address:
+      curl -s localhost:8081/api/v1/pools | python3 -m json.tool
+  why a pod has (or has not) its networks, without doing anything:
+      curl -s -XPOST localhost:8082/api/v1/explain -H 'Content-Type: application/json' \\
+           -d "\$(kubectl get pod multi-net-pod -o json)" | python3 -m json.tool
+  metrics: curl -s localhost:8082/q/metrics | grep netattach     Swagger UI: http://localhost:8081/q/swagger-ui
+  kubectl against the lab: eval "\$(deploy/local/lab.sh env)"; kubectl get pods -A
+  a shell in a pod's network namespace: deploy/local/lab.sh exec default/multi-net-pod -- ip route
+TXT
+if $keep; then
+  say "the lab keeps running (--keep); deploy/local/lab.sh down removes everything"
+else
+  say "removing the lab (run with --keep to explore it)"
 fi

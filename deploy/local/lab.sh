@@ -11,6 +11,7 @@
 #     per node that creates pod namespaces na-p-<uid> and runs the node's CNI chain: bridge as the primary
 #     CNI, then the netattach CNI shim, exactly as a container runtime would).
 # Usage: deploy/local/lab.sh up [--nodes N] | down | status | env | exec <namespace>/<pod> -- <command...>
+#        deploy/local/lab.sh audit [--from-beginning] [--max-messages N]   (tails the netattach.audit topic)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -80,28 +81,35 @@ up() {
 
   say "stand-in Kubernetes API server on 127.0.0.1:$LAB_API_PORT (fabric8 mock, CRUD mode)"
   local crds=()
-  for f in "$NETATTACH_ROOT"/deploy/kubernetes/base/crds/*.yaml; do [ -f "$f" ] && crds+=(--crd "$f"); done
+  for f in "$NETATTACH_ROOT"/deploy/kubernetes/base/crds/*.yaml "$NETATTACH_ROOT/deploy/local/lab/lab-bootstrap.yaml"; do
+    [ -f "$f" ] && [ "$(basename "$f")" != kustomization.yaml ] && crds+=(--apply "$f")
+  done
   start_bg api "$LAB/api.log" java -jar "$LAB_JAR" api-server --port "$LAB_API_PORT" --kubeconfig "$KUBECONFIG_FILE" "${crds[@]}"
   wait_http "http://127.0.0.1:$LAB_API_PORT/version" 60 || die "the lab API server did not start (log: $LAB/api.log)"
 
   local kube=(env "QUARKUS_KUBERNETES_CLIENT_API_SERVER_URL=http://127.0.0.1:$LAB_API_PORT" "KUBECONFIG=$KUBECONFIG_FILE")
   say "central services: ipam-service :8081, policy-service :8083, attach-service :8082"
   start_bg ipam-service "$LAB/ipam-service.log" java -jar "$NETATTACH_ROOT/ipam-service/target/quarkus-app/quarkus-run.jar"
-  start_bg policy-service "$LAB/policy-service.log" "${kube[@]}" java -jar "$NETATTACH_ROOT/policy-service/target/quarkus-app/quarkus-run.jar"
+  start_bg policy-service "$LAB/policy-service.log" "${kube[@]}" \
+    NETATTACH_POLICY_RBAC_EVALUATOR=local NETATTACH_POLICY_RBAC_VERB=get java -jar "$NETATTACH_ROOT/policy-service/target/quarkus-app/quarkus-run.jar"
   start_bg attach-service "$LAB/attach-service.log" "${kube[@]}" java -jar "$NETATTACH_ROOT/attach-service/target/quarkus-app/quarkus-run.jar"
 
-  local i shimdir="$NETATTACH_ROOT/node-worker/target/shim"
-  mkdir -p "$LAB/cni"
+  # The CNI shim, installed as a node would have it: launcher + jar side by side in a CNI bin dir.
+  local i shimdir="$LAB/cni-bin"
+  mkdir -p "$LAB/cni" "$shimdir"
+  cp "$NETATTACH_ROOT/node-worker/src/main/shim/netattach-shim" "$shimdir/netattach-shim"
+  cp "$(ls "$NETATTACH_ROOT"/node-worker/target/node-worker-*-shim.jar | head -1)" "$shimdir/netattach-shim.jar"
+  chmod +x "$shimdir/netattach-shim"
   for ((i = 1; i <= nodes; i++)); do
     say "node-worker for node$i on :$((8090 + i)) (host netns na-lab-node$i)"
     start_bg "node$i" "$LAB/node$i.log" env NODE_NAME="node$i" NETATTACH_HTTP_PORT=$((8090 + i)) \
       NETATTACH_NODE_HOST_NETNS="/var/run/netns/na-lab-node$i" NETATTACH_NODE_SOCKET="$LAB/node$i.sock" \
-      NETATTACH_NODE_CNI_BIN_DIR=/usr/lib/cni \
+      NETATTACH_CNI_PLUGIN_DIR=/usr/lib/cni NETATTACH_NODE_STATE_FILE="$LAB/node$i-sandboxes.json" \
       java --enable-native-access=ALL-UNNAMED -jar "$NETATTACH_ROOT/node-worker/target/quarkus-app/quarkus-run.jar"
     cat > "$LAB/cni/node$i.conflist" <<JSON
 {"cniVersion": "1.0.0", "name": "lab-pod-network", "plugins": [
   {"type": "bridge", "bridge": "cni0", "isGateway": true, "ipam": {"type": "host-local", "subnet": "10.244.$i.0/24", "dataDir": "$LAB/cni/ipam-node$i"}},
-  {"type": "netattach-shim", "socket": "$LAB/node$i.sock"}
+  {"type": "netattach-shim", "socketPath": "$LAB/node$i.sock"}
 ]}
 JSON
   done
@@ -127,7 +135,7 @@ down() {
   for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^na-(lab|p)-' || true); do
     ip netns delete "$ns" 2>/dev/null || true
   done
-  rm -rf "$LAB/nodes" "$LAB/cni" "$LAB"/*.sock
+  rm -rf "$LAB/nodes" "$LAB/cni" "$LAB/cni-bin" "$LAB"/*.sock "$LAB"/*-sandboxes.json "$LAB/kubeconfig"
   say "lab is down (PostgreSQL and Kafka keep running: deploy/local/services.sh stop)"
 }
 
@@ -152,11 +160,20 @@ exec_in_pod() {
   exec ip netns exec "na-p-${hex: -16}" "$@"
 }
 
+# Tails the audit topic (every attach, detach, denial, allocation, release, failure), one CloudEvent per line.
+audit() {
+  find_jdk25
+  exec java -cp "$NETATTACH_CACHE/kafka-$KAFKA_VERSION/libs/*" -Dlog4j2.level=WARN \
+    org.apache.kafka.tools.consumer.ConsoleConsumer --bootstrap-server "${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}" \
+    --topic netattach.audit "$@"
+}
+
 case "${1:-}" in
   up) shift; up "$@" ;;
+  audit) shift; audit "$@" ;;
   down) down ;;
   status) status ;;
   env) lab_env ;;
   exec) shift; exec_in_pod "$@" ;;
-  *) echo "usage: $0 up [--nodes N] | down | status | env | exec <namespace>/<pod> -- <command...>" >&2; exit 2 ;;
+  *) echo "usage: $0 up [--nodes N] | down | status | env | exec <namespace>/<pod> -- <command...> | audit [kafka consumer options]" >&2; exit 2 ;;
 esac

@@ -43,7 +43,7 @@ pg_start() {
 }
 
 kafka_fetch() {
-  if ! ls "$KAFKA_HOME/libs"/kafka_2.13-"$KAFKA_VERSION".jar >/dev/null 2>&1; then
+  if ! ls "$KAFKA_HOME/libs"/kafka_2.13-"$KAFKA_VERSION".jar "$KAFKA_HOME/libs"/kafka-tools-"$KAFKA_VERSION".jar >/dev/null 2>&1; then
     say "fetching Kafka $KAFKA_VERSION broker jars from Maven Central into $KAFKA_HOME/libs"
     "$MVNW" -q -B -f "$NETATTACH_ROOT/deploy/local/kafka/pom.xml" dependency:copy-dependencies \
       -DoutputDirectory="$KAFKA_HOME/libs" -DincludeScope=runtime \

@@ -37,14 +37,18 @@ final class LabApiServer {
 
         try (KubernetesClient client = new KubernetesClientBuilder()
                 .withConfig(new io.fabric8.kubernetes.client.ConfigBuilder().withMasterUrl(url).build()).build()) {
-            for (String crd : options.all("crd")) {
-                try (var in = new FileInputStream(crd)) {
-                    client.load(in).createOrReplace();
-                }
-            }
-            for (String ns : List.of("default", "kube-system", "database", "nfv")) {
+            for (String ns : List.of("default", "kube-system", "database", "nfv", "netattach-system")) {
                 client.namespaces().resource(new io.fabric8.kubernetes.api.model.NamespaceBuilder()
                         .withNewMetadata().withName(ns).endMetadata().build()).createOr(r -> r.update());
+            }
+            for (String file : options.all("apply")) {
+                try (var in = new FileInputStream(file)) {
+                    client.load(in).createOrReplace();
+                } catch (Exception e) {
+                    System.err.println("lab API server: cannot apply " + file + ": " + e.getMessage());
+                    server.destroy();
+                    System.exit(1);
+                }
             }
         }
         System.out.println("lab API server (fabric8 mock, CRUD mode; a stand-in, not a real API server) on " + url

@@ -101,7 +101,6 @@ final class LabKubelet {
             }
             JsonNode result = chain("ADD", sb);
             System.out.printf("kubelet %s: %s/%s sandbox %s ready: %s%n", node, sb.namespace(), sb.name(), sb.netns(), result);
-            markReady(sb);
         } catch (Exception e) {
             System.err.printf("kubelet %s: %s/%s: CNI ADD failed: %s%n", node, sb.namespace(), sb.name(), e.getMessage());
             event(sb, "FailedCreatePodSandBox", "CNI ADD failed: " + e.getMessage());
@@ -112,7 +111,9 @@ final class LabKubelet {
             }
             // Retry later, as a kubelet does: forget the sandbox so the next pod event (or resync) tries again.
             sandboxes.remove(sb.uid());
+            return;
         }
+        markReady(sb);
     }
 
     private void teardown(Sandbox sb) {
@@ -181,7 +182,22 @@ final class LabKubelet {
         return stdout.isEmpty() ? JSON.createObjectNode() : JSON.readTree(stdout);
     }
 
+    /** Pod status Running + Ready; other writers (attach-service) patch the pod too, so retry on conflict. */
     private void markReady(Sandbox sb) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                writeReady(sb);
+                return;
+            } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+                if (e.getCode() != 409 || attempt == 10) {
+                    System.err.printf("kubelet %s: cannot mark %s/%s ready: %s%n", node, sb.namespace(), sb.name(), e.getMessage());
+                    return;
+                }
+            }
+        }
+    }
+
+    private void writeReady(Sandbox sb) {
         client.pods().inNamespace(sb.namespace()).withName(sb.name()).editStatus(p -> {
             if (!sb.uid().equals(p.getMetadata().getUid())) {
                 return p;
