@@ -227,7 +227,9 @@ public final class NetworkSelectionParser {
         else if (name.equals(".") || name.equals("..")) problem = "'.' and '..' are not allowed";
         else if (name.indexOf('/') >= 0) problem = "contains '/'";
         else if (name.indexOf(':') >= 0) problem = "contains ':'";
-        else if (name.chars().anyMatch(c -> Character.isWhitespace(c) || Character.isISOControl(c))) problem = "contains whitespace or a control character";
+        else if (name.chars().anyMatch(c -> Character.isWhitespace(c) || Character.isSpaceChar(c) || Character.isISOControl(c))) problem = "contains whitespace or a control character";
+        // the kernel tests bytes with Latin-1 isspace: a UTF-8 byte 0xA0 (in U+00A0, but also in e.g. U+0120) counts as space
+        else if (containsByte(name.getBytes(StandardCharsets.UTF_8), (byte) 0xA0)) problem = "contains a byte the kernel reads as whitespace (0xA0)";
         if (problem != null) {
             throw new InvalidSelectionException(where + ": \"" + field + "\" is not a valid interface name (" + problem + "): " + quote(name));
         }
@@ -282,6 +284,11 @@ public final class NetworkSelectionParser {
             case NULL -> "null";
             default -> n.getNodeType().name().toLowerCase(Locale.ROOT);
         };
+    }
+
+    private static boolean containsByte(byte[] bytes, byte wanted) {
+        for (byte b : bytes) if (b == wanted) return true;
+        return false;
     }
 
     private static boolean containsAny(String s, String chars) {

@@ -37,6 +37,7 @@ class NetworkSelectionParserTest {
                 Arguments.of("a, a", List.of("default/a@net1", "default/a@net2")),
                 Arguments.of("0net, a-b-c, 123", List.of("default/0net@net1", "default/a-b-c@net2", "default/123@net3")),
                 Arguments.of("a@" + "x".repeat(15), List.of("default/a@" + "x".repeat(15) + "!")),
+                Arguments.of("[{\"name\":\"a\",\"interface\":\"\u00e9th0\"}]", List.of("default/a@\u00e9th0!")),
                 // JSON: namespace, empty interface = none requested, pre-3.2 "interfaceRequest", case-insensitive keys
                 Arguments.of("[{\"name\":\"a\",\"namespace\":\"other\"}]", List.of("other/a@net1")),
                 Arguments.of("[{\"name\":\"a\",\"namespace\":\"\",\"interface\":\"\"}]", List.of("default/a@net1")),
@@ -79,6 +80,9 @@ class NetworkSelectionParserTest {
                 Arguments.of("a@" + "x".repeat(16), List.of("element 1", "\"interface\"", "longer than 15 bytes")),
                 Arguments.of("a@eth 1", List.of("element 1", "whitespace", "\"eth 1\"")),
                 Arguments.of("a@eth:1", List.of("element 1", "contains ':'")),
+                Arguments.of("[{\"name\":\"a\",\"interface\":\"eth\u00a01\"}]", List.of("element 1", "whitespace")),
+                Arguments.of("[{\"name\":\"a\",\"interface\":\"x\u0120y\"}]", List.of("element 1", "0xA0")),
+                Arguments.of("[{\"name\":\"a\",\"interface\":\"eth\\t1\"}]", List.of("element 1", "whitespace")),
                 Arguments.of("a@.", List.of("element 1", "'.' and '..'")),
                 Arguments.of("a@..", List.of("element 1", "'.' and '..'")),
                 Arguments.of("a@x, b@x", List.of("element 2", "interface \"x\" is already used by element 1")),
