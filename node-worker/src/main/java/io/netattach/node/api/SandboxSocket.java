@@ -49,7 +49,8 @@ public final class SandboxSocket implements AutoCloseable {
         Files.createDirectories(path.toAbsolutePath().getParent());
         Files.deleteIfExists(path); // a stale socket of a previous run
         server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-        server.bind(UnixDomainSocketAddress.of(path));
+        // A node may start hundreds of pods at once; the default backlog (50) refuses the rest with EAGAIN.
+        server.bind(UnixDomainSocketAddress.of(path), 4096);
         Files.setPosixFilePermissions(path, PosixFilePermissions.fromString("rw-------"));
         acceptor = Thread.ofPlatform().name("netattach-sandbox-socket").daemon(true).start(this::accept);
         LOG.infof("sandbox API listening on %s", path);

@@ -131,6 +131,9 @@ class PodInterfacesLiveTest {
         ipJson(podNs, "route", "show", "dev", "net1").forEach(r -> routes.add(r.get("dst").asText() + " " + (r.has("gateway") ? r.get("gateway").asText() : "-")));
         assertEquals(Set.of("10.10.0.0/24 -", "10.20.0.0/16 10.10.0.1"), Set.copyOf(routes));
 
+        assertEquals("1", NetnsLab.run("ip", "netns", "exec", podNs, "cat", "/proc/sys/net/ipv4/conf/net1/arp_notify").trim(), "arp_notify as the plugins set it");
+        assertEquals("1", NetnsLab.run("ip", "netns", "exec", podNs, "cat", "/proc/sys/net/ipv6/conf/net1/ndisc_notify").trim(), "ndisc_notify as the plugins set it");
+
         // redelivery: same interface, no change
         int index = ipJson(podNs, "link", "show", "net1").get(0).get("ifindex").asInt();
         InterfaceReport again = onNode1.attach(path(podNs), pod("p1"), req);

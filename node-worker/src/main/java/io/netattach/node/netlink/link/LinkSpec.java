@@ -77,8 +77,10 @@ public sealed interface LinkSpec permits LinkSpec.Macvlan, LinkSpec.Macvtap, Lin
         public void writeInfoData(MessageBuilder b) { b.attrU32(IFLA_MACVLAN_MODE, mode.value); }
     }
 
-    /** A veth pair; the peer is created in the same namespace under {@code peerName}. */
-    record Veth(LinkAttrs attrs, String peerName) implements LinkSpec {
+    /** A veth pair; the peer is created under {@code peerName}, in the namespace of {@code peerNetnsFd} (-1 = the same). */
+    record Veth(LinkAttrs attrs, String peerName, int peerNetnsFd) implements LinkSpec {
+        public Veth(LinkAttrs attrs, String peerName) { this(attrs, peerName, -1); }
+
         public String kind() { return "veth"; }
         public boolean hasInfoData() { return true; }
         public void writeInfoData(MessageBuilder b) {
@@ -86,6 +88,7 @@ public sealed interface LinkSpec permits LinkSpec.Macvlan, LinkSpec.Macvtap, Lin
             b.u8(0).u8(0).u16(0).u32(0).u32(0).u32(0); // struct ifinfomsg of the peer
             b.attrString(Links.IFLA_IFNAME, peerName);
             if (attrs.mtu() > 0) b.attrU32(Links.IFLA_MTU, attrs.mtu());
+            if (peerNetnsFd >= 0) b.attrU32(Links.IFLA_NET_NS_FD, peerNetnsFd);
             b.end(peer);
         }
     }

@@ -42,6 +42,7 @@ public final class Links {
         if (a.mac() != null) b.attr(IFLA_ADDRESS, a.mac().bytes());
         if (a.parentIndex() > 0) b.attrU32(IFLA_LINK, a.parentIndex());
         b.attrString(IFLA_IFNAME, a.name());
+        if (a.netnsFd() >= 0) b.attrU32(IFLA_NET_NS_FD, a.netnsFd());
         int info = b.nest(IFLA_LINKINFO);
         // iproute2 sends the kind without a trailing NUL; the kernel compares with nla_strcmp either way.
         b.attr(IFLA_INFO_KIND, spec.kind().getBytes(java.nio.charset.StandardCharsets.US_ASCII));
@@ -58,6 +59,11 @@ public final class Links {
         socket.execute("create " + spec.kind() + " \"" + spec.attrs().name() + "\" in " + socket.where(), addRequest(spec));
         return get(spec.attrs().name()).orElseThrow(() -> new IllegalStateException(
                 "created " + spec.attrs().name() + " in " + socket.where() + " but cannot find it"));
+    }
+
+    /** Creates a link that the kernel places in another namespace (attrs().netnsFd()); nothing is looked up here. */
+    public void addElsewhere(LinkSpec spec, String target) {
+        socket.execute("create " + spec.kind() + " \"" + spec.attrs().name() + "\" in " + target, addRequest(spec));
     }
 
     private void set(String what, MessageBuilder b) { socket.execute(what, b); }

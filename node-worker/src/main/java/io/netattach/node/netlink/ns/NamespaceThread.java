@@ -44,16 +44,27 @@ public final class NamespaceThread implements AutoCloseable {
      * does not exist there (IPv6 disabled, say).
      */
     public boolean writeSysctl(Netns ns, String key, String value) {
-        if (key.contains("..")) throw new IllegalArgumentException("sysctl key \"" + key + "\" contains '..'");
+        return writeSysctls(ns, java.util.Map.of(key, value)) == 1;
+    }
+
+    /** Writes several sysctls of {@code ns} in one visit; returns how many existed. */
+    public int writeSysctls(Netns ns, java.util.Map<String, String> values) {
+        for (String key : values.keySet()) {
+            if (key.contains("..")) throw new IllegalArgumentException("sysctl key \"" + key + "\" contains '..'");
+        }
         return inside(ns, () -> {
-            try {
-                Files.writeString(Path.of("/proc/sys", key), value, StandardCharsets.US_ASCII);
-                return true;
-            } catch (NoSuchFileException e) {
-                return false;
-            } catch (java.io.IOException e) {
-                throw new IllegalStateException("cannot write sysctl " + key + "=" + value + " in " + ns + ": " + e.getMessage(), e);
+            int written = 0;
+            for (var e : values.entrySet()) {
+                try {
+                    Files.writeString(Path.of("/proc/sys", e.getKey()), e.getValue(), StandardCharsets.US_ASCII);
+                    written++;
+                } catch (NoSuchFileException missing) {
+                    // e.g. IPv6 disabled in that namespace
+                } catch (java.io.IOException io) {
+                    throw new IllegalStateException("cannot write sysctl " + e.getKey() + "=" + e.getValue() + " in " + ns + ": " + io.getMessage(), io);
+                }
             }
+            return written;
         });
     }
 

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Benchmark of node-worker's netlink path against an exec of the reference CNI macvlan plugin, plus
+# node-worker's RSS idle and under a burst of concurrent sandboxes. Prints figures; last line is one JSON
+# object. Needs root, iproute2 (only to build the na-* lab namespaces), /usr/lib/cni (containernetworking-
+# plugins), Kafka from deploy/local/services.sh. Usage: deploy/local/bench-netlink.sh [cycles] [burst]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+CYCLES=${1:-200}
+BURST=${2:-200}
+export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
+JAVA=$JAVA_HOME/bin/java
+BOOTSTRAP=${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}
+
+flock /tmp/netattach-mvn.lock ./mvnw -B -ntp -o -q -pl node-worker package -DskipTests >&2
+NW=node-worker/target
+CP="$NW/classes:$NW/test-classes:$NW/quarkus-app/lib/boot/*:$NW/quarkus-app/lib/main/*"
+
+TAG=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
+NODE_NS=na-bench-$TAG
+SOCK=/tmp/netattach-bench-$TAG.sock
+STATE=/tmp/netattach-bench-$TAG.json
+SUFFIX=.bench$TAG
+LOG=/tmp/netattach-bench-$TAG.log
+PID=
+cleanup() {
+  [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null || true
+  ip netns del "$NODE_NS" 2>/dev/null || true
+  rm -f "$SOCK" "$STATE"
+}
+trap cleanup EXIT
+
+# The running service needs a node namespace with an uplink that has the default route.
+ip netns add "$NODE_NS"
+ip -n "$NODE_NS" link set lo up
+ip -n "$NODE_NS" link add eth1 type veth peer name eth2
+ip -n "$NODE_NS" link set eth1 up
+ip -n "$NODE_NS" link set eth2 up
+ip -n "$NODE_NS" addr add 192.168.98.1/24 dev eth1
+ip -n "$NODE_NS" route add default via 192.168.98.254
+
+"$JAVA" --enable-native-access=ALL-UNNAMED \
+  -Dnetattach.node.name=bench-$TAG -Dnetattach.node.host-netns=/var/run/netns/$NODE_NS \
+  -Dnetattach.node.socket=$SOCK -Dnetattach.node.state-file=$STATE -Dnetattach.node.sandbox-wait=PT30S \
+  -Dnetattach.kafka.topic-suffix=$SUFFIX -Dquarkus.http.port=0 -Dkafka.bootstrap.servers=$BOOTSTRAP \
+  -jar $NW/quarkus-app/quarkus-run.jar >"$LOG" 2>&1 &
+PID=$!
+for _ in $(seq 1 300); do
+  grep -q "node-worker bench-$TAG ready" "$LOG" && break
+  kill -0 "$PID" 2>/dev/null || { cat "$LOG" >&2; exit 1; }
+  sleep 0.1
+done
+grep -q "ready" "$LOG" || { echo "node-worker did not start" >&2; tail -20 "$LOG" >&2; exit 1; }
+
+"$JAVA" --enable-native-access=ALL-UNNAMED -cp "$CP" io.netattach.node.bench.NetlinkBench \
+  --cycles "$CYCLES" --plugin-dir /usr/lib/cni \
+  --service-pid "$PID" --burst "$BURST" --node "bench-$TAG" --socket "$SOCK" \
+  --bootstrap "$BOOTSTRAP" --topic "netattach.node.commands$SUFFIX"

@@ -1,0 +1,217 @@
+package io.netattach.node.bench;
+
+import io.netattach.node.cni.CniPlugins;
+import io.netattach.node.domain.AttachmentRequest;
+import io.netattach.node.domain.PodRef;
+import io.netattach.node.domain.RouteRequest;
+import io.netattach.node.lab.NetnsLab;
+import io.netattach.node.netlink.PodInterfaces;
+import io.netattach.node.netlink.link.LinkAttrs;
+import io.netattach.node.netlink.link.LinkSpec;
+import io.netattach.node.netlink.link.Links;
+import io.netattach.node.netlink.ns.NamespaceThread;
+import io.netattach.node.netlink.ns.Netns;
+import io.netattach.node.netlink.wire.NetlinkSocket;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+import java.io.OutputStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Benchmark, not a test (run by deploy/local/bench-netlink.sh). Prints figures; the last line is one JSON object.
+ * Phase 1, in-process: N attach+detach cycles of one macvlan with two addresses and a route through
+ * node-worker's netlink path, N through an exec of the reference macvlan plugin with static IPAM (same
+ * namespaces), and N kernel-only deletes of a macvlan. Phase 2 (with --service-pid): RSS of a running
+ * node-worker idle and under a burst of concurrent sandboxes (attach commands via Kafka + shim-protocol ADDs).
+ */
+public final class NetlinkBench {
+    public static void main(String[] args) throws Exception {
+        Map<String, String> opt = new HashMap<>();
+        for (int i = 0; i + 1 < args.length; i += 2) opt.put(args[i].replaceFirst("^--", ""), args[i + 1]);
+        int n = Integer.parseInt(opt.getOrDefault("cycles", "200"));
+        String pluginDir = opt.getOrDefault("plugin-dir", "/usr/lib/cni");
+        Map<String, Object> out = new java.util.LinkedHashMap<>();
+        out.put("cycles", n);
+
+        try (NetnsLab lab = new NetnsLab(); NamespaceThread nsThread = new NamespaceThread()) {
+            String lan = lab.lan("blan");
+            String node = lab.node("bnode", lan, "192.168.99.1/24", "192.168.99.254");
+            String pod = lab.netns("bpod");
+            PodInterfaces native_ = new PodInterfaces(nsThread, NetnsLab.path(node));
+            PodRef ref = new PodRef("bench", "pod", "bench-uid");
+            Map<String, Object> conf = new HashMap<>(Map.of("cniVersion", "1.0.0", "name", "bench", "type", "macvlan", "master", "eth1", "mode", "bridge",
+                    "ipam", Map.of("type", "host-local")));
+            AttachmentRequest req = new AttachmentRequest("bench/net", "net1", conf, List.of("10.77.0.5/24", "fd77::5/64"),
+                    List.of("10.77.0.1"), List.of(new RouteRequest("10.78.0.0/16", "10.77.0.1")), null, false);
+
+            for (int i = 0; i < Math.min(50, n); i++) { native_.attach(NetnsLab.path(pod), ref, req); native_.detach(NetnsLab.path(pod), ref, null); }
+            long[] addNative = new long[n], delNative = new long[n];
+            for (int i = 0; i < n; i++) {
+                long t0 = System.nanoTime();
+                native_.attach(NetnsLab.path(pod), ref, req);
+                long t1 = System.nanoTime();
+                native_.detach(NetnsLab.path(pod), ref, null);
+                long t2 = System.nanoTime();
+                addNative[i] = t1 - t0;
+                delNative[i] = t2 - t1;
+            }
+
+            long[] addPlugin = new long[n], delPlugin = new long[n];
+            try (Netns nodeNs = Netns.open(NetnsLab.path(node))) {
+                CniPlugins plugin = new CniPlugins(Path.of(pluginDir), nsThread, nodeNs);
+                for (int i = 0; i < n; i++) {
+                    long t0 = System.nanoTime();
+                    plugin.add(NetnsLab.path(pod), ref, req);
+                    long t1 = System.nanoTime();
+                    plugin.delete(NetnsLab.path(pod), ref, req);
+                    long t2 = System.nanoTime();
+                    addPlugin[i] = t1 - t0;
+                    delPlugin[i] = t2 - t1;
+                }
+                // The kernel's own delete: one RTM_DELLINK of a macvlan in the pod, nothing else.
+                long[] delKernel = new long[n];
+                try (Netns podNs = Netns.open(NetnsLab.path(pod)); NetlinkSocket ns = nsThread.openSocket(nodeNs); NetlinkSocket ps = nsThread.openSocket(podNs)) {
+                    Links nodeLinks = new Links(ns), podLinks = new Links(ps);
+                    int master = nodeLinks.get("eth1").orElseThrow().index();
+                    for (int i = 0; i < n; i++) {
+                        var made = nodeLinks.add(new LinkSpec.Macvlan(new LinkAttrs("nabench", 0, null, master), LinkSpec.MacvlanMode.BRIDGE));
+                        nodeLinks.setNetns(made, podNs.fd(), podNs.path());
+                        var inPod = podLinks.get("nabench").orElseThrow();
+                        long t0 = System.nanoTime();
+                        podLinks.delete(inPod);
+                        delKernel[i] = System.nanoTime() - t0;
+                    }
+                }
+                report(out, "add_native", addNative);
+                report(out, "del_native", delNative);
+                report(out, "add_plugin", addPlugin);
+                report(out, "del_plugin", delPlugin);
+                report(out, "del_kernel", delKernel);
+                out.put("add_speedup_median", round(median(addPlugin) / median(addNative)));
+                out.put("del_speedup_median", round(median(delPlugin) / median(delNative)));
+                out.put("del_native_minus_kernel_median_ms", round((median(delNative) - median(delKernel)) / 1e6));
+            }
+            native_.close();
+        }
+
+        if (opt.containsKey("service-pid")) burst(opt, out);
+
+        StringBuilder json = new StringBuilder("{");
+        out.forEach((k, v) -> json.append(json.length() > 1 ? "," : "").append('"').append(k).append("\":").append(v instanceof String s ? "\"" + s + "\"" : v));
+        System.out.println(json.append('}'));
+    }
+
+    private static double median(long[] v) { long[] s = v.clone(); Arrays.sort(s); return s[s.length / 2]; }
+    private static double p99(long[] v) { long[] s = v.clone(); Arrays.sort(s); return s[Math.min(s.length - 1, (int) Math.ceil(s.length * 0.99) - 1)]; }
+    private static double round(double d) { return Math.round(d * 1000) / 1000.0; }
+
+    private static void report(Map<String, Object> out, String name, long[] v) {
+        double med = median(v) / 1e6, p99 = p99(v) / 1e6;
+        System.out.printf(Locale.ROOT, "%-11s median %8.3f ms   p99 %8.3f ms%n", name, med, p99);
+        out.put(name + "_median_ms", round(med));
+        out.put(name + "_p99_ms", round(p99));
+    }
+
+    private static long rssKb(String pid) throws Exception {
+        for (String line : Files.readAllLines(Path.of("/proc", pid, "status"))) {
+            if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("\\D", ""));
+        }
+        throw new IllegalStateException("no VmRSS for pid " + pid);
+    }
+
+    /** 200 (or --burst) sandboxes at once: attach commands via Kafka, then concurrent shim ADDs; RSS sampled throughout. */
+    private static void burst(Map<String, String> opt, Map<String, Object> out) throws Exception {
+        String pid = opt.get("service-pid");
+        int count = Integer.parseInt(opt.getOrDefault("burst", "200"));
+        String nodeName = opt.get("node");
+        String socket = opt.get("socket");
+        long idle = rssKb(pid);
+        AtomicLong peak = new AtomicLong(idle);
+        try (NetnsLab lab = new NetnsLab()) {
+            List<String> pods = new ArrayList<>();
+            for (int i = 0; i < count; i++) pods.add(lab.netns("b" + i));
+            try (KafkaProducer<String, String> producer = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, opt.get("bootstrap"),
+                    ProducerConfig.ACKS_CONFIG, "all", ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
+                    ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class))) {
+                for (int i = 0; i < count; i++) {
+                    String uid = "burst-" + i;
+                    String ev = """
+                            {"specversion":"1.0","id":"attach/bench/%1$s","source":"/netattach/bench","type":"io.netattach.node.attach","time":"2026-11-29T00:00:00Z",
+                             "datacontenttype":"application/json","data":{"requestId":"attach/bench/%1$s","node":"%2$s","pod":{"namespace":"bench","name":"p%3$d","uid":"%1$s"},
+                             "attachments":[{"network":"bench/net","interface":"net1","cniConfig":{"cniVersion":"1.0.0","type":"macvlan","mode":"bridge"},
+                             "ips":["10.79.%4$d.%5$d/16","fd79::%3$x/64"],"gateways":["10.79.0.1"],"routes":[{"dst":"10.80.0.0/16","gw":"10.79.0.1"}],"mac":null,"defaultRoute":false}]}}
+                            """.formatted(uid, nodeName, i, 1 + i / 250, 1 + i % 250).replace("\n", "");
+                    producer.send(new ProducerRecord<>(opt.get("topic"), nodeName, ev));
+                }
+                producer.flush();
+            }
+            Thread sampler = Thread.ofPlatform().daemon(true).start(() -> {
+                while (!Thread.currentThread().isInterrupted()) {
+                    try {
+                        peak.accumulateAndGet(rssKb(pid), Math::max);
+                        Thread.sleep(5);
+                    } catch (InterruptedException e) {
+                        return;
+                    } catch (Exception e) {
+                        return;
+                    }
+                }
+            });
+            ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
+            long t0 = System.nanoTime();
+            List<Thread> threads = new ArrayList<>();
+            for (int i = 0; i < count; i++) {
+                int idx = i;
+                threads.add(Thread.ofVirtual().start(() -> {
+                    String r = call(socket, "ADD", "burst-" + idx, NetnsLab.path(pods.get(idx)));
+                    if (!r.startsWith("{\"exit\":0")) failures.add(r);
+                }));
+            }
+            for (Thread t : threads) t.join();
+            long burstMs = (System.nanoTime() - t0) / 1_000_000;
+            long made = pods.stream().filter(p -> NetnsLab.linkNames(p).contains("net1")).count();
+            for (int i = 0; i < count; i++) call(socket, "DEL", "burst-" + i, NetnsLab.path(pods.get(i)));
+            sampler.interrupt();
+            System.out.printf(Locale.ROOT, "burst       %d sandboxes in %d ms, %d interfaces made, %d failed%n", count, burstMs, made, failures.size());
+            if (!failures.isEmpty()) System.out.println("first failure: " + failures.peek());
+            System.out.printf(Locale.ROOT, "rss         idle %d KiB, burst peak %d KiB, ratio %.2f%n", idle, peak.get(), peak.get() / (double) idle);
+            out.put("burst_sandboxes", count);
+            out.put("burst_ms", burstMs);
+            out.put("burst_interfaces_made", made);
+            out.put("rss_idle_kib", idle);
+            out.put("rss_burst_peak_kib", peak.get());
+            out.put("rss_ratio", round(peak.get() / (double) idle));
+        }
+    }
+
+    private static String call(String socket, String command, String uid, String netns) {
+        String req = "{\"command\":\"" + command + "\",\"containerId\":\"c-" + uid + "\",\"netns\":\"" + netns + "\",\"ifName\":\"eth0\","
+                + "\"pod\":{\"namespace\":\"bench\",\"name\":\"" + uid + "\",\"uid\":\"" + uid + "\"},\"config\":{\"cniVersion\":\"1.0.0\",\"name\":\"k8s\",\"type\":\"netattach-shim\"}}\n";
+        try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            ch.connect(UnixDomainSocketAddress.of(Path.of(socket)));
+            OutputStream o = Channels.newOutputStream(ch);
+            o.write(req.getBytes(StandardCharsets.UTF_8));
+            o.flush();
+            return new String(Channels.newInputStream(ch).readAllBytes(), StandardCharsets.UTF_8).trim();
+        } catch (Exception e) {
+            return "error: " + e.getMessage();
+        }
+    }
+}
