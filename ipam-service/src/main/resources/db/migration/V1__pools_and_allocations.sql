@@ -89,3 +89,67 @@ begin
         where a.pool = p_pool and a.cluster = p_cluster and a.pod_uid = p_pod_uid and a.interface = p_interface
         order by a.range_set;
 end $$;
+
+-- The same for many owners of one pool at once (concurrent requests batched by a replica): one lock, one
+-- commit. Each owner runs in its own subtransaction: its failure (o_state = SQLSTATE, o_message = detail as
+-- above) rolls back only its own rows, and the hints are restored with it.
+create function ipam_allocate_batch(p_pool text, p_owners jsonb)
+    returns table (o_idx integer, o_set integer, o_ordinal numeric, o_value numeric, o_created boolean, o_version bigint, o_state text, o_message text)
+    language plpgsql as $$
+declare
+    v_hints   numeric[];
+    v_saved   numeric[];
+    v_sizes   numeric[];
+    v_cluster text;
+    v_version bigint;
+    v_o       record;
+    v_k       integer;
+    v_g       numeric;
+    v_created boolean;
+    v_any     boolean := false;
+begin
+    select p.hints, p.set_sizes, p.cluster, p.version into v_hints, v_sizes, v_cluster, v_version
+        from pool p where p.name = p_pool for update;
+    if not found then
+        raise exception using errcode = 'NA404', message = p_pool;
+    end if;
+    for v_o in select (e.n - 1)::integer as i, e.o ->> 'cluster' as c, e.o ->> 'namespace' as ns, e.o ->> 'pod' as pod,
+                      e.o ->> 'podUid' as uid, e.o ->> 'interface' as itf
+               from jsonb_array_elements(p_owners) with ordinality as e(o, n) loop
+        v_saved := v_hints;
+        v_created := false;
+        begin
+            if v_cluster is not null and v_cluster <> v_o.c then
+                raise exception using errcode = 'NA403', message = v_cluster;
+            end if;
+            for v_k in 1 .. coalesce(array_length(v_hints, 1), 0) loop
+                continue when exists (select 1 from allocation a where a.pool = p_pool and a.cluster = v_o.c
+                    and a.pod_uid = v_o.uid and a.interface = v_o.itf and a.range_set = v_k - 1);
+                v_g := v_hints[v_k];
+                if exists (select 1 from allocation a where a.pool = p_pool and a.range_set = v_k - 1 and a.ordinal = v_g) then
+                    select a.ordinal + 1 into v_g from allocation a
+                        where a.pool = p_pool and a.range_set = v_k - 1 and a.ordinal >= v_hints[v_k]
+                          and not exists (select 1 from allocation b where b.pool = p_pool and b.range_set = v_k - 1 and b.ordinal = a.ordinal + 1)
+                        order by a.ordinal limit 1;
+                end if;
+                if v_g >= v_sizes[v_k] then
+                    raise exception using errcode = 'NA409', message = (v_k - 1)::text;
+                end if;
+                insert into allocation (pool, range_set, ordinal, cluster, namespace, pod, pod_uid, interface, static)
+                    values (p_pool, v_k - 1, v_g, v_o.c, v_o.ns, v_o.pod, v_o.uid, v_o.itf, false);
+                v_hints[v_k] := v_g + 1;
+                v_created := true;
+            end loop;
+            v_any := v_any or v_created;
+            return query select v_o.i, a.range_set, a.ordinal, a.value, v_created, v_version, null::text, null::text
+                from allocation a where a.pool = p_pool and a.cluster = v_o.c and a.pod_uid = v_o.uid and a.interface = v_o.itf
+                order by a.range_set;
+        exception when others then
+            v_hints := v_saved;
+            return query select v_o.i, null::integer, null::numeric, null::numeric, false, v_version, SQLSTATE::text, SQLERRM::text;
+        end;
+    end loop;
+    if v_any then
+        update pool set hints = v_hints where name = p_pool;
+    end if;
+end $$;

@@ -35,7 +35,14 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 
 /**
@@ -183,8 +190,108 @@ public class IpamStore {
         return allocateStatic(poolName, owner, ips, reported);
     }
 
-    /** The common case in one statement (ipam_allocate, V1 migration): the pool lock lives only inside the server. */
+    /** A dynamic request waiting for its pool's next batch. */
+    private record Pending(Owner owner, CompletableFuture<List<Row>> done) {
+    }
+
+    /** Requests of one pool waiting in this replica, and whether a thread is running a batch for it. */
+    private static final class Batch {
+        final ConcurrentLinkedQueue<Pending> queue = new ConcurrentLinkedQueue<>();
+        final AtomicBoolean running = new AtomicBoolean();
+    }
+
+    private static final int BATCH_MAX = 128;
+    private final Map<String, Batch> batches = new ConcurrentHashMap<>();
+
+    /**
+     * The common case: concurrent dynamic requests for one pool are sent together as one ipam_allocate_batch
+     * statement (one lock, one commit for all of them). The first caller to find no batch running runs it
+     * for everyone queued; the others wait for their rows. An owner whose row failed on a collision is retried
+     * alone.
+     */
     private Lease allocateDynamic(String poolName, Owner owner, PoolDefinition reported) {
+        Batch batch = batches.computeIfAbsent(poolName, k -> new Batch());
+        Pending me = new Pending(owner, new CompletableFuture<>());
+        batch.queue.add(me);
+        while (!me.done().isDone()) {
+            if (batch.running.compareAndSet(false, true)) {
+                try {
+                    while (!batch.queue.isEmpty()) runBatch(poolName, batch);
+                } finally {
+                    batch.running.set(false);
+                }
+            } else {
+                try {
+                    me.done().get(2, TimeUnit.MILLISECONDS); // the running batch may have missed us: look again soon
+                } catch (TimeoutException | ExecutionException ignored) {
+                    // loop: done, or take over the batch
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException("interrupted while allocating from pool " + poolName, e);
+                }
+            }
+        }
+        List<Row> rows;
+        try {
+            rows = me.done().join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof PgException pg) throw translate(pg, poolName, owner);
+            throw e.getCause() instanceof RuntimeException re ? re : e;
+        }
+        Row first = rows.getFirst();
+        String state = first.getString(6);
+        if (state != null) {
+            if (RETRYABLE.contains(state)) return allocateOne(poolName, owner, reported);
+            throw translate(state, first.getString(7), poolName, owner);
+        }
+        PoolDefinition def = definition(poolName, first.getLong(5), null);
+        Map<Integer, Address> chosen = new LinkedHashMap<>();
+        for (Row r : rows) chosen.put(r.getInteger(1), address(def, r.getInteger(1), r.getString(2), r.getString(3)));
+        return lease(poolName, def, reported != null ? reported : def, chosen, first.getBoolean(4));
+    }
+
+    private void runBatch(String poolName, Batch batch) {
+        List<Pending> taken = new ArrayList<>();
+        for (Pending p; taken.size() < BATCH_MAX && (p = batch.queue.poll()) != null; ) taken.add(p);
+        if (taken.isEmpty()) return;
+        List<Map<String, String>> owners = taken.stream().map(p -> Map.of("cluster", p.owner().cluster(), "namespace", p.owner().namespace(),
+                "pod", p.owner().pod(), "podUid", p.owner().podUid(), "interface", p.owner().iface())).toList();
+        try {
+            RowSet<Row> rows = db.preparedQuery("select o_idx, o_set, o_ordinal::text, o_value::text, o_created, o_version, o_state, o_message "
+                    + "from ipam_allocate_batch($1, $2::text::jsonb)").execute(Tuple.of(poolName, write(owners))).await().atMost(TIMEOUT);
+            Map<Integer, List<Row>> byOwner = new HashMap<>();
+            for (Row r : rows) byOwner.computeIfAbsent(r.getInteger(0), k -> new ArrayList<>()).add(r);
+            for (int i = 0; i < taken.size(); i++) {
+                List<Row> mine = byOwner.get(i);
+                if (mine == null) taken.get(i).done().completeExceptionally(new IllegalStateException("ipam_allocate_batch gave no row for owner " + i));
+                else taken.get(i).done().complete(mine);
+            }
+        } catch (RuntimeException e) {
+            for (Pending p : taken) p.done().completeExceptionally(e);
+        }
+    }
+
+    private IpamException translate(PgException e, String poolName, Owner owner) {
+        IpamException known = translate(e.getSqlState(), e.getErrorMessage(), poolName, owner);
+        if (known != null) return known;
+        throw e;
+    }
+
+    /** The function's own error codes as refusals; null for any other state. */
+    private IpamException translate(String state, String message, String poolName, Owner owner) {
+        return switch (String.valueOf(state)) {
+            case "NA404" -> new IpamException(Reason.NotFound, "pool \"" + poolName + "\" not found");
+            case "NA403" -> IpamException.invalid("owner.cluster", owner.cluster(), "may not allocate from pool \"" + poolName + "\" of cluster \"" + message + "\"");
+            case "NA409" -> exhausted(poolName, definition(poolName, -1, null), Integer.parseInt(message));
+            default -> {
+                if (state != null && state.length() == 5) throw new IllegalStateException("allocation in pool " + poolName + " failed: " + state + " " + message);
+                yield null;
+            }
+        };
+    }
+
+    /** One owner in one statement (ipam_allocate): the pool lock lives only inside the server. */
+    private Lease allocateOne(String poolName, Owner owner, PoolDefinition reported) {
         for (int attempt = 1; ; attempt++) {
             try {
                 RowSet<Row> rows = db.preparedQuery("select range_set, ordinal::text, value::text, created, version from ipam_allocate($1, $2, $3, $4, $5, $6)")
@@ -436,7 +543,7 @@ public class IpamStore {
         return conn.preparedQuery(sql).execute(args).await().atMost(TIMEOUT);
     }
 
-    private String write(Map<String, Object> ipam) {
+    private String write(Object ipam) {
         try {
             return json.writeValueAsString(ipam);
         } catch (JsonProcessingException e) {

@@ -366,4 +366,30 @@ class IpamStoreTest {
                 .await().atMost(Duration.ofSeconds(10)).iterator().next();
         assertEquals(0L, dup.getLong(0));
     }
+
+    @Test
+    void oneBatchServesRepeatsAndRefusesOnlyTheOwnerThatDoesNotFit() {
+        String p = put("{\"type\":\"host-local\",\"ranges\":[[{\"subnet\":\"10.63.0.0/24\",\"rangeStart\":\"10.63.0.10\",\"rangeEnd\":\"10.63.0.11\"}],"
+                + "[{\"subnet\":\"10.64.0.0/24\",\"rangeStart\":\"10.64.0.10\",\"rangeEnd\":\"10.64.0.12\"}]]}");
+        String owners = "[" + String.join(",",
+                "{\"cluster\":\"c1\",\"namespace\":\"n\",\"pod\":\"a\",\"podUid\":\"ba\",\"interface\":\"net1\"}",
+                "{\"cluster\":\"c1\",\"namespace\":\"n\",\"pod\":\"b\",\"podUid\":\"bb\",\"interface\":\"net1\"}",
+                "{\"cluster\":\"c1\",\"namespace\":\"n\",\"pod\":\"a\",\"podUid\":\"ba\",\"interface\":\"net1\"}",
+                "{\"cluster\":\"c1\",\"namespace\":\"n\",\"pod\":\"c\",\"podUid\":\"bc\",\"interface\":\"net1\"}") + "]";
+        List<String> rows = new ArrayList<>();
+        for (Row r : db.preparedQuery("select o_idx, o_set, o_ordinal::text, o_created, o_state, o_message from ipam_allocate_batch($1, $2::text::jsonb)")
+                .execute(Tuple.of(p, owners)).await().atMost(Duration.ofSeconds(10))) {
+            rows.add(r.getInteger(0) + ":" + r.getValue(1) + ":" + r.getString(2) + ":" + r.getBoolean(3) + ":" + r.getString(4) + ":" + r.getString(5));
+        }
+        assertEquals(List.of("0:0:0:true:null:null", "0:1:0:true:null:null", "1:0:1:true:null:null", "1:1:1:true:null:null",
+                "2:0:0:false:null:null", "2:1:0:false:null:null", "3:null:null:false:NA409:0"), rows);
+        // the refused owner left nothing behind, and the IPv4 second set's next address is still the lowest free
+        assertEquals(4, store.allocations(p).size());
+        store.release("c1", "ba", "net1", p);
+        assertEquals(List.of("10.63.0.10/24", "10.64.0.10/24"), store.allocate(p, pod("d", unique("bd"), "net1"), null, null).ips());
+        IpamException e = assertThrows(IpamException.class, () -> store.allocate(p, pod("e", unique("be"), "net1"), null, null));
+        assertTrue(e.getMessage().startsWith("pool \"" + p + "\" is exhausted: all 2 addresses of range set 0 (10.63.0.10-10.63.0.11 in 10.63.0.0/24)"), e.getMessage());
+        // the exhausted request rolled back its second-set address too
+        assertEquals(List.of("10.64.0.10", "10.64.0.11"), store.allocations(p).stream().map(Holding::address).filter(a -> a.startsWith("10.64")).sorted().toList());
+    }
 }
