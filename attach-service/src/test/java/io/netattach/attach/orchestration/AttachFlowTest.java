@@ -135,7 +135,7 @@ class AttachFlowTest {
         var lease = await(() -> Optional.ofNullable(client.resources(io.fabric8.kubernetes.api.model.coordination.v1.Lease.class)
                 .inNamespace("netattach-system").withName("netattach-attach-service").get()), "the leader Lease");
         assertFalse(lease.getSpec().getHolderIdentity().isBlank());
-        assertEquals(4, lease.getSpec().getLeaseDurationSeconds());
+        assertEquals(15, lease.getSpec().getLeaseDurationSeconds());
     }
 
     @Test
