@@ -290,6 +290,14 @@ class NodeWorkerTest {
     }
 
     @Test
+    void reportsItsInventoryAtStart() {
+        JsonNode inv = await("inventory", e -> e.path("type").asText().equals("io.netattach.node.inventory"));
+        assertCloudEvent(inv, "io.netattach.node.inventory");
+        assertEquals(node, inv.at("/data/node").asText());
+        assertTrue(inv.at("/data/sandboxes").isArray());
+    }
+
+    @Test
     void shimAnswersVersionWithoutTheWorker() throws Exception {
         Exec v = shim("VERSION", "", "x", "{}");
         assertEquals(0, v.exit());

@@ -72,6 +72,12 @@ class IprouteFixtureTest {
     }
 
     @Test
+    void bridgePortVlanMatchesTheBridgeTool() throws Exception {
+        String ours = HexFormat.of().formatHex(Links.portVlanRequest(4, 100).build(1, 0));
+        assertEquals(normalised(fixture("bridge-vlan-100-pvid-untagged")), normalised(ours));
+    }
+
+    @Test
     void macvlanPassthruMatchesIproute2() throws Exception {
         assertSameAsIproute("macvlan-passthru", new LinkSpec.Macvlan(new LinkAttrs("na2", 0, null, ETH1), MacvlanMode.PASSTHRU));
     }

@@ -201,6 +201,35 @@ class PodInterfacesLiveTest {
         assertEquals(List.of("lo"), linkNames(p1));
     }
 
+    @Test
+    void bridgePromiscModeIsSetOnTheBridge() {
+        String p1 = lab.netns("p1");
+        Map<String, Object> conf = new HashMap<>(Map.of("cniVersion", "1.0.0", "type", "bridge", "bridge", "na-brp", "promiscMode", true));
+        onNode1.attach(path(p1), pod("p1"), new AttachmentRequest("default/brp", "net1", conf, List.of("10.31.0.11/24"),
+                List.of(), List.of(), null, false));
+        JsonNode br = ipJson(node1, "link", "show", "na-brp").get(0);
+        assertTrue(br.get("flags").toString().contains("PROMISC"), "promiscMode on the bridge: " + br.get("flags"));
+    }
+
+    @Test
+    void bridgePortVlanIsSetWhereTheKernelFiltersVlans() {
+        String p1 = lab.netns("p1");
+        Map<String, Object> conf = new HashMap<>(Map.of("cniVersion", "1.0.0", "type", "bridge", "bridge", "na-brv", "vlan", 100));
+        List<String> nodeBefore = linkNames(node1);
+        try {
+            onNode1.attach(path(p1), pod("p1"), new AttachmentRequest("default/brv", "net1", conf, List.of("10.31.0.12/24"),
+                    List.of(), List.of(), null, false));
+        } catch (AttachException e) {
+            assertEquals(nodeBefore, linkNames(node1), "nothing left behind");
+            assertEquals(List.of("lo"), linkNames(p1));
+            if (e.getMessage().contains("EOPNOTSUPP")) abort("kernel refuses bridge VLAN filtering: " + e.getMessage());
+            throw e;
+        }
+        String port = ipJson(node1, "link", "show", "master", "na-brv").get(0).get("ifname").asText();
+        String text = NetnsLab.run("ip", "netns", "exec", node1, "bridge", "-j", "vlan", "show", "dev", port);
+        assertTrue(text.contains("\"vlan\":100") && text.contains("PVID") && text.contains("Egress Untagged"), text);
+    }
+
     private void assertFailsCleanly(String podNs, AttachmentRequest req, String reason, String messagePart) {
         List<String> nodeBefore = linkNames(node1);
         List<String> podBefore = linkNames(podNs);

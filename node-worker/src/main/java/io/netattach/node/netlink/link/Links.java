@@ -122,11 +122,16 @@ public final class Links {
 
     /** Bridge port VLAN: {@code vid} as PVID and untagged on the port, as the bridge plugin's "vlan" does. */
     public void addPortVlan(Link port, int vid) {
-        MessageBuilder b = ifinfo(Nl.RTM_SETLINK, 0, AF_BRIDGE, port.index(), 0, 0);
+        set("add vlan " + vid + " on bridge port " + port.name(), portVlanRequest(port.index(), vid));
+    }
+
+    /** The request `bridge vlan add dev <port> vid <vid> pvid untagged` sends. */
+    public static MessageBuilder portVlanRequest(int portIndex, int vid) {
+        MessageBuilder b = ifinfo(Nl.RTM_SETLINK, Nl.NLM_F_REQUEST | Nl.NLM_F_ACK, AF_BRIDGE, portIndex, 0, 0);
         int spec = b.nest(IFLA_AF_SPEC);
         b.attr(IFLA_BRIDGE_VLAN_INFO, new byte[] {(byte) (BRIDGE_VLAN_INFO_PVID | BRIDGE_VLAN_INFO_UNTAGGED), 0, (byte) vid, (byte) (vid >>> 8)});
         b.end(spec);
-        set("add vlan " + vid + " on bridge port " + port.name(), b);
+        return b;
     }
 
     public void delete(Link l) {
