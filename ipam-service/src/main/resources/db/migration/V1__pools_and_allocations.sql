@@ -36,7 +36,8 @@ create table allocation (
 create unique index allocation_ordinal on allocation (pool, range_set, ordinal);
 create unique index allocation_value on allocation (pool, range_set, value);
 create unique index allocation_owner on allocation (pool, cluster, pod_uid, interface, range_set);
-create index allocation_pod on allocation (cluster, pod_uid);
+create index allocation_pod on allocation (pod_uid);
+create index allocation_cluster on allocation (cluster, created_at);
 
 -- Dynamic allocation in one statement: the pool row lock is held only while the server runs this, never across
 -- client round trips. Idempotent per owner; all range sets or none (an exception rolls the statement back).
@@ -152,4 +153,49 @@ begin
     if v_any then
         update pool set hints = v_hints where name = p_pool;
     end if;
+end $$;
+
+-- Release in one statement: lock the pools concerned in name order (the order every writer uses), delete,
+-- lower each range set's hint to the lowest freed ordinal. p_cluster, p_interface, p_pool: null = any.
+create function ipam_release(p_cluster text, p_pod_uid text, p_interface text, p_pool text)
+    returns table (o_pool text, o_set integer, o_ordinal numeric, o_value numeric, o_cluster text, o_namespace text,
+                   o_pod text, o_pod_uid text, o_interface text, o_version bigint)
+    language plpgsql as $$
+begin
+    perform 1 from pool p where p.name in (select a.pool from allocation a where a.pod_uid = p_pod_uid
+            and (p_cluster is null or a.cluster = p_cluster) and (p_interface is null or a.interface = p_interface)
+            and (p_pool is null or a.pool = p_pool))
+        order by p.name for update;
+    return query
+    with del as (delete from allocation a where a.pod_uid = p_pod_uid
+            and (p_cluster is null or a.cluster = p_cluster) and (p_interface is null or a.interface = p_interface)
+            and (p_pool is null or a.pool = p_pool)
+            returning a.pool, a.range_set, a.ordinal, a.value, a.cluster, a.namespace, a.pod, a.pod_uid, a.interface),
+         mins as (select d.pool, d.range_set, min(d.ordinal) as m from del d where d.ordinal is not null group by d.pool, d.range_set),
+         upd as (update pool p set hints = (select array_agg(least(h.v, coalesce(mi.m, h.v)) order by h.k)
+                     from unnest(p.hints) with ordinality as h(v, k) left join mins mi on mi.pool = p.name and mi.range_set = h.k - 1)
+                 where p.name in (select mi.pool from mins mi) returning p.name)
+    select d.pool, d.range_set, d.ordinal, d.value, d.cluster, d.namespace, d.pod, d.pod_uid, d.interface, p.version
+        from del d join pool p on p.name = d.pool;
+end $$;
+
+-- Reconcile in one statement: free the cluster's allocations whose pod UID is not live and that are older
+-- than the snapshot; same locking and hints as ipam_release.
+create function ipam_reconcile(p_cluster text, p_live text[], p_before timestamptz)
+    returns table (o_pool text, o_set integer, o_ordinal numeric, o_value numeric, o_cluster text, o_namespace text,
+                   o_pod text, o_pod_uid text, o_interface text, o_version bigint)
+    language plpgsql as $$
+begin
+    perform 1 from pool p where p.name in (select a.pool from allocation a where a.cluster = p_cluster
+            and not (a.pod_uid = any(p_live)) and a.created_at < p_before)
+        order by p.name for update;
+    return query
+    with del as (delete from allocation a where a.cluster = p_cluster and not (a.pod_uid = any(p_live)) and a.created_at < p_before
+            returning a.pool, a.range_set, a.ordinal, a.value, a.cluster, a.namespace, a.pod, a.pod_uid, a.interface),
+         mins as (select d.pool, d.range_set, min(d.ordinal) as m from del d where d.ordinal is not null group by d.pool, d.range_set),
+         upd as (update pool p set hints = (select array_agg(least(h.v, coalesce(mi.m, h.v)) order by h.k)
+                     from unnest(p.hints) with ordinality as h(v, k) left join mins mi on mi.pool = p.name and mi.range_set = h.k - 1)
+                 where p.name in (select mi.pool from mins mi) returning p.name)
+    select d.pool, d.range_set, d.ordinal, d.value, d.cluster, d.namespace, d.pod, d.pod_uid, d.interface, p.version
+        from del d join pool p on p.name = d.pool;
 end $$;

@@ -86,7 +86,7 @@ public class PoolResource {
     public Views.Released release(@PathParam("name") String name, @QueryParam("podUid") String podUid,
                                   @QueryParam("interface") String iface, @QueryParam("cluster") String cluster) {
         if (podUid == null || podUid.isBlank()) throw IpamException.missing("podUid");
-        if (store.pool(name).isEmpty()) throw notFound(name);
+        if (!store.poolExists(name)) throw notFound(name);
         if (iface != null) new Owner("-", "-", "-", podUid, iface).validated(true);
         return new Views.Released(store.release(cluster, podUid, iface, name).size());
     }

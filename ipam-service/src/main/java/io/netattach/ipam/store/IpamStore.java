@@ -437,8 +437,7 @@ public class IpamStore {
 
     /** Releases what a pod holds (interface null: every interface; cluster null: any cluster), in one pool or in all. Releasing twice is fine. */
     public List<Released> release(String cluster, String podUid, String iface, String poolOrNull) {
-        String where = "($1::text is null or cluster = $1) and pod_uid = $2 and ($3::text is null or interface = $3) and ($4::text is null or pool = $4)";
-        return delete(where, Tuple.of(cluster, podUid, iface, poolOrNull));
+        return freed("select * from ipam_release($1, $2, $3, $4)", Tuple.of(cluster, podUid, iface, poolOrNull));
     }
 
     /**
@@ -446,44 +445,30 @@ public class IpamStore {
      * snapshot (an allocation made after the snapshot may belong to a pod the snapshot could not see).
      */
     public List<Released> reconcile(String cluster, Set<String> liveUids, OffsetDateTime snapshotTime) {
-        String where = "cluster = $1 and not (pod_uid = any($2)) and created_at < $3";
-        return delete(where, Tuple.of(cluster, liveUids.toArray(new String[0]), snapshotTime));
+        return freed("select * from ipam_reconcile($1, $2, $3)", Tuple.of(cluster, liveUids.toArray(new String[0]), snapshotTime));
     }
 
-    private List<Released> delete(String where, Tuple args) {
-        return inTransaction(conn -> {
-            // Lock the pools in name order before touching their rows: the same order as allocate, so no deadlock.
-            List<String> pools = new ArrayList<>();
-            for (Row r : q(conn, "select distinct pool from allocation where " + where, args)) pools.add(r.getString(0));
-            if (pools.isEmpty()) return List.<Released>of();
-            Map<String, BigInteger[]> hints = new HashMap<>();
-            Map<String, PoolDefinition> defs = new HashMap<>();
-            for (Row r : q(conn, "select name, array_to_string(hints, ','), version, ipam::text from pool where name = any($1) order by name for update",
-                    Tuple.of(pools.toArray(new String[0])))) {
-                hints.put(r.getString(0), Arrays.stream(r.getString(1).split(",")).map(BigInteger::new).toArray(BigInteger[]::new));
-                defs.put(r.getString(0), definition(r.getString(0), r.getLong(2), r.getString(3)));
-            }
-            List<Released> out = new ArrayList<>();
-            Set<String> touched = new TreeSet<>();
-            for (Row r : q(conn, "delete from allocation where " + where
-                    + " returning pool, range_set, ordinal::text, value::text, cluster, namespace, pod, pod_uid, interface", args)) {
-                String pool = r.getString(0);
-                PoolDefinition def = defs.containsKey(pool) ? defs.get(pool) : definition(pool, -1, null);
-                out.add(new Released(pool, address(def, r.getInteger(1), r.getString(2), r.getString(3)).toString(),
-                        new Owner(r.getString(4), r.getString(5), r.getString(6), r.getString(7), r.getString(8))));
-                BigInteger[] h = hints.get(pool);
-                String ord = r.getString(2);
-                if (h != null && ord != null && r.getInteger(1) < h.length && new BigInteger(ord).compareTo(h[r.getInteger(1)]) < 0) {
-                    h[r.getInteger(1)] = new BigInteger(ord);
-                    touched.add(pool);
+    /** Runs ipam_release / ipam_reconcile (one statement each: lock, delete, lower the hints) and names what was freed. */
+    private List<Released> freed(String sql, Tuple args) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                RowSet<Row> rows = db.preparedQuery(sql.replace("select *", "select o_pool, o_set, o_ordinal::text, o_value::text, o_cluster, o_namespace, o_pod, o_pod_uid, o_interface, o_version"))
+                        .execute(args).await().atMost(TIMEOUT);
+                List<Released> out = new ArrayList<>();
+                for (Row r : rows) {
+                    PoolDefinition def = definition(r.getString(0), r.getLong(9), null);
+                    out.add(new Released(r.getString(0), address(def, r.getInteger(1), r.getString(2), r.getString(3)).toString(),
+                            new Owner(r.getString(4), r.getString(5), r.getString(6), r.getString(7), r.getString(8))));
                 }
+                return out;
+            } catch (PgException e) {
+                if (!RETRYABLE.contains(e.getSqlState()) || attempt >= ATTEMPTS) throw e;
             }
-            for (String pool : touched) {
-                q(conn, "update pool set hints = string_to_array($2, ',')::numeric[] where name = $1",
-                        Tuple.of(pool, Arrays.stream(hints.get(pool)).map(BigInteger::toString).collect(Collectors.joining(","))));
-            }
-            return out;
-        });
+        }
+    }
+
+    public boolean poolExists(String name) {
+        return db.preparedQuery("select 1 from pool where name = $1").execute(Tuple.of(name)).await().atMost(TIMEOUT).iterator().hasNext();
     }
 
     // ---------------------------------------------------------------- plumbing
