@@ -116,6 +116,18 @@ class NodeWorkerSecurityContextTest {
     }
 
     @Test
+    void workerWritesSysctlsThroughTheWritableMountOfTheNodesProcSysNet() {
+        PodSpec spec = pod(RenderedManifests.of("overlays/single-cluster"));
+        Container worker = spec.getContainers().stream().filter(c -> "node-worker".equals(c.getName())).findFirst().orElseThrow();
+        String root = worker.getEnv().stream().filter(e -> "NETATTACH_NODE_PROC_SYS".equals(e.getName())).findFirst().orElseThrow().getValue();
+        VolumeMount net = worker.getVolumeMounts().stream().filter(m -> (root + "/net").equals(m.getMountPath())).findFirst()
+                .orElseThrow(() -> new AssertionError("nothing mounted at " + root + "/net"));
+        assertFalse(Boolean.TRUE.equals(net.getReadOnly()), "sysctls are written");
+        Volume volume = spec.getVolumes().stream().filter(v -> v.getName().equals(net.getName())).findFirst().orElseThrow();
+        assertEquals("/proc/sys/net", volume.getHostPath().getPath(), "only the network sysctls of the node");
+    }
+
+    @Test
     void workerGetsItsNodeNameFromTheDownwardApi() {
         Container worker = pod(RenderedManifests.of("overlays/single-cluster")).getContainers().stream()
                 .filter(c -> "node-worker".equals(c.getName())).findFirst().orElseThrow();

@@ -1,0 +1,73 @@
+package io.netattach.attach.kube;
+
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.netattach.attach.domain.NetworkStatus;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
+import jakarta.inject.Inject;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+@QuarkusTest
+@WithKubernetesTestServer(crud = true)
+class PodWriterTest {
+    @Inject KubernetesClient client;
+    @Inject PodWriter writer;
+
+    private Pod pod(String name, String status) {
+        var b = new PodBuilder().withNewMetadata().withNamespace("writer").withName(name).withUid(UUID.randomUUID().toString())
+                .addToAnnotations("k8s.v1.cni.cncf.io/networks", "a").endMetadata()
+                .withNewSpec().withNodeName("node-a").addNewContainer().withName("c").withImage("i").endContainer().endSpec();
+        if (status != null) b.editMetadata().addToAnnotations(PodView.NETWORK_STATUS, status).endMetadata();
+        return client.pods().inNamespace("writer").resource(b.build()).create();
+    }
+
+    @Test
+    void aConcurrentWriteCausesAConflictAndARetryOnFreshDataNotALostUpdate() {
+        Pod pod = pod("contended", null);
+        AtomicInteger calls = new AtomicInteger();
+        boolean present = writer.updateStatus("writer", "contended", pod.getMetadata().getUid(), ours -> {
+            if (calls.incrementAndGet() == 1) {
+                // someone else writes the pod between our read and our write
+                client.pods().inNamespace("writer").withName("contended")
+                        .edit(p -> new PodBuilder(p).editMetadata().addToLabels("other-writer", "was-here").endMetadata().build());
+            }
+            List<NetworkStatus> next = new ArrayList<>(ours);
+            next.add(new NetworkStatus("writer/a", "net1", List.of("10.0.0.5"), "02:00:00:00:00:01", 1500, null, null, null, null));
+            return next;
+        });
+        assertTrue(present);
+        assertEquals(2, calls.get(), "the first write got 409 and the change was applied again on the fresh pod");
+        Pod now = client.pods().inNamespace("writer").withName("contended").get();
+        assertEquals("was-here", now.getMetadata().getLabels().get("other-writer"));
+        assertTrue(now.getMetadata().getAnnotations().get(PodView.NETWORK_STATUS).contains("\"interface\":\"net1\""));
+    }
+
+    @Test
+    void keepsTheEntriesOfOtherWritersSuchAsTheClusterNetwork() {
+        String cluster = "[{\"name\":\"k8s-pod-network\",\"interface\":\"eth0\",\"ips\":[\"10.244.0.7\"],\"default\":true}]";
+        Pod pod = pod("with-primary", cluster);
+        writer.updateStatus("writer", "with-primary", pod.getMetadata().getUid(),
+                ours -> List.of(new NetworkStatus("writer/a", "net1", List.of("10.0.0.6"), null, null, null, null, null, null)));
+        String status = client.pods().inNamespace("writer").withName("with-primary").get().getMetadata().getAnnotations().get(PodView.NETWORK_STATUS);
+        assertTrue(status.startsWith("[{\"name\":\"k8s-pod-network\",\"interface\":\"eth0\""), status);
+        assertTrue(status.contains("\"name\":\"writer/a\",\"interface\":\"net1\",\"ips\":[\"10.0.0.6\"]"), status);
+        assertFalse(status.contains("\"mac\":null"), "absent fields are left out, as Multus does: " + status);
+    }
+
+    @Test
+    void aPodReplacedUnderTheSameNameIsNotWritten() {
+        pod("replaced", null);
+        assertFalse(writer.updateStatus("writer", "replaced", "some-other-uid", ours -> ours));
+    }
+}
