@@ -87,9 +87,13 @@ up() {
   start_bg api "$LAB/api.log" java -jar "$LAB_JAR" api-server --port "$LAB_API_PORT" --kubeconfig "$KUBECONFIG_FILE" "${crds[@]}"
   wait_http "http://127.0.0.1:$LAB_API_PORT/version" 60 || die "the lab API server did not start (log: $LAB/api.log)"
 
+  # A new lab is a new cluster: its IPAM starts from an empty database of its own (netattach_lab).
+  psql -h 127.0.0.1 -U postgres -d postgres -qtA -v ON_ERROR_STOP=1 \
+    -c "drop database if exists netattach_lab with (force)" -c "create database netattach_lab owner netattach_ipam" >/dev/null
   local kube=(env "QUARKUS_KUBERNETES_CLIENT_API_SERVER_URL=http://127.0.0.1:$LAB_API_PORT" "KUBECONFIG=$KUBECONFIG_FILE")
   say "central services: ipam-service :8081, policy-service :8083, attach-service :8082"
-  start_bg ipam-service "$LAB/ipam-service.log" java -jar "$NETATTACH_ROOT/ipam-service/target/quarkus-app/quarkus-run.jar"
+  start_bg ipam-service "$LAB/ipam-service.log" env \
+    NETATTACH_DB_REACTIVE_URL=postgresql://127.0.0.1:5432/netattach_lab NETATTACH_DB_JDBC_URL=jdbc:postgresql://127.0.0.1:5432/netattach_lab java -jar "$NETATTACH_ROOT/ipam-service/target/quarkus-app/quarkus-run.jar"
   start_bg policy-service "$LAB/policy-service.log" "${kube[@]}" \
     NETATTACH_POLICY_RBAC_EVALUATOR=local NETATTACH_POLICY_RBAC_VERB=get java -jar "$NETATTACH_ROOT/policy-service/target/quarkus-app/quarkus-run.jar"
   start_bg attach-service "$LAB/attach-service.log" "${kube[@]}" java -jar "$NETATTACH_ROOT/attach-service/target/quarkus-app/quarkus-run.jar"

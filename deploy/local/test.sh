@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command: from a fresh clone on this kind of machine, installs what is missing,
 # starts PostgreSQL and Kafka, runs the whole test suite, stops what it started, exits with the tests' status.
-# Extra arguments go to Maven (e.g. deploy/local/test.sh -pl ipam-service).
+# Then brings the local lab up and runs the end-to-end scenarios of the seed (deploy/local/lab).
+# Extra arguments go to Maven (e.g. deploy/local/test.sh -pl ipam-service) and skip the end-to-end part.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 find_jdk25
@@ -22,6 +23,7 @@ fi
 kafka_was_running=false
 "$NETATTACH_ROOT/deploy/local/services.sh" status | grep -q '^Kafka *running' && kafka_was_running=true
 cleanup() {
+  "$NETATTACH_ROOT/deploy/local/lab.sh" down >/dev/null 2>&1 || true
   # Namespaces of a crashed test run carry our prefix; remove them so the next run starts clean.
   for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^na-' || true); do ip netns delete "$ns" 2>/dev/null || true; done
   if [ "$kafka_was_running" = false ]; then "$NETATTACH_ROOT/deploy/local/services.sh" stop || true; fi
@@ -29,11 +31,22 @@ cleanup() {
 trap cleanup EXIT
 "$NETATTACH_ROOT/deploy/local/services.sh" start
 
-say "running the test suite"
 cd "$NETATTACH_ROOT"
+say "unit, service and live netlink tests (every module)"
 set +e
 "$MVNW" -B -ntp verify "$@"
 status=$?
 set -e
+if [ $status -eq 0 ] && [ $# -eq 0 ]; then
+  say "end-to-end: the seed's scenarios on the local lab"
+  "$NETATTACH_ROOT/deploy/local/lab.sh" down >/dev/null 2>&1 || true
+  set +e
+  "$MVNW" -B -q -ntp -f deploy/local/lab/pom.xml -DskipTests package \
+    && "$NETATTACH_ROOT/deploy/local/lab.sh" up --nodes 2 \
+    && "$MVNW" -B -ntp -f deploy/local/lab/pom.xml test
+  status=$?
+  set -e
+  [ $status -eq 0 ] || say "end-to-end failed: lab logs in $NETATTACH_STATE/lab/"
+fi
 [ $status -eq 0 ] && say "tests passed" || say "tests FAILED (exit $status)"
 exit $status

@@ -3,6 +3,7 @@ package io.netattach.lab;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.fabric8.kubernetes.api.model.Pod;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -98,6 +99,162 @@ class SeedScenariosTest {
             addresses.add(onlyIpv4(ready, "net1"));
         }
         assertEquals(3, addresses.size(), "distinct addresses: " + addresses);
+    }
+
+    @Test
+    void storageStatefulSetPodsGetJumboFramesAndDistinctAddresses() throws Exception {
+        lab.apply("05-storage-network.yaml");
+        Set<String> addresses = new HashSet<>();
+        for (int i = 0; i < 3; i++) {
+            Pod p = attached("database", "postgres-" + i, "net1");
+            assertEquals(9000, link(p, "net1").path("mtu").asInt(), "MTU of net1 in postgres-" + i);
+            String ip = onlyIpv4(p, "net1");
+            assertInRange(ip, "172.16.10.0", "172.16.10.255");
+            addresses.add(ip);
+        }
+        assertEquals(3, addresses.size(), "distinct addresses: " + addresses);
+    }
+
+    @Test
+    void vnfInstanceGetsControlAndDataInterfacesByName() throws Exception {
+        lab.apply("06-nfv-control-data-plane.yaml");
+        Pod p = attached("nfv", "vnf-instance", "data0");
+        assertEquals("veth", link(p, "ctrl0").path("linkinfo").path("info_kind").asText(), "ctrl0 is the bridge plugin's veth");
+        assertEquals("macvlan", link(p, "data0").path("linkinfo").path("info_kind").asText(), "data0 is macvlan");
+        assertInRange(onlyIpv4(p, "ctrl0"), "10.1.0.2", "10.1.255.254");
+        assertInRange(onlyIpv4(p, "data0"), "10.2.0.2", "10.2.255.254");
+    }
+
+    /**
+     * triple-net-pod and custom-if-names ask for ipvlan-conf. Where the kernel has ipvlan, every interface must
+     * be there. Where it has not (this machine), the pod must fail as a whole with the kernel's reason, as Multus
+     * fails the sandbox: no interface half made, a Warning event naming the network and the error.
+     */
+    @Test
+    void podsAskingForIpvlanGetAllInterfacesOrAClearKernelError() throws Exception {
+        lab.apply("03-multiple-secondary-networks.yaml");
+        lab.apply("08-custom-if-names.yaml");
+        if (kernelHasIpvlan()) {
+            Pod triple = attached("default", "triple-net-pod", "net3");
+            assertEquals("ipvlan", link(triple, "net2").path("linkinfo").path("info_kind").asText());
+            Pod custom = attached("default", "custom-if-names", "backup");
+            link(custom, "storage");
+            return;
+        }
+        for (String name : List.of("triple-net-pod", "custom-if-names")) {
+            String warning = LabWorld.waitFor("a Warning event on " + name, ATTACH, () -> lab.client.v1().events()
+                    .inNamespace("default").list().getItems().stream()
+                    .filter(e -> name.equals(e.getInvolvedObject().getName()) && "Warning".equals(e.getType())
+                            && e.getMessage().contains("ipvlan"))
+                    .map(e -> e.getReason() + ": " + e.getMessage()).findFirst().orElse(null));
+            assertTrue(warning.contains("default/ipvlan-conf") && warning.contains("EOPNOTSUPP"),
+                    "the event names the network and the kernel's error: " + warning);
+            Pod p = lab.pod("default", name);
+            JsonNode links = LabWorld.ip(LabWorld.netnsOf(p), "link", "show");
+            for (JsonNode l : links) {
+                String ifname = l.path("ifname").asText();
+                assertTrue(ifname.equals("lo") || ifname.equals("eth0"),
+                        name + " must have no secondary interface half made, found " + ifname);
+            }
+        }
+        Assumptions.abort("ipvlan is not in this kernel (EOPNOTSUPP): checked the clear failure, not the interfaces");
+    }
+
+    @Test
+    void roleLimitedToMacvlanConfDeniesEveryOtherNetwork() throws Exception {
+        lab.apply("03-multiple-secondary-networks.yaml");
+        lab.apply("10-restrict-network-access.yaml");
+        String manifests = """
+                apiVersion: v1
+                kind: ServiceAccount
+                metadata:
+                  name: restricted
+                  namespace: default
+                ---
+                apiVersion: rbac.authorization.k8s.io/v1
+                kind: RoleBinding
+                metadata:
+                  name: restricted-network-user
+                  namespace: default
+                roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: network-user}
+                subjects:
+                - {kind: ServiceAccount, name: restricted, namespace: default}
+                ---
+                apiVersion: v1
+                kind: Pod
+                metadata:
+                  name: restricted-macvlan
+                  annotations:
+                    k8s.v1.cni.cncf.io/networks: macvlan-conf
+                spec:
+                  serviceAccountName: restricted
+                  containers: [{name: app, image: nicolaka/netshoot}]
+                ---
+                apiVersion: v1
+                kind: Pod
+                metadata:
+                  name: restricted-bridge
+                  annotations:
+                    k8s.v1.cni.cncf.io/networks: bridge-conf
+                spec:
+                  serviceAccountName: restricted
+                  containers: [{name: app, image: nicolaka/netshoot}]
+                """;
+        lab.client.load(new java.io.ByteArrayInputStream(manifests.getBytes())).createOrReplace();
+        attached("default", "restricted-macvlan", "net1");
+        String denial = LabWorld.waitFor("a denial event on restricted-bridge", ATTACH, () -> lab.client.v1().events()
+                .inNamespace("default").list().getItems().stream()
+                .filter(e -> "restricted-bridge".equals(e.getInvolvedObject().getName()) && "Warning".equals(e.getType())
+                        && e.getMessage().contains("bridge-conf"))
+                .map(e -> e.getReason() + ": " + e.getMessage()).findFirst().orElse(null));
+        assertTrue(denial.toLowerCase().contains("den"), "a denial: " + denial);
+        Pod denied = lab.pod("default", "restricted-bridge");
+        JsonNode links = LabWorld.ip(LabWorld.netnsOf(denied), "link", "show");
+        for (JsonNode l : links) {
+            String ifname = l.path("ifname").asText();
+            assertTrue(ifname.equals("lo") || ifname.equals("eth0"), "a denied pod gets no interface, found " + ifname);
+        }
+    }
+
+    @Test
+    void deletingAPodReleasesItsAddressesRemovesItsInterfacesAndIsAudited() throws Exception {
+        String manifest = """
+                apiVersion: v1
+                kind: Pod
+                metadata:
+                  name: short-lived
+                  annotations:
+                    k8s.v1.cni.cncf.io/networks: macvlan-conf
+                spec:
+                  containers: [{name: app, image: nicolaka/netshoot}]
+                """;
+        lab.client.load(new java.io.ByteArrayInputStream(manifest.getBytes())).createOrReplace();
+        Pod p = attached("default", "short-lived", "net1");
+        String uid = p.getMetadata().getUid();
+        String ip = onlyIpv4(p, "net1");
+        assertTrue(Ipam.holders().contains(uid), "ipam-service holds an address for the pod");
+        String netns = LabWorld.netnsOf(p);
+        lab.client.resource(p).delete();
+        LabWorld.waitFor("the pod's addresses released", ATTACH, () -> Ipam.holders().contains(uid) ? null : true);
+        LabWorld.waitFor("the pod's namespace removed", ATTACH,
+                () -> LabWorld.exitCode(List.of("ip", "netns", "pids", netns)) != 0 ? true : null);
+        Set<String> outcomes = LabWorld.waitFor("attached, allocated, detached and released in the audit topic", ATTACH, () -> {
+            Set<String> seen = Audit.outcomesFor(uid);
+            return seen.containsAll(Set.of("allocated", "attached", "released", "detached")) ? seen : null;
+        });
+        assertTrue(outcomes.contains("allowed"), "the policy decision is audited too: " + outcomes);
+        assertTrue(!ip.isEmpty());
+    }
+
+    private static boolean kernelHasIpvlan() {
+        String ns = "na-e2e-probe";
+        LabWorld.exitCode(List.of("ip", "netns", "add", ns));
+        try {
+            LabWorld.exitCode(List.of("ip", "-n", ns, "link", "add", "p0", "type", "veth", "peer", "name", "p1"));
+            return LabWorld.exitCode(List.of("ip", "-n", ns, "link", "add", "link", "p0", "name", "iv0", "type", "ipvlan")) == 0;
+        } finally {
+            LabWorld.exitCode(List.of("ip", "netns", "delete", ns));
+        }
     }
 
     // --- helpers -------------------------------------------------------------------------------------
