@@ -84,9 +84,23 @@ public final class CommandConsumer implements AutoCloseable {
             while (running) {
                 for (ConsumerRecord<String, String> rec : consumer.poll(Duration.ofMillis(200))) {
                     if (!node.equals(rec.key())) continue;
-                    handle(rec);
+                    try {
+                        handle(rec);
+                    } catch (RuntimeException e) {
+                        // Typically the result could not be published: read the record again (handlers are idempotent).
+                        LOG.warnf("node command at %s offset %d will be retried: %s", partition, rec.offset(), e.getMessage());
+                        consumer.seek(partition, rec.offset());
+                        backOff();
+                        break;
+                    }
                 }
-                for (Commands.Result expired : pods.expirePending(pendingTtl)) publish(expired);
+                for (Commands.Result expired : pods.expirePending(pendingTtl)) {
+                    try {
+                        publish(expired);
+                    } catch (RuntimeException e) {
+                        LOG.warnf("could not publish the timeout of %s: %s", expired.requestId(), e.getMessage());
+                    }
+                }
                 pendingOffsets.keySet().removeIf(uid -> !pods.isPending(uid));
                 long next = consumer.position(partition);
                 long commit = pendingOffsets.values().stream().mapToLong(Long::longValue).min().orElse(next);
@@ -101,6 +115,15 @@ public final class CommandConsumer implements AutoCloseable {
             LOG.errorf(e, "node command consumer stopped");
         } finally {
             consumer.close();
+        }
+    }
+
+    private void backOff() {
+        try {
+            Thread.sleep(1_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            running = false;
         }
     }
 
