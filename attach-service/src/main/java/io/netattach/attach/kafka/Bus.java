@@ -54,6 +54,7 @@ public class Bus {
     private KafkaConsumer<String, String> consumer;
     private Thread poller;
     private volatile boolean running;
+    private volatile long lastPoll = System.nanoTime();
     private final CountDownLatch assigned = new CountDownLatch(1);
     private final Map<String, Waiter> waiting = new ConcurrentHashMap<>();
 
@@ -104,19 +105,26 @@ public class Bus {
         try {
             consumer.subscribe(replyTopics);
             while (running) {
-                var records = consumer.poll(Duration.ofMillis(200));
-                if (assigned.getCount() > 0 && !consumer.assignment().isEmpty()) {
-                    // resolve positions now, so a reply sent after start-up is never skipped by "latest"
-                    for (TopicPartition tp : consumer.assignment()) consumer.position(tp);
-                    assigned.countDown();
+                try {
+                    var records = consumer.poll(Duration.ofMillis(200));
+                    if (assigned.getCount() > 0 && !consumer.assignment().isEmpty()) {
+                        // resolve positions now, so a reply sent after start-up is never skipped by "latest"
+                        for (TopicPartition tp : consumer.assignment()) consumer.position(tp);
+                        assigned.countDown();
+                    }
+                    for (ConsumerRecord<String, String> r : records) handle(r.value());
+                    if (!records.isEmpty()) consumer.commitSync();
+                    lastPoll = System.nanoTime();
+                } catch (WakeupException e) {
+                    throw e;
+                } catch (RuntimeException e) {
+                    // keep listening: a lost answer is recovered by the resend of its request
+                    LOG.warnf("reply consumer: %s; continuing", e.toString());
+                    Thread.sleep(1000);
                 }
-                for (ConsumerRecord<String, String> r : records) handle(r.value());
-                if (!records.isEmpty()) consumer.commitSync();
             }
-        } catch (WakeupException e) {
+        } catch (WakeupException | InterruptedException e) {
             // shutting down
-        } catch (RuntimeException e) {
-            LOG.error("reply consumer stopped", e);
         } finally {
             consumer.close(Duration.ofSeconds(5));
         }
@@ -172,6 +180,11 @@ public class Bus {
         } catch (ExecutionException | java.util.concurrent.TimeoutException | com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException("cannot send " + type + " " + id + " to " + topic + ": " + e.getMessage(), e);
         }
+    }
+
+    /** For readiness: partitions assigned and the poll loop alive within the last 30 s. */
+    public boolean listening() {
+        return assigned.getCount() == 0 && poller != null && poller.isAlive() && System.nanoTime() - lastPoll < 30_000_000_000L;
     }
 
     public String cluster() {

@@ -66,6 +66,12 @@ class NetworkSelectionResourceTest {
     }
 
     @Test
+    void isReadyOnceTheReplyTopicsAreAssigned() {
+        given().when().get("/q/health/ready").then().statusCode(200)
+                .body("checks.find { it.name == 'kafka-replies' }.status", equalTo("UP"));
+    }
+
+    @Test
     void emptyAnnotationGivesAnEmptyList() {
         given().contentType(ContentType.JSON).body(Map.of("namespace", "default", "annotation", ""))
                 .when().post("/api/v1/network-selections")
