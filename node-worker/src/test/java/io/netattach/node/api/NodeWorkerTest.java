@@ -97,6 +97,8 @@ class NodeWorkerTest {
     }
 
     private RecordMetadata send(String key, ObjectNode event) throws Exception {
+        String schema = event.get("type").asText().endsWith("attach") ? "NodeAttachData" : "NodeDetachData";
+        assertEquals(List.of(), Contract.checkEvent(event, schema), "the command this test sends follows the contract");
         return producer.send(new ProducerRecord<>("netattach.node.commands" + suffix, key, event.toString())).get();
     }
 
@@ -153,6 +155,21 @@ class NodeWorkerTest {
                  "prevResult":{"cniVersion":"%s","interfaces":[{"name":"eth0","sandbox":"/var/run/netns/x"}],
                                "ips":[{"address":"10.244.1.5/24","gateway":"10.244.1.1","interface":0}]}}
                 """.formatted(version, socket, version);
+    }
+
+    /** Every event the worker published during the test follows docs/asyncapi.yaml. */
+    @AfterEach
+    void everyEventSeenFollowsTheContract() {
+        for (JsonNode ev : seen) {
+            String schema = switch (ev.path("type").asText()) {
+                case "io.netattach.node.result" -> "NodeResultData";
+                case "io.netattach.node.sandbox" -> "NodeSandboxData";
+                case "io.netattach.node.inventory" -> "NodeInventoryData";
+                default -> null;
+            };
+            assertNotNull(schema, "unknown event type on netattach.node.results: " + ev);
+            assertEquals(List.of(), Contract.checkEvent(ev, schema), ev.toString());
+        }
     }
 
     private static void assertCloudEvent(JsonNode ev, String type) {
