@@ -23,6 +23,7 @@ public final class Lab {
         switch (args[0]) {
             case "api-server" -> LabApiServer.run(Options.parse(rest));
             case "cluster" -> LabCluster.run(Options.parse(rest));
+            case "bench-attach" -> LabBench.run(Options.parse(rest));
             default -> usage();
         }
     }
