@@ -34,7 +34,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
@@ -206,7 +205,7 @@ public class IpamStore {
     /**
      * The common case: concurrent dynamic requests for one pool are sent together as one ipam_allocate_batch
      * statement (one lock, one commit for all of them). The first caller to find no batch running runs it
-     * for everyone queued; the others wait for their rows. An owner whose row failed on a collision is retried
+     * for everyone queued, until its own answer is in; the others wait for their rows or take over. An owner whose row failed on a collision is retried
      * alone.
      */
     private Lease allocateDynamic(String poolName, Owner owner, PoolDefinition reported) {
@@ -216,13 +215,15 @@ public class IpamStore {
         while (!me.done().isDone()) {
             if (batch.running.compareAndSet(false, true)) {
                 try {
-                    while (!batch.queue.isEmpty()) runBatch(poolName, batch);
+                    // lead only until our own answer is in: under steady load the queue never empties, and a caller
+                    // must not serve others forever; a waiting caller takes over within a millisecond
+                    while (!me.done().isDone() && !batch.queue.isEmpty()) runBatch(poolName, batch);
                 } finally {
                     batch.running.set(false);
                 }
             } else {
                 try {
-                    me.done().get(2, TimeUnit.MILLISECONDS); // the running batch may have missed us: look again soon
+                    me.done().get(1, TimeUnit.MILLISECONDS); // the running batch may have missed us, or its leader left: look again soon
                 } catch (TimeoutException | ExecutionException ignored) {
                     // loop: done, or take over the batch
                 } catch (InterruptedException e) {
