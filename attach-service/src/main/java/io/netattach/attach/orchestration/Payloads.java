@@ -65,6 +65,7 @@ final class Payloads {
         n.set("owner", owner(cluster, pod, s.interfaceName()));
         n.set("ips", strings(s.ips()));
         n.put("dryRun", false);
+        if (s.ipamClaimReference() != null) n.put("ipamClaimReference", s.ipamClaimReference());
         return n;
     }
 
@@ -92,6 +93,7 @@ final class Payloads {
         n.set("portMappings", s.portMappings());
         n.set("bandwidth", s.bandwidth());
         n.put("resourceName", d.resourceName());
+        if (s.infinibandGuid() != null) n.put("infinibandGuid", s.infinibandGuid());
         return n;
     }
 

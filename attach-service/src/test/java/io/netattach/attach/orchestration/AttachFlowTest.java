@@ -143,7 +143,10 @@ class AttachFlowTest {
         nad("static", "macvlan-conf", MACVLAN, null);
         String uid = pod("static", "static-ip-pod", "node-a", """
                 [ { "name": "macvlan-conf", "ips": ["192.168.1.100/24"], "interface": "storage",
-                    "mac": "02:00:00:00:00:aa", "default-route": ["192.168.1.1"] } ]""");
+                    "mac": "02:00:00:00:00:aa", "default-route": ["192.168.1.1"],
+                    "infiniband-guid": "c2:11:22:33:44:55:66:77", "ipam-claim-reference": "claim-storage",
+                    "cni-args": {"vlan": "10"}, "bandwidth": {"ingressRate": 1000},
+                    "portMappings": [{"hostPort": 8080, "containerPort": 80, "protocol": "tcp"}] } ]""");
         List<JsonNode> status = awaitStatus("static", "static-ip-pod", 1);
         JsonNode s = status.getFirst();
         assertEquals("storage", s.path("interface").asText());
@@ -157,6 +160,11 @@ class AttachFlowTest {
         assertEquals("02:00:00:00:00:aa", att.path("mac").asText());
         assertTrue(att.path("defaultRoute").asBoolean());
         assertEquals("192.168.1.1", att.path("gateways").get(0).asText());
+        assertEquals("c2:11:22:33:44:55:66:77", att.path("infinibandGuid").asText());
+        assertEquals("10", att.path("cniArgs").path("vlan").asText());
+        assertEquals(1000, att.path("bandwidth").path("ingressRate").asInt());
+        assertEquals(80, att.path("portMappings").get(0).path("containerPort").asInt());
+        assertEquals("claim-storage", alloc.path("ipamClaimReference").asText());
     }
 
     @Test

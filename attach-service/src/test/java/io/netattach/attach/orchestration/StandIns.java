@@ -177,7 +177,8 @@ final class StandIns implements AutoCloseable {
 
     private void reply(String topic, JsonNode request, String type, ObjectNode data, String podName) throws Exception {
         ObjectNode e = json.createObjectNode();
-        e.put("specversion", "1.0").put("id", data.path("requestId").asText() + "/result").put("source", "/netattach/stand-in/test")
+        String suffix = data.path("pending").asBoolean(false) ? "/pending" : "/result";
+        e.put("specversion", "1.0").put("id", data.path("requestId").asText() + suffix).put("source", "/netattach/stand-in/test")
                 .put("type", type).put("subject", request.path("subject").asText()).put("time", Instant.now().toString())
                 .put("datacontenttype", "application/json").put("netattachcluster", "test");
         e.set("data", data);
