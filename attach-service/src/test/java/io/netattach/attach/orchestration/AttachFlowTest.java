@@ -336,8 +336,12 @@ class AttachFlowTest {
                  "metadata": {"name": "what-if", "namespace": "explain",
                               "annotations": {"k8s.v1.cni.cncf.io/networks": "macvlan-conf@data0"}},
                  "spec": {"nodeName": "node-x", "containers": [{"name": "app", "image": "nginx:alpine"}]}}""";
-        var body = io.restassured.RestAssured.given().contentType("application/json").body(manifest)
-                .when().post("/api/v1/explain").then().statusCode(200).extract().body().asString();
+        // explain reads the NAD cache, which learns of the new NAD through the informer a moment later
+        String body = await(() -> {
+            String b = io.restassured.RestAssured.given().contentType("application/json").body(manifest)
+                    .when().post("/api/v1/explain").then().statusCode(200).extract().body().asString();
+            return b.contains("\"found\":true") ? Optional.of(b) : Optional.empty();
+        }, "explain to see the NAD");
         JsonNode r = json.readTree(body);
         assertEquals("data0", r.path("selections").get(0).path("interfaceName").asText());
         assertTrue(r.path("networks").get(0).path("found").asBoolean(), body);
