@@ -14,21 +14,17 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class NetlinkSocket implements AutoCloseable {
     private static final AtomicInteger SEQ = new AtomicInteger((int) (System.nanoTime() & 0x3fffffff));
-    private static final int BUFFER = 64 * 1024;
+    // The kernel sizes dump datagrams to at most 32 KiB (and to the reader's buffer, which it learns).
+    private static final int BUFFER = 32 * 1024;
     private static final int DUMP_RETRIES = 5;
 
     private final int fd;
-    private final Arena arena = Arena.ofShared();
-    private final MemorySegment rx = arena.allocate(BUFFER, 8);
-    private final MemorySegment kernel;
     private final String where;
     private boolean closed;
 
     private NetlinkSocket(int fd, String where) {
         this.fd = fd;
         this.where = where;
-        this.kernel = arena.allocate(12, 4); // struct sockaddr_nl {family, pad, pid=0 (kernel), groups=0}
-        kernel.set(ValueLayout.JAVA_SHORT, 0, (short) Libc.AF_NETLINK);
     }
 
     /** Opens a socket in the calling thread's network namespace. */
@@ -76,11 +72,19 @@ public final class NetlinkSocket implements AutoCloseable {
         if (closed) throw new IllegalStateException("netlink socket for " + where + " is closed");
         int seq = SEQ.incrementAndGet() & 0x7fffffff;
         byte[] bytes = msg.build(seq, 0, flags);
+        // Native buffers live for one exchange in a confined arena: a socket is used from several threads over
+        // its life, and closing a shared arena costs a handshake with every thread.
         try (Arena a = Arena.ofConfined()) {
+            MemorySegment kernel = a.allocate(12, 4); // struct sockaddr_nl {family, pad, pid=0 (kernel), groups=0}
+            kernel.set(ValueLayout.JAVA_SHORT, 0, (short) Libc.AF_NETLINK);
             MemorySegment tx = a.allocate(bytes.length, 8);
             MemorySegment.copy(bytes, 0, tx, ValueLayout.JAVA_BYTE, 0, bytes.length);
             Libc.sendto(fd, tx, bytes.length, kernel);
+            return receive(operation, seq, flags, a.allocate(BUFFER, 8));
         }
+    }
+
+    private List<Wire> receive(String operation, int seq, int flags, MemorySegment rx) {
         boolean dump = (flags & Nl.NLM_F_DUMP) == Nl.NLM_F_DUMP;
         List<Wire> out = new ArrayList<>();
         while (true) {
@@ -120,6 +124,5 @@ public final class NetlinkSocket implements AutoCloseable {
         if (closed) return;
         closed = true;
         Libc.close(fd);
-        arena.close();
     }
 }
