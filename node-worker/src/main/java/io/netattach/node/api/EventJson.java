@@ -85,7 +85,10 @@ public final class EventJson {
                 r.hasNonNull("gw") ? r.get("gw").asText() : null)));
         return new AttachmentRequest(text(a, "network", at + ".network"), text(a, "interface", at + ".interface"), cni,
                 strings(a.get("ips")), strings(a.get("gateways")), routes,
-                a.hasNonNull("mac") ? a.get("mac").asText() : null, a.path("defaultRoute").asBoolean(false));
+                a.hasNonNull("mac") ? a.get("mac").asText() : null, a.path("defaultRoute").asBoolean(false),
+                a.hasNonNull("cniArgs") ? json.convertValue(a.get("cniArgs"), new TypeReference<Map<String, Object>>() {}) : null,
+                a.hasNonNull("portMappings") ? json.convertValue(a.get("portMappings"), new TypeReference<List<Object>>() {}) : null,
+                a.hasNonNull("bandwidth") ? json.convertValue(a.get("bandwidth"), new TypeReference<Map<String, Object>>() {}) : null);
     }
 
     private List<String> strings(JsonNode n) {

@@ -91,13 +91,22 @@ public final class CniPlugins {
             }
             pc.set("ipam", ipam);
         }
+        // runtimeConfig carries only what the plugin declares among its capabilities (CNI spec, "Dynamic
+        // plugin-specific fields"); CNI args go to args.cni as Multus passes them.
+        JsonNode caps = pc.path("capabilities");
         ObjectNode rc = json.createObjectNode();
-        if (r.mac() != null) rc.put("mac", r.mac());
-        if (!r.ips().isEmpty()) {
+        if (r.mac() != null && caps.path("mac").asBoolean(false)) rc.put("mac", r.mac());
+        if (!r.ips().isEmpty() && caps.path("ips").asBoolean(false)) {
             ArrayNode ips = rc.putArray("ips");
             r.ips().forEach(ips::add);
         }
-        pc.set("runtimeConfig", rc);
+        if (r.portMappings() != null && caps.path("portMappings").asBoolean(false)) rc.set("portMappings", json.valueToTree(r.portMappings()));
+        if (r.bandwidth() != null && caps.path("bandwidth").asBoolean(false)) rc.set("bandwidth", json.valueToTree(r.bandwidth()));
+        if (!rc.isEmpty()) pc.set("runtimeConfig", rc);
+        if (r.cniArgs() != null && !r.cniArgs().isEmpty()) {
+            ObjectNode args = pc.has("args") && pc.get("args").isObject() ? (ObjectNode) pc.get("args") : pc.putObject("args");
+            args.set("cni", json.valueToTree(r.cniArgs()));
+        }
     }
 
     /** ADD through every plugin of the network; the last result. On failure, DEL is run and the error thrown. */

@@ -9,7 +9,13 @@ import java.util.TreeMap;
  * ipam-service allocated. The node never runs IPAM itself.
  */
 public record AttachmentRequest(String network, String iface, Map<String, Object> cniConfig, List<String> ips,
-                                List<String> gateways, List<RouteRequest> routes, String mac, boolean defaultRoute) {
+                                List<String> gateways, List<RouteRequest> routes, String mac, boolean defaultRoute,
+                                Map<String, Object> cniArgs, List<Object> portMappings, Map<String, Object> bandwidth) {
+    public AttachmentRequest(String network, String iface, Map<String, Object> cniConfig, List<String> ips,
+                             List<String> gateways, List<RouteRequest> routes, String mac, boolean defaultRoute) {
+        this(network, iface, cniConfig, ips, gateways, routes, mac, defaultRoute, null, null, null);
+    }
+
     public AttachmentRequest {
         cniConfig = cniConfig == null ? Map.of() : cniConfig;
         ips = ips == null ? List.of() : List.copyOf(ips);
@@ -22,7 +28,8 @@ public record AttachmentRequest(String network, String iface, Map<String, Object
      * on the interface itself (it is stored in the interface alias).
      */
     public String fingerprint() {
-        String canonical = canonical(cniConfig) + "|" + ips + "|" + gateways + "|" + routes + "|" + mac + "|" + defaultRoute;
+        String canonical = canonical(cniConfig) + "|" + ips + "|" + gateways + "|" + routes + "|" + mac + "|" + defaultRoute
+                + (cniArgs == null && portMappings == null && bandwidth == null ? "" : "|" + canonical(cniArgs) + "|" + canonical(portMappings) + "|" + canonical(bandwidth));
         try {
             byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(canonical.getBytes(java.nio.charset.StandardCharsets.UTF_8));
             return java.util.HexFormat.of().formatHex(d, 0, 6);

@@ -368,9 +368,10 @@ public final class PodInterfaces implements InterfaceBackend {
         boolean defaultV4 = false, defaultV6 = false;
         for (Route rt : plan.routes()) {
             if (rt.isDefault() && !r.defaultRoute()) continue;
-            // As the reference plugins (checked against /usr/lib/cni/macvlan 1.1.1 with static IPAM): a route
-            // without gw is an on-link route; it does not borrow the IPAM gateway.
-            Route route = new Route(rt.dst(), rt.gateway(), link.index());
+            // As the reference plugins (ipam.ConfigureIface; checked against /usr/lib/cni/macvlan with static
+            // IPAM): a route without gw goes via the gateway of its family, on-link only if there is none.
+            InetAddress gw = rt.gateway() != null ? rt.gateway() : gatewayOf(plan, rt.dst().v4());
+            Route route = new Route(rt.dst(), gw, link.index());
             if (rt.isDefault()) {
                 replaceDefault(routes, route, rb);
                 if (rt.dst().v4()) defaultV4 = true; else defaultV6 = true;
@@ -387,6 +388,10 @@ public final class PodInterfaces implements InterfaceBackend {
                 if (v4) defaultV4 = true; else defaultV6 = true;
             }
         }
+    }
+
+    private static InetAddress gatewayOf(Plan plan, boolean v4) {
+        return plan.gateways().stream().filter(g -> (g instanceof java.net.Inet4Address) == v4).findFirst().orElse(null);
     }
 
     /** This interface takes the default route; the previous one (e.g. eth0's) comes back on rollback. */

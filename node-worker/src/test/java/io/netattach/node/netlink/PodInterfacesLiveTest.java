@@ -347,11 +347,51 @@ class PodInterfacesLiveTest {
             InterfaceReport made = viaPlugin.attach(path(pluginPod), pod("pb"), b);
             assertNull(made.error());
             assertEquals(state(nativePod, false).replace("41", "NN"), state(pluginPod, false).replace("42", "NN"));
-            assertTrue(state(pluginPod, false).contains("10.20.0.0/16 via -"), "a route without gw is on-link: " + state(pluginPod, false));
+            assertTrue(state(pluginPod, false).contains("10.20.0.0/16 via 10.10.0.1"), "a route without gw goes via the IPAM gateway: " + state(pluginPod, false));
+            assertTrue(state(pluginPod, false).contains("default via 10.10.0.1"), state(pluginPod, false));
             assertEquals(List.of("net1"), viaPlugin.detach(path(pluginPod), pod("pb"), null));
             assertEquals(List.of("lo"), linkNames(pluginPod));
         } finally {
             viaPlugin.close();
+        }
+    }
+
+    @Test
+    void aConflistIsRunPluginByPluginWithPrevResultAndCapabilities() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isExecutable(java.nio.file.Path.of("/usr/lib/cni/tuning")),
+                "reference plugins not installed in /usr/lib/cni");
+        String podNs = lab.netns("pc");
+        Map<String, Object> conflist = Map.of("cniVersion", "1.0.0", "name", "net-t", "plugins", List.of(
+                Map.of("type", "macvlan", "master", "eth1", "mode", "bridge", "ipam", Map.of("type", "host-local", "subnet", "10.10.0.0/24")),
+                Map.of("type", "tuning", "capabilities", Map.of("mac", true), "sysctl", Map.of("net.ipv4.conf.net1.arp_ignore", "1"))));
+        AttachmentRequest req = new AttachmentRequest("default/net-t", "net1", conflist, List.of("10.10.0.51/24"), List.of("10.10.0.1"),
+                List.of(), "02:aa:00:00:00:51", false);
+        PodInterfaces viaPlugins = new PodInterfaces(nsThread, path(node1), java.nio.file.Path.of("/usr/lib/cni"), Set.of());
+        try {
+            InterfaceReport made = viaPlugins.attach(path(podNs), pod("pc"), req);
+            assertEquals("02:aa:00:00:00:51", made.mac(), "tuning applied runtimeConfig.mac (capability mac)");
+            assertEquals(List.of("10.10.0.51/24"), made.ips(), "static IPAM with ipam-service's address");
+            assertEquals("1", NetnsLab.run("ip", "netns", "exec", podNs, "cat", "/proc/sys/net/ipv4/conf/net1/arp_ignore").trim());
+            assertEquals(List.of("net1"), viaPlugins.detach(path(podNs), pod("pc"), null));
+            assertEquals(List.of("lo"), linkNames(podNs));
+        } finally {
+            viaPlugins.close();
+        }
+    }
+
+    @Test
+    void anUnknownPluginTypeIsAClearErrorAndLeavesNothing() {
+        String podNs = lab.netns("pu");
+        Map<String, Object> conf = Map.of("cniVersion", "1.0.0", "type", "no-such-plugin");
+        PodInterfaces viaPlugins = new PodInterfaces(nsThread, path(node1), java.nio.file.Path.of("/usr/lib/cni"), Set.of());
+        try {
+            AttachException e = assertThrows(AttachException.class, () -> viaPlugins.attach(path(podNs), pod("pu"),
+                    new AttachmentRequest("default/x", "net1", conf, List.of(), List.of(), List.of(), null, false)));
+            assertEquals("NotFound", e.reason());
+            assertTrue(e.getMessage().contains("CNI plugin \"no-such-plugin\" not found in /usr/lib/cni"), e.getMessage());
+            assertEquals(List.of("lo"), linkNames(podNs));
+        } finally {
+            viaPlugins.close();
         }
     }
 
