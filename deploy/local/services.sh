@@ -3,6 +3,7 @@
 #   PostgreSQL (the machine's own cluster; our role and databases created if missing)
 #   Kafka (single-node KRaft broker on 127.0.0.1:9092, jars fetched from Maven Central once)
 # Usage: deploy/local/services.sh start|stop|status      (start and stop are idempotent)
+#        deploy/local/services.sh clean-test-topics      (deletes the per-run topics that tests create)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -132,6 +133,13 @@ kafka_stop() {
   fi
 }
 
+# Test runs give every topic a per-start suffix (.t<uuid>); benchmarks use .bench<hex>. Delete those.
+clean_test_topics() {
+  pid_alive "$KAFKA_PID" || return 0
+  kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" --delete \
+    --if-exists --topic 'netattach\..*\.(t[0-9a-f-]{36}|bench[0-9a-f]+)' >/dev/null 2>&1 || true
+}
+
 status() {
   if pg_isready -q -h "$PG_HOST" -p "$PG_PORT"; then
     echo "PostgreSQL  running   $PG_HOST:$PG_PORT   databases: ${PG_DATABASES[*]}   logs: /var/log/postgresql/"
@@ -150,5 +158,6 @@ case "${1:-}" in
   start)  find_jdk25; pg_start; kafka_start ;;
   stop)   kafka_stop; echo "PostgreSQL is the machine's own cluster and keeps running." ;;
   status) status ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  clean-test-topics) find_jdk25; clean_test_topics ;;
+  *) echo "usage: $0 start|stop|status|clean-test-topics" >&2; exit 2 ;;
 esac

@@ -24,6 +24,7 @@ kafka_was_running=false
 "$NETATTACH_ROOT/deploy/local/services.sh" status | grep -q '^Kafka *running' && kafka_was_running=true
 cleanup() {
   "$NETATTACH_ROOT/deploy/local/lab.sh" down >/dev/null 2>&1 || true
+  "$NETATTACH_ROOT/deploy/local/services.sh" clean-test-topics || true
   # Namespaces of a crashed test run carry our prefix; remove them so the next run starts clean.
   for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^na-' || true); do ip netns delete "$ns" 2>/dev/null || true; done
   if [ "$kafka_was_running" = false ]; then "$NETATTACH_ROOT/deploy/local/services.sh" stop || true; fi
