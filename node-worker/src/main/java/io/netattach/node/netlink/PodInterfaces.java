@@ -69,7 +69,8 @@ public final class PodInterfaces implements InterfaceBackend {
     public PodInterfaces(NamespaceThread nsThread, String nodeNetnsPath, Path pluginDir, Set<String> delegateTypes) {
         this.nsThread = nsThread;
         this.node = Netns.open(nodeNetnsPath);
-        this.nodeSocket = nsThread.openSocket(node);
+        // The process's own namespace needs no setns (and no CAP_SYS_ADMIN): only the netns thread ever leaves it.
+        this.nodeSocket = nodeNetnsPath.equals("/proc/self/ns/net") ? NetlinkSocket.open(nodeNetnsPath) : nsThread.openSocket(node);
         this.plugins = new CniPlugins(pluginDir, nsThread, node);
         this.delegateTypes = Set.copyOf(delegateTypes);
     }
