@@ -30,8 +30,13 @@ public record AttachmentRequest(String network, String iface, Map<String, Object
     public String fingerprint() {
         String canonical = canonical(cniConfig) + "|" + ips + "|" + gateways + "|" + routes + "|" + mac + "|" + defaultRoute
                 + (cniArgs == null && portMappings == null && bandwidth == null ? "" : "|" + canonical(cniArgs) + "|" + canonical(portMappings) + "|" + canonical(bandwidth));
+        return shortHash(canonical);
+    }
+
+    /** 12 hex digits of SHA-256. */
+    public static String shortHash(String s) {
         try {
-            byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(canonical.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(s.getBytes(java.nio.charset.StandardCharsets.UTF_8));
             return java.util.HexFormat.of().formatHex(d, 0, 6);
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);

@@ -83,7 +83,12 @@ public final class PodInterfaces implements InterfaceBackend {
     public String nodeNetns() { return node.path(); }
 
     private static String marker(PodRef pod, AttachmentRequest r) {
-        return MARK + pod.uid() + ":" + r.network() + ":" + r.fingerprint();
+        String network = r.network();
+        // IFLA_IFALIAS holds at most 255 bytes; a NAD's namespace/name can be longer, so it is shortened to a hash.
+        if (network.length() > 160 || network.contains(":")) {
+            network = "#" + AttachmentRequest.shortHash(network);
+        }
+        return MARK + pod.uid() + ":" + network + ":" + r.fingerprint();
     }
 
     private static String podPrefix(PodRef pod) { return MARK + pod.uid() + ":"; }
@@ -136,7 +141,7 @@ public final class PodInterfaces implements InterfaceBackend {
                 Link l = existing.get();
                 String alias = l.alias() == null ? "" : l.alias();
                 if (alias.equals(marker) || alias.startsWith(marker + ":")) return report(r, l, ps, netnsPath); // redelivery: already in place
-                if (alias.startsWith(MARK + pod.uid() + ":" + r.network() + ":")) {
+                if (alias.startsWith(marker.substring(0, marker.lastIndexOf(':') + 1))) {
                     throw new AttachException("Conflict", "interface \"" + plan.iface() + "\" of network " + r.network()
                             + " already exists in the pod with a different configuration; detach it first");
                 }

@@ -147,6 +147,18 @@ class PodInterfacesLiveTest {
     }
 
     @Test
+    void aVeryLongNetworkNameStillFitsTheAliasMarker() {
+        String podNs = lab.netns("pl");
+        String network = "a".repeat(63) + "/" + "b".repeat(200);
+        AttachmentRequest r = new AttachmentRequest(network, "net1", macvlan("eth1", null, null), List.of("10.10.0.61/24"),
+                List.of(), List.of(), null, false);
+        InterfaceReport made = onNode1.attach(path(podNs), pod("pl"), r);
+        assertNull(made.error());
+        assertEquals(made, onNode1.attach(path(podNs), pod("pl"), r), "redelivery recognised");
+        assertEquals(List.of("net1"), onNode1.detach(path(podNs), pod("pl"), null));
+    }
+
+    @Test
     void macvlanPodsPingOnOneNodeAndAcrossNodesJoinedByABridge() {
         String p1 = lab.netns("p1"), p2 = lab.netns("p2"), p3 = lab.netns("p3");
         onNode1.attach(path(p1), pod("p1"), request(macvlan("eth1", null, null), "net1", null, "10.10.0.11/24"));
