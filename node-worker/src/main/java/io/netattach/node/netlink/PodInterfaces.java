@@ -122,6 +122,14 @@ public final class PodInterfaces implements InterfaceBackend {
                 routes.add(new Route(dst, gw, 0));
             }
             NetworkConfig config = NetworkConfig.parse(r.cniConfig());
+            // Kind-specific values are checked here too, so a bad one fails before any syscall.
+            switch (config) {
+                case NetworkConfig.Macvlan m -> { if (!m.mode().isEmpty()) LinkSpec.MacvlanMode.parse(m.mode()); }
+                case NetworkConfig.Ipvlan v -> { if (!v.mode().isEmpty()) LinkSpec.IpvlanMode.parse(v.mode()); }
+                case NetworkConfig.Vlan v -> { if (v.vlanId() < 1 || v.vlanId() > 4094) throw new IllegalArgumentException("cniConfig.vlanId " + v.vlanId() + ": expected 1..4094"); }
+                case NetworkConfig.Bridge b -> { if (b.vlan() > 4094) throw new IllegalArgumentException("cniConfig.vlan " + b.vlan() + ": expected 0..4094"); }
+                default -> { }
+            }
             return new Plan(r.iface(), mac, ips, gws, routes, config);
         } catch (IllegalArgumentException e) {
             throw new AttachException("Invalid", "network " + r.network() + " interface " + r.iface() + ": " + e.getMessage(), e);

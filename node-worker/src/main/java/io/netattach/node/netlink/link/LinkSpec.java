@@ -39,7 +39,7 @@ public sealed interface LinkSpec permits LinkSpec.Macvlan, LinkSpec.Macvtap, Lin
                 case "private" -> PRIVATE;
                 case "vepa" -> VEPA;
                 case "passthru" -> PASSTHRU;
-                default -> throw new IllegalArgumentException("mode \"" + s + "\": expected bridge, private, vepa or passthru");
+                default -> throw new IllegalArgumentException("cniConfig.mode \"" + s + "\": expected bridge, private, vepa or passthru");
             };
         }
     }
@@ -53,7 +53,7 @@ public sealed interface LinkSpec permits LinkSpec.Macvlan, LinkSpec.Macvtap, Lin
                 case "l2" -> L2;
                 case "l3" -> L3;
                 case "l3s" -> L3S;
-                default -> throw new IllegalArgumentException("mode \"" + s + "\": expected l2, l3 or l3s");
+                default -> throw new IllegalArgumentException("cniConfig.mode \"" + s + "\": expected l2, l3 or l3s");
             };
         }
     }
