@@ -112,8 +112,9 @@ public class Bus {
                         for (TopicPartition tp : consumer.assignment()) consumer.position(tp);
                         assigned.countDown();
                     }
-                    for (ConsumerRecord<String, String> r : records) handle(r.value());
-                    if (!records.isEmpty()) consumer.commitSync();
+                    // no commit: the group is new on every start and reads from "latest", so a committed offset
+                    // would never be read again, and a synchronous commit per batch held up every answer behind it
+                    for (ConsumerRecord<String, String> r : records) handle(r.value(), r.timestamp());
                     lastPoll = System.nanoTime();
                 } catch (WakeupException e) {
                     throw e;
@@ -130,14 +131,17 @@ public class Bus {
         }
     }
 
-    private void handle(String value) {
+    private void handle(String value, long producedAt) {
         try {
             JsonNode event = json.readTree(value);
             JsonNode data = event.path("data");
             String requestId = data.path("requestId").asText(null);
             if (requestId == null) return; // sandbox / inventory reports: not answers
             Waiter w = waiting.get(requestId);
-            if (w != null) w.listener().accept(data);
+            if (w == null) return;
+            // how long the answer sat in Kafka before we read it (vs. how long the other side took)
+            if (LOG.isDebugEnabled()) LOG.debugf("answer to %s read %d ms after it was produced", requestId, System.currentTimeMillis() - producedAt);
+            w.listener().accept(data);
         } catch (Exception e) {
             LOG.warnf("ignoring an unreadable reply: %s (%s)", e.getMessage(), value.length() > 200 ? value.substring(0, 200) : value);
         }

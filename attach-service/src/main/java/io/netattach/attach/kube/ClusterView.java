@@ -151,6 +151,23 @@ public class ClusterView {
         listener.definitionChanged(ns + "/" + name);
     }
 
+    /** True once the pod informer has listed every pod (its store is then the cluster's pods as of the list). */
+    public boolean podsSynced() {
+        SharedIndexInformer<Pod> i = podInformer;
+        return i != null && i.hasSynced();
+    }
+
+    /** UIDs of every pod in the informer's store, whether it concerns us or not. */
+    public java.util.Set<String> podUids() {
+        SharedIndexInformer<Pod> i = podInformer;
+        if (i == null) return java.util.Set.of();
+        java.util.Set<String> out = new java.util.HashSet<>();
+        for (Pod p : i.getStore().list()) {
+            if (p.getMetadata() != null && p.getMetadata().getUid() != null) out.add(p.getMetadata().getUid());
+        }
+        return out;
+    }
+
     public Optional<PodView> pod(String uid) {
         return Optional.ofNullable(pods.get(uid));
     }

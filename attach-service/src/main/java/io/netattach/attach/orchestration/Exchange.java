@@ -14,6 +14,7 @@ import java.util.concurrent.TimeUnit;
 /** One request to another service and the wait for its answer: timeout, resend with the same id, pending. */
 @ApplicationScoped
 class Exchange {
+    private static final org.jboss.logging.Logger LOG = org.jboss.logging.Logger.getLogger(Exchange.class);
     @Inject Bus bus;
 
     /** A sent request whose answers are collected. */
@@ -22,6 +23,8 @@ class Exchange {
         private final PodView pod;
         private final ObjectNode data;
         private final LinkedBlockingQueue<JsonNode> answers = new LinkedBlockingQueue<>();
+        private final long sentAt;
+        private final long sendMillis;
 
         private Pending(String topic, String key, String id, String type, PodView pod, ObjectNode data) {
             this.topic = topic;
@@ -31,7 +34,10 @@ class Exchange {
             this.pod = pod;
             this.data = data;
             bus.expect(id, pod.uid(), answers::add); // before sending: a fast answer is not missed
+            long t = System.nanoTime();
             bus.send(topic, key, id, type, pod.ref(), data);
+            this.sentAt = System.nanoTime();
+            this.sendMillis = (sentAt - t) / 1_000_000;
         }
 
         /**
@@ -56,11 +62,15 @@ class Exchange {
                         deadline = System.nanoTime() + pendingTimeout.toNanos();
                         continue;
                     }
+                    if (LOG.isDebugEnabled()) {
+                        LOG.debugf("%s answered %d ms after sending (send %d ms, attempt %d)", id, (System.nanoTime() - sentAt) / 1_000_000, sendMillis, attempt);
+                    }
                     return a;
                 }
                 if (attempt >= attempts) {
                     throw new StepFailure("Timeout", type + " " + id + " got no answer in " + attempts + " attempt(s) of " + timeout.toMillis() + " ms");
                 }
+                LOG.infof("%s: no answer in %d ms, sending it again (attempt %d of %d)", id, timeout.toMillis(), attempt + 1, attempts);
                 bus.send(topic, key, id, type, pod.ref(), data);
             }
         }

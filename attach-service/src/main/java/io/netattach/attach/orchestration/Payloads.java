@@ -39,6 +39,16 @@ final class Payloads {
         return n;
     }
 
+    static ObjectNode reconcile(String requestId, String cluster, Collection<String> liveOwners, java.time.Instant snapshotTime) {
+        ObjectNode n = F.objectNode();
+        n.put("requestId", requestId);
+        n.put("cluster", cluster);
+        ArrayNode owners = n.putArray("liveOwners");
+        liveOwners.stream().sorted().forEach(owners::add);
+        n.put("snapshotTime", snapshotTime.toString());
+        return n;
+    }
+
     static ObjectNode policyRequest(String requestId, String cluster, PodView pod, List<NetworkSelection> selections) {
         ObjectNode n = F.objectNode();
         n.put("requestId", requestId);

@@ -71,8 +71,12 @@ public class PodReconciler implements ClusterView.Listener {
     @ConfigProperty(name = "netattach.attach.attempts", defaultValue = "3") int attempts;
     @ConfigProperty(name = "netattach.attach.backoff-initial", defaultValue = "1s") Duration backoffInitial;
     @ConfigProperty(name = "netattach.attach.backoff-max", defaultValue = "60s") Duration backoffMax;
-    @ConfigProperty(name = "netattach.attach.concurrency", defaultValue = "256") int concurrency;
+    @ConfigProperty(name = "netattach.attach.concurrency", defaultValue = "2048") int concurrency;
     @ConfigProperty(name = "netattach.attach.node-grace", defaultValue = "5m") Duration nodeGrace;
+
+    @ConfigProperty(name = "netattach.attach.ipam-reconcile-interval", defaultValue = "5m") Duration sweepInterval;
+    @ConfigProperty(name = "netattach.attach.ipam-reconcile-delay", defaultValue = "30s") Duration sweepDelay;
+    @Inject LeakSweep sweep;
 
     @Inject KubernetesClient client;
     @Inject Election election;
@@ -136,6 +140,22 @@ public class PodReconciler implements ClusterView.Listener {
         LOG.infof("attach-service %s leads: watching pods", identity);
         queue = new WorkQueue(concurrency, this::reconcile);
         cluster.startPods(this);
+        scheduleSweep(queue, sweepDelay);
+    }
+
+    /**
+     * The leader's IPAM leak sweep: first sweepDelay after taking the lead (and only once the pod informer
+     * has synced), then every sweepInterval. Bound to this term's queue, so it stops with the leadership.
+     */
+    private void scheduleSweep(WorkQueue q, Duration delay) {
+        if (sweepInterval.isZero() || sweepInterval.isNegative()) return;
+        q.addAfterAction(delay, () -> Thread.ofVirtual().name("ipam-sweep").start(() -> {
+            if (queue != q) return; // leadership lost meanwhile
+            boolean synced = cluster.podsSynced();
+            boolean done = sweep.sweep().isPresent();
+            // not synced yet, or IPAM did not answer: try again soon rather than a whole interval later
+            scheduleSweep(q, done ? sweepInterval : synced ? backoffMax : Duration.ofSeconds(1));
+        }));
     }
 
     private synchronized void stopLeading() {
@@ -223,6 +243,9 @@ public class PodReconciler implements ClusterView.Listener {
     }
 
     void reconcile(String uid) {
+        Long seenAt = firstSeen.get(uid);
+        StepClock clock = new StepClock(seenAt == null ? System.nanoTime() : seenAt);
+        clock.mark("queued");
         PodView gone = deleted.get(uid);
         if (gone != null && cluster.pod(uid).isEmpty()) {
             teardown(gone);
@@ -245,12 +268,13 @@ public class PodReconciler implements ClusterView.Listener {
         // act on the API server's version: the cache may not show the status we wrote a moment ago
         Optional<PodView> fresh = writer.fetch(cached.get().namespace(), cached.get().name(), uid);
         if (fresh.isEmpty() || !fresh.get().concernsUs()) return;
+        clock.mark("fetch");
         PodView pod = fresh.get();
         plan = plan(pod);
         if (plan == null || plan.isEmpty()) return;
         try {
             if (!plan.removed().isEmpty()) detach(pod, plan.removed());
-            if (!plan.added().isEmpty()) attach(pod, plan.added());
+            if (!plan.added().isEmpty()) attach(pod, plan.added(), clock);
             failures.remove(uid);
         } catch (Retry r) {
             int n = failures.merge(uid, 1, Integer::sum);
@@ -288,7 +312,7 @@ public class PodReconciler implements ClusterView.Listener {
         }
     }
 
-    private void attach(PodView pod, List<NetworkSelection> added) throws Retry, StepFailure.Cancelled {
+    private void attach(PodView pod, List<NetworkSelection> added, StepClock clock) throws Retry, StepFailure.Cancelled {
         String uid = pod.uid();
         String hash = hash(added.stream().map(this::canonical).collect(Collectors.joining("\n")));
 
@@ -321,6 +345,7 @@ public class PodReconciler implements ClusterView.Listener {
             return; // the NAD's next change wakes this pod again
         }
         writer.resetEvent(uid, "NetworkNotFound");
+        clock.mark("definitions");
 
         // 2. policy
         String policyId = "policy/" + uid + "/" + hash;
@@ -334,6 +359,14 @@ public class PodReconciler implements ClusterView.Listener {
             writer.event(pod, "Warning", "PolicyUnavailable", "no policy decision: " + f.getMessage());
             throw new Retry(f.getMessage());
         }
+        clock.mark("policy");
+        if (!decision.path("allowed").asBoolean(false) && policyUnavailable(decision)) {
+            // not a denial: a rule could not be evaluated (API server, webhook, ... down); ask again later
+            String reason = decision.path("reason").asText("policy unavailable");
+            writer.event(pod, "Warning", "PolicyUnavailable", "policy unavailable, not denied: " + reason + "; retrying with backoff");
+            throw new Retry("policy unavailable: " + reason);
+        }
+        writer.resetEvent(uid, "PolicyUnavailable");
         if (!decision.path("allowed").asBoolean(false)) {
             String reason = decision.path("reason").asText("denied by policy");
             writer.event(pod, "Warning", "NetworkDenied", "attachment denied: " + reason);
@@ -351,6 +384,7 @@ public class PodReconciler implements ClusterView.Listener {
         String attachId = "attach/" + uid + "/" + hash;
         try {
             allocations.putAll(allocate(pod, defs, hash));
+            clock.mark("ipam");
             List<ObjectNode> attachments = new ArrayList<>();
             for (var e : defs.entrySet()) attachments.add(Payloads.attachment(e.getKey(), e.getValue(), allocations.get(e.getKey().interfaceName())));
             nodeAsked = true;
@@ -359,6 +393,7 @@ public class PodReconciler implements ClusterView.Listener {
             if (!result.path("ok").asBoolean(false)) {
                 throw new StepFailure("AttachFailed", "node " + pod.nodeName() + " could not attach: " + describe(result));
             }
+            clock.mark("node");
             List<NetworkStatus> entries = statusEntries(added, allocations, result);
             boolean present = writer.updateStatus(pod.namespace(), pod.name(), uid, ours -> {
                 Set<String> replaced = entries.stream().map(NetworkStatus::key).collect(Collectors.toSet());
@@ -367,6 +402,7 @@ public class PodReconciler implements ClusterView.Listener {
                 return next;
             });
             if (!present) throw new StepFailure.Cancelled();
+            clock.mark("status");
             for (NetworkStatus s : entries) {
                 audit(pod, "attached", s.name(), s.iface(), s.ips(), null, null, attachId);
                 writer.event(pod, "Normal", "AddedInterface", "Add " + s.iface() + " " + (s.ips() == null ? "[]" : s.ips()) + " from " + s.name());
@@ -379,6 +415,8 @@ public class PodReconciler implements ClusterView.Listener {
             }
             writer.resetEvent(uid, "AttachFailed");
             writer.resetEvent(uid, "IpamFailed");
+            clock.mark("audit+events");
+            LOG.debugf("pod %s attached (%s): %s", pod.ref(), attachId, clock);
         } catch (StepFailure.Cancelled c) {
             throw c;
         } catch (StepFailure f) {
@@ -581,6 +619,24 @@ public class PodReconciler implements ClusterView.Listener {
 
     private void waitFor(String network, String uid) {
         waitingForNetwork.computeIfAbsent(network, k -> ConcurrentHashMap.newKeySet()).add(uid);
+    }
+
+    /**
+     * A refusal only because a rule could not be evaluated (rule {@code unavailable}, reason "policy
+     * unavailable..."): temporary. An explicit denial of any network next to it stands.
+     */
+    static boolean policyUnavailable(JsonNode decision) {
+        boolean unavailable = false;
+        for (JsonNode d : decision.path("decisions")) {
+            if (d.path("allowed").asBoolean(false)) continue;
+            if (!isUnavailable(d.path("rule").asText(""), d.path("reason").asText(""))) return false;
+            unavailable = true;
+        }
+        return unavailable || (decision.path("decisions").isEmpty() && decision.path("reason").asText("").startsWith("policy unavailable"));
+    }
+
+    private static boolean isUnavailable(String rule, String reason) {
+        return "unavailable".equals(rule) || reason.startsWith("policy unavailable");
     }
 
     private static JsonNode decisionFor(JsonNode decision, String network) {

@@ -25,6 +25,7 @@ final class AsyncApiContract {
             Map.entry("io.netattach.policy.decision", "PolicyDecisionData"),
             Map.entry("io.netattach.ipam.allocate", "IpamAllocateData"),
             Map.entry("io.netattach.ipam.release", "IpamReleaseData"),
+            Map.entry("io.netattach.ipam.reconcile", "IpamReconcileData"),
             Map.entry("io.netattach.ipam.result", "IpamResultData"),
             Map.entry("io.netattach.node.attach", "NodeAttachData"),
             Map.entry("io.netattach.node.detach", "NodeDetachData"),

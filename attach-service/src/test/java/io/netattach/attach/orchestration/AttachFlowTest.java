@@ -198,6 +198,56 @@ class AttachFlowTest {
     }
 
     @Test
+    void policyUnavailableIsRetriedWithAnEventSayingSoNotDeniedThenAttaches() throws Exception {
+        nad("unavail", "flaky-net", BRIDGE, null);
+        standIns.unavailable.add("unavail/flaky-net");
+        String uid = pod("unavail", "waits-for-policy", "node-a", "flaky-net");
+        Event e = await(() -> event("unavail", uid, "PolicyUnavailable"), "a PolicyUnavailable event");
+        assertTrue(e.getMessage().contains("not denied"), e.getMessage());
+        assertTrue(e.getMessage().contains("policy unavailable: rbac"), e.getMessage());
+        // asked again with backoff (same request id), still no allocation, no denial
+        awaitTrue(() -> standIns.of("io.netattach.policy.request", uid).size() >= 2, "the policy request asked again");
+        assertTrue(event("unavail", uid, "NetworkDenied").isEmpty());
+        assertTrue(standIns.of("io.netattach.ipam.allocate", uid).isEmpty());
+        assertTrue(standIns.of("io.netattach.attach.failed", uid).isEmpty());
+
+        standIns.unavailable.remove("unavail/flaky-net");
+        List<JsonNode> status = awaitStatus("unavail", "waits-for-policy", 1);
+        assertEquals("unavail/flaky-net", status.getFirst().path("name").asText());
+        assertEquals(1, standIns.of("io.netattach.policy.request", uid).stream().map(r -> r.data().path("requestId").asText()).distinct().count());
+    }
+
+    @Test
+    void theLeaderSendsIpamReconcileWithEveryLivePodAndLeakedAddressesAreReleased() throws Exception {
+        nad("sweep", "swept-net", BRIDGE, null);
+        String uid = pod("sweep", "alive", "node-a", "swept-net");
+        awaitStatus("sweep", "alive", 1);
+        // an address whose owner pod is gone without a release (e.g. deleted while attach-service was down)
+        standIns.allocations.put("00000000-dead-0000-0000-000000000000/net1", "10.9.0.250/24");
+        long before = standIns.of("io.netattach.ipam.reconcile", null).size();
+        StandIns.Received r = await(() -> standIns.received.stream()
+                .filter(x -> x.event().path("type").asText().equals("io.netattach.ipam.reconcile"))
+                .skip(before).findFirst(), "an io.netattach.ipam.reconcile after the leak");
+        String cluster = ConfigProvider.getConfig().getValue("netattach.cluster-id", String.class);
+        assertEnvelope(r.event(), cluster);
+        assertEquals(cluster, r.key());
+        assertEquals(standIns.t("netattach.ipam.requests"), r.topic());
+        assertEquals(cluster, r.data().path("cluster").asText());
+        List<String> live = new java.util.ArrayList<>();
+        r.data().path("liveOwners").forEach(n -> live.add(n.asText()));
+        assertTrue(live.contains(uid), "live owners " + live + " lack the running pod " + uid);
+        assertFalse(live.contains("00000000-dead-0000-0000-000000000000"));
+        java.util.Set<String> expected = new java.util.HashSet<>();
+        client.pods().inAnyNamespace().list().getItems().forEach(p -> expected.add(p.getMetadata().getUid()));
+        assertTrue(expected.containsAll(live), "only existing pods are live: " + live + " vs " + expected);
+        java.time.Instant snapshot = java.time.Instant.parse(r.data().path("snapshotTime").asText());
+        assertFalse(snapshot.isAfter(java.time.Instant.parse(r.event().path("time").asText())), "snapshotTime is taken before sending");
+        assertTrue(AsyncApiContract.violations(r.event()).isEmpty(), AsyncApiContract.violations(r.event()).toString());
+        awaitTrue(() -> !standIns.allocations.containsKey("00000000-dead-0000-0000-000000000000/net1"), "the leaked address released");
+        assertTrue(standIns.allocations.containsKey(uid + "/net1"), "the live pod keeps its address");
+    }
+
+    @Test
     void nodeFailureDetachesAndReleasesThenARetrySucceeds() throws Exception {
         nad("fail", "macvlan-conf", MACVLAN, null);
         standIns.nodeFailsFor.add("unlucky-pod");

@@ -42,6 +42,8 @@ final class StandIns implements AutoCloseable {
     final Queue<String> violations = new ConcurrentLinkedQueue<>();
     /** Networks ("ns/name") policy denies. */
     final Set<String> denied = ConcurrentHashMap.newKeySet();
+    /** Networks ("ns/name") whose policy rule cannot be evaluated (rule "unavailable", as policy-service answers then). */
+    final Set<String> unavailable = ConcurrentHashMap.newKeySet();
     /** Pod names whose node attach fails. */
     final Set<String> nodeFailsFor = ConcurrentHashMap.newKeySet();
     /** Pod names whose first node attach command is dropped (the node never answers it). */
@@ -52,6 +54,8 @@ final class StandIns implements AutoCloseable {
     final Set<String> duplicateFor = ConcurrentHashMap.newKeySet();
     /** IPAM state: owner "podUid/interface" -> CIDR. */
     final Map<String, String> allocations = new ConcurrentHashMap<>();
+    /** When each allocation was made (absent: long ago, as for an injected leak). */
+    final Map<String, Instant> allocatedAt = new ConcurrentHashMap<>();
     private final AtomicInteger nextHost = new AtomicInteger(10);
 
     private final String suffix;
@@ -110,6 +114,12 @@ final class StandIns implements AutoCloseable {
             String reason = null;
             for (JsonNode s : d.path("selections")) {
                 String network = s.path("namespace").asText() + "/" + s.path("name").asText();
+                if (unavailable.contains(network)) {
+                    String why = "policy unavailable: rbac: SubjectAccessReview failed: connection refused";
+                    if (reason == null) reason = why;
+                    decisions.addObject().put("network", network).put("allowed", false).put("rule", "unavailable").put("reason", why);
+                    continue;
+                }
                 boolean allowed = !denied.contains(network);
                 if (!allowed && reason == null) reason = "namespace \"" + s.path("namespace").asText() + "\" may not use network \"" + network + "\"";
                 decisions.addObject().put("network", network).put("allowed", allowed).put("rule", allowed ? "namespace-isolation" : "policy/netattach/deny-test").put("reason", allowed ? null : reason);
@@ -126,13 +136,26 @@ final class StandIns implements AutoCloseable {
                 String wanted = d.path("ips").isArray() && !d.path("ips").isEmpty() ? d.path("ips").get(0).asText() : null;
                 String cidr = d.path("dryRun").asBoolean(false)
                         ? allocations.getOrDefault(ownerKey, wanted != null ? wanted : "10.9.0." + nextHost.get() + "/24")
-                        : allocations.computeIfAbsent(ownerKey, k -> wanted != null ? wanted : "10.9.0." + nextHost.getAndIncrement() + "/24");
+                        : allocations.computeIfAbsent(ownerKey, k -> {
+                            allocatedAt.put(k, Instant.now());
+                            return wanted != null ? wanted : "10.9.0." + nextHost.getAndIncrement() + "/24";
+                        });
                 out.put("ok", true).put("pool", d.path("network").asText());
                 out.putArray("ips").add(cidr);
                 out.putArray("gateways").add("10.9.0.1");
                 out.putArray("routes").addObject().put("dst", "10.8.0.0/16").put("gw", "10.9.0.1");
                 out.putNull("dns");
                 out.putNull("error");
+            } else if (type.equals("io.netattach.ipam.reconcile")) {
+                // as ipam-service: release what belongs to no live pod and is older than the snapshot
+                Set<String> live = new java.util.HashSet<>();
+                d.path("liveOwners").forEach(o -> live.add(o.asText()));
+                Instant snapshot = Instant.parse(d.path("snapshotTime").asText());
+                int before = allocations.size();
+                allocations.keySet().removeIf(k -> !live.contains(k.substring(0, k.indexOf('/')))
+                        && allocatedAt.getOrDefault(k, Instant.EPOCH).isBefore(snapshot));
+                out.put("ok", true).put("released", before - allocations.size()).putNull("error");
+                out.putArray("ips");
             } else {
                 String iface = owner.path("interface").isNull() ? null : owner.path("interface").asText();
                 int before = allocations.size();
