@@ -10,6 +10,9 @@ BURST=${2:-200}
 export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
 JAVA=$JAVA_HOME/bin/java
 BOOTSTRAP=${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}
+# JVM options of the measured node-worker (docs/node-worker.md "Benchmark"): a node agent with a small heap;
+# set NODE_WORKER_JVM_OPTS="" to measure the JVM's defaults.
+read -r -a NW_OPTS <<<"${NODE_WORKER_JVM_OPTS--XX:+UseSerialGC -Xmx128m -XX:+ExitOnOutOfMemoryError}"
 
 flock /tmp/netattach-mvn.lock ./mvnw -B -ntp -o -q -pl node-worker package -DskipTests >&2
 NW=node-worker/target
@@ -38,7 +41,7 @@ ip -n "$NODE_NS" link set eth2 up
 ip -n "$NODE_NS" addr add 192.168.98.1/24 dev eth1
 ip -n "$NODE_NS" route add default via 192.168.98.254
 
-"$JAVA" --enable-native-access=ALL-UNNAMED \
+"$JAVA" --enable-native-access=ALL-UNNAMED "${NW_OPTS[@]}" \
   -Dnetattach.node.name=bench-$TAG -Dnetattach.node.host-netns=/var/run/netns/$NODE_NS \
   -Dnetattach.node.socket=$SOCK -Dnetattach.node.state-file=$STATE -Dnetattach.node.sandbox-wait=PT30S \
   -Dnetattach.kafka.topic-suffix=$SUFFIX -Dquarkus.http.port=0 -Dkafka.bootstrap.servers=$BOOTSTRAP \

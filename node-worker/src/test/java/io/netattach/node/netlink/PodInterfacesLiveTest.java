@@ -291,6 +291,46 @@ class PodInterfacesLiveTest {
     }
 
     @Test
+    void aPodNamespaceDeletedBeforeTheAttachRunsIsNotFoundAndLeavesNothingOnTheNode() {
+        String podNs = lab.netns("p1");
+        NetnsLab.run("ip", "netns", "del", podNs); // as the runtime does when the sandbox dies before our command runs
+        List<String> nodeBefore = linkNames(node1);
+        AttachException e = assertThrows(AttachException.class, () ->
+                onNode1.attach(path(podNs), pod("p1"), request(macvlan("eth1", null, null), "net1", null, "10.10.0.11/24")));
+        assertEquals("NotFound", e.reason(), e.getMessage());
+        assertTrue(e.getMessage().contains(path(podNs)) && e.getMessage().contains("ENOENT"), e.getMessage());
+        assertEquals(nodeBefore, linkNames(node1), "nothing left on the node");
+    }
+
+    @Test
+    void aPodNamespaceDeletedMidAttachFailsTheAttachAndLeavesNothingOnTheNode() {
+        for (String kind : List.of("macvlan", "bridge")) {
+            String podNs = lab.netns("p-" + kind);
+            Map<String, Object> conf = kind.equals("macvlan") ? macvlan("eth1", null, null)
+                    : new HashMap<>(Map.of("cniVersion", "1.0.0", "type", "bridge", "bridge", "na-br0"));
+            List<String> nodeBefore = linkNames(node1);
+            List<String> seenInPod = new ArrayList<>();
+            // Deterministic: the namespace is deleted right after the interface was created in it.
+            onNode1.onStep(step -> {
+                if (step.equals("created")) {
+                    seenInPod.addAll(linkNames(podNs));
+                    NetnsLab.run("ip", "netns", "del", podNs);
+                }
+            });
+            AttachException e = assertThrows(AttachException.class, () ->
+                    onNode1.attach(path(podNs), pod("p1"), request(conf, "net1", null, "10.10.0.11/24")), kind);
+            onNode1.onStep(step -> { });
+            assertTrue(seenInPod.contains("net1"), kind + ": the interface existed when the namespace was deleted: " + seenInPod);
+            assertEquals("NotFound", e.reason(), e.getMessage());
+            assertTrue(e.getMessage().contains("was deleted during the attach"), e.getMessage());
+            List<String> nodeAfter = linkNames(node1);
+            nodeAfter.remove("na-br0"); // the bridge itself stays, as the reference plugin leaves it
+            nodeBefore.remove("na-br0");
+            assertEquals(nodeBefore, nodeAfter, kind + ": nothing left on the node (no host veth)");
+        }
+    }
+
+    @Test
     void ipvlanIsMadeWhereTheKernelHasIt() {
         String podNs = lab.netns("p1");
         Map<String, Object> conf = new HashMap<>(Map.of("cniVersion", "1.0.0", "type", "ipvlan", "master", "eth1", "mode", "l2"));

@@ -14,7 +14,9 @@ import java.util.Optional;
 
 /** Link verbs (RTM_*LINK) on one netlink socket, i.e. in that socket's namespace. */
 public final class Links {
-    public static final int AF_UNSPEC = 0, AF_BRIDGE = 7;
+    public static final int AF_UNSPEC = 0, AF_INET = 2, AF_BRIDGE = 7;
+    /** IFLA_INET_CONF in AF_INET's IFLA_AF_SPEC entry; IPV4_DEVCONF_ARP_NOTIFY from linux/ip.h. */
+    public static final int IFLA_INET_CONF = 1, IPV4_DEVCONF_ARP_NOTIFY = 22;
     public static final int IFLA_ADDRESS = 1, IFLA_IFNAME = 3, IFLA_MTU = 4, IFLA_LINK = 5, IFLA_MASTER = 10,
             IFLA_PROTINFO = 12, IFLA_LINKINFO = 18, IFLA_IFALIAS = 20, IFLA_AF_SPEC = 26, IFLA_NET_NS_FD = 28, IFLA_EXT_MASK = 29;
     public static final int IFLA_INFO_KIND = 1, IFLA_INFO_DATA = 2;
@@ -95,6 +97,22 @@ public final class Links {
         MessageBuilder b = setRequest(l.index()).attrString(IFLA_IFNAME, name);
         if (alias != null) b.attrString(IFLA_IFALIAS, alias);
         set("rename " + l.name() + " to " + name + " in " + socket.where(), b);
+    }
+
+    /**
+     * One request for a link just made: our alias, and IPv4 arp_notify = 1 through IFLA_AF_SPEC / AF_INET /
+     * IFLA_INET_CONF (the kernel's own devconf setter), so no /proc/sys write through the namespace thread.
+     */
+    public void setAliasAndArpNotify(Link l, String alias) {
+        MessageBuilder b = setRequest(l.index()).attrString(IFLA_IFALIAS, alias);
+        int spec = b.nest(IFLA_AF_SPEC);
+        int inet = b.nest(AF_INET);
+        int conf = b.nest(IFLA_INET_CONF);
+        b.attrU32(IPV4_DEVCONF_ARP_NOTIFY, 1);
+        b.end(conf);
+        b.end(inet);
+        b.end(spec);
+        set("set alias and arp_notify on " + l.name() + " in " + socket.where(), b);
     }
 
     public void setAlias(Link l, String alias) {

@@ -2,6 +2,10 @@ package io.netattach.node.netlink.ns;
 
 import io.netattach.node.netlink.wire.Libc;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
 /**
  * A handle on a network namespace: an open fd of {@code /var/run/netns/X}, {@code /proc/<pid>/ns/net} or the
  * runtime's netns path. Holding the fd keeps the namespace alive while we work in it.
@@ -27,6 +31,21 @@ public final class Netns implements AutoCloseable {
     }
 
     public String path() { return path; }
+
+    /**
+     * Whether {@link #path()} still names the namespace we hold. False once the runtime has deleted it (the
+     * bind mount is gone) or put another namespace there; our fd alone then keeps an orphan alive. Two stats.
+     */
+    public boolean stillAt() {
+        try {
+            Path held = Path.of("/proc/self/fd/" + fd());
+            Path named = Path.of(path);
+            return Files.getAttribute(named, "unix:ino").equals(Files.getAttribute(held, "unix:ino"))
+                    && Files.getAttribute(named, "unix:dev").equals(Files.getAttribute(held, "unix:dev"));
+        } catch (IOException e) {
+            return false;
+        }
+    }
 
     @Override
     public synchronized void close() {
