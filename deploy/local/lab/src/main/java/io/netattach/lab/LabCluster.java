@@ -36,6 +36,8 @@ final class LabCluster {
     private final List<String> nodes;
     private final List<LabKubelet> kubelets = new ArrayList<>();
     private final AtomicInteger nextNode = new AtomicInteger();
+    /** At most one reconcile waiting: a burst of watch events costs one pass, not one pass per event. */
+    private final java.util.concurrent.atomic.AtomicBoolean queued = new java.util.concurrent.atomic.AtomicBoolean();
     private final ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "lab-controllers");
         t.setDaemon(true);
@@ -64,7 +66,14 @@ final class LabCluster {
     }
 
     private void start() {
-        Runnable kick = () -> loop.execute(this::reconcileAll);
+        Runnable kick = () -> {
+            if (queued.compareAndSet(false, true)) {
+                loop.execute(() -> {
+                    queued.set(false);
+                    reconcileAll();
+                });
+            }
+        };
         ResourceEventHandler<Object> any = new ResourceEventHandler<>() {
             @Override public void onAdd(Object o) { kick.run(); }
             @Override public void onUpdate(Object a, Object b) { kick.run(); }
