@@ -49,6 +49,7 @@ public class NodeWorker {
     @ConfigProperty(name = "kafka.bootstrap.servers") String bootstrap;
     @ConfigProperty(name = "netattach.kafka.topic-suffix") Optional<String> suffix;
     @Inject ObjectMapper json;
+    @ConfigProperty(name = "netattach.node.proc-sys", defaultValue = "/proc/sys") String procSys;
 
     private NamespaceThread nsThread;
     private PodInterfaces backend;
@@ -59,7 +60,7 @@ public class NodeWorker {
 
     void onStart(@Observes @Priority(10) StartupEvent ev) throws IOException {
         String host = hostNetns.filter(s -> !s.isBlank()).orElse("/proc/self/ns/net");
-        nsThread = new NamespaceThread();
+        nsThread = new NamespaceThread(Path.of(procSys));
         backend = new PodInterfaces(nsThread, host, Path.of(pluginDir), java.util.Set.copyOf(delegateTypes.orElse(List.of())));
         EventJson eventJson = new EventJson(json, cluster, nodeName);
         events = new KafkaEvents(bootstrap, "netattach.node.results" + suffix.orElse(""), eventJson, nodeName);

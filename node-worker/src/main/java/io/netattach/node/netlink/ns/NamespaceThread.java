@@ -22,10 +22,21 @@ import java.util.function.Supplier;
  * replaced: nothing else ever runs on a thread stuck in a foreign namespace.
  */
 public final class NamespaceThread implements AutoCloseable {
+    private final Path procSys;
     private ExecutorService executor;
     private Netns home;
 
     public NamespaceThread() {
+        this(Path.of("/proc/sys"));
+    }
+
+    /**
+     * @param procSys where the sysctl tree is: /proc/sys, or in a container whose /proc/sys is read-only, a
+     *                writable bind mount of the node's /proc/sys/net (a net sysctl file still resolves against
+     *                the network namespace of the thread that opens it).
+     */
+    public NamespaceThread(Path procSys) {
+        this.procSys = procSys;
         start();
     }
 
@@ -56,7 +67,7 @@ public final class NamespaceThread implements AutoCloseable {
             int written = 0;
             for (var e : values.entrySet()) {
                 try {
-                    Files.writeString(Path.of("/proc/sys", e.getKey()), e.getValue(), StandardCharsets.US_ASCII);
+                    Files.writeString(procSys.resolve(e.getKey()), e.getValue(), StandardCharsets.US_ASCII);
                     written++;
                 } catch (NoSuchFileException missing) {
                     // e.g. IPv6 disabled in that namespace
