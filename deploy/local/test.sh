@@ -21,7 +21,9 @@ fi
 
 # Start only what is not running, and stop on exit only what this script started.
 kafka_was_running=false
-"$NETATTACH_ROOT/deploy/local/services.sh" status | grep -q '^Kafka *running' && kafka_was_running=true
+# (status captured first: `grep -q` closing the pipe early would fail the pipeline under pipefail)
+services_status=$("$NETATTACH_ROOT/deploy/local/services.sh" status)
+grep -q '^Kafka *running' <<<"$services_status" && kafka_was_running=true
 cleanup() {
   "$NETATTACH_ROOT/deploy/local/lab.sh" down >/dev/null 2>&1 || true
   "$NETATTACH_ROOT/deploy/local/services.sh" clean-test-topics || true
