@@ -7,6 +7,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 find_jdk25
+command -v kubectl >/dev/null || die "kubectl not found: the demo drives the lab with it (this machine kind ships it as the 'kubectl' package)"
 keep=false
 [ "${1:-}" = "--keep" ] && keep=true
 LABSH="$NETATTACH_ROOT/deploy/local/lab.sh"
