@@ -32,7 +32,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
 
 /**
  * netattach.ipam.requests -> store -> netattach.ipam.results (+ netattach.audit), CloudEvents structured JSON
@@ -65,6 +67,18 @@ public class IpamRequestConsumer {
     }
 
     void handle(String key, String payload) {
+        // sends start at once and are awaited together at the end: the audit event and the result travel to the
+        // broker concurrently instead of one acks=all round trip after the other; the offset is still acked only
+        // after every send was accepted
+        List<CompletableFuture<Void>> sends = new ArrayList<>();
+        try {
+            answer(key, payload, sends);
+        } finally {
+            CompletableFuture.allOf(sends.toArray(CompletableFuture[]::new)).orTimeout(SEND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).join();
+        }
+    }
+
+    private void answer(String key, String payload, List<CompletableFuture<Void>> sends) {
         JsonNode event;
         try {
             event = json.readTree(payload);
@@ -86,25 +100,25 @@ public class IpamRequestConsumer {
         result.put("requestId", requestId);
         try {
             switch (type) {
-                case "io.netattach.ipam.allocate" -> allocate(requestId, data, owner, result);
-                case "io.netattach.ipam.release" -> release(requestId, owner, result);
-                case "io.netattach.ipam.reconcile" -> reconcile(requestId, data, result);
+                case "io.netattach.ipam.allocate" -> allocate(requestId, data, owner, result, sends);
+                case "io.netattach.ipam.release" -> release(requestId, owner, result, sends);
+                case "io.netattach.ipam.reconcile" -> reconcile(requestId, data, result, sends);
                 default -> throw IpamException.invalid("type", type, "is not an ipam request (io.netattach.ipam.allocate, release, reconcile)");
             }
         } catch (IpamException e) {
             fail(result, e.reason().name(), e.getMessage());
             if (e.reason() == IpamException.Reason.Conflict || e.reason() == IpamException.Reason.Exhausted) {
-                sendAudit(requestId + "/audit", e.reason() == IpamException.Reason.Conflict ? "conflict" : "exhausted", owner,
+                sendAudit(sends, requestId + "/audit", e.reason() == IpamException.Reason.Conflict ? "conflict" : "exhausted", owner,
                         data.path("network").asText(null), null, e.getMessage());
             }
         } catch (RuntimeException e) {
             LOG.errorf(e, "ipam request %s failed", requestId);
             fail(result, "Unavailable", "ipam-service could not complete the request: " + e.getMessage());
         }
-        send(results, requestId + "/result", "io.netattach.ipam.result", subject, resultKey, result);
+        send(sends, results, requestId + "/result", "io.netattach.ipam.result", subject, resultKey, result);
     }
 
-    private void allocate(String requestId, JsonNode data, Owner owner, Map<String, Object> result) {
+    private void allocate(String requestId, JsonNode data, Owner owner, Map<String, Object> result, List<CompletableFuture<Void>> sends) {
         if (owner == null) throw IpamException.missing("data.owner");
         owner.validated(true);
         if (!data.path("ipam").isObject()) throw IpamException.missing("data.ipam");
@@ -131,7 +145,7 @@ public class IpamRequestConsumer {
         result.put("routes", lease.routes());
         result.put("dns", lease.dns());
         result.put("error", null);
-        sendAudit(requestId + "/audit", "allocated", owner, network, lease.ips(), lease.created() ? null : "already held");
+        sendAudit(sends, requestId + "/audit", "allocated", owner, network, lease.ips(), lease.created() ? null : "already held");
     }
 
     /** static ipam: no pool; the section's addresses (or the annotation's ips, which need a prefix) are echoed. */
@@ -155,7 +169,7 @@ public class IpamRequestConsumer {
         return new Lease(null, out, gateways, def.routes(), def.dns(), true);
     }
 
-    private void release(String requestId, Owner owner, Map<String, Object> result) {
+    private void release(String requestId, Owner owner, Map<String, Object> result, List<CompletableFuture<Void>> sends) {
         if (owner == null) throw IpamException.missing("data.owner");
         owner.validated(false);
         List<IpamStore.Released> released = store.release(owner.cluster(), owner.podUid(), owner.iface(), null);
@@ -163,11 +177,11 @@ public class IpamRequestConsumer {
         result.put("released", released.size());
         result.put("error", null);
         if (!released.isEmpty()) {
-            sendAudit(requestId + "/audit", "released", owner, null, released.stream().map(IpamStore.Released::address).toList(), null);
+            sendAudit(sends, requestId + "/audit", "released", owner, null, released.stream().map(IpamStore.Released::address).toList(), null);
         }
     }
 
-    private void reconcile(String requestId, JsonNode data, Map<String, Object> result) {
+    private void reconcile(String requestId, JsonNode data, Map<String, Object> result, List<CompletableFuture<Void>> sends) {
         String cluster = data.path("cluster").asText("");
         if (cluster.isBlank()) throw IpamException.missing("data.cluster");
         if (!data.path("liveOwners").isArray()) throw IpamException.missing("data.liveOwners");
@@ -186,7 +200,7 @@ public class IpamRequestConsumer {
         result.put("error", null);
         Map<String, List<IpamStore.Released>> byPod = new LinkedHashMap<>();
         for (IpamStore.Released r : released) byPod.computeIfAbsent(r.owner().podUid(), k -> new ArrayList<>()).add(r);
-        byPod.forEach((uid, rs) -> sendAudit(requestId + "/audit/" + uid, "released", rs.getFirst().owner(), null,
+        byPod.forEach((uid, rs) -> sendAudit(sends, requestId + "/audit/" + uid, "released", rs.getFirst().owner(), null,
                 rs.stream().map(IpamStore.Released::address).toList(), "pod gone (reconcile)"));
     }
 
@@ -204,7 +218,7 @@ public class IpamRequestConsumer {
         return n.isTextual() ? n.asText() : null;
     }
 
-    private void sendAudit(String id, String outcome, Owner owner, String network, List<String> ips, String reason) {
+    private void sendAudit(List<CompletableFuture<Void>> sends, String id, String outcome, Owner owner, String network, List<String> ips, String reason) {
         Map<String, Object> data = new LinkedHashMap<>();
         data.put("outcome", outcome);
         data.put("pod", owner == null || owner.namespace() == null ? null : Map.of("namespace", owner.namespace(), "name", String.valueOf(owner.pod()), "uid", String.valueOf(owner.podUid())));
@@ -212,12 +226,12 @@ public class IpamRequestConsumer {
         data.put("interface", owner == null ? null : owner.iface());
         data.put("ips", ips);
         data.put("reason", reason);
-        send(audit, id, "io.netattach.ipam." + outcome, owner == null || owner.namespace() == null ? null : owner.podRef(),
+        send(sends, audit, id, "io.netattach.ipam." + outcome, owner == null || owner.namespace() == null ? null : owner.podRef(),
                 owner == null ? null : owner.podUid(), data);
     }
 
-    /** Sends one CloudEvent and waits until the broker has it (acks=all), so the request offset is committed after. */
-    private void send(MutinyEmitter<String> emitter, String id, String type, String subject, String key, Map<String, Object> data) {
+    /** Starts sending one CloudEvent; {@code sends} completes when the broker has it (acks=all), awaited before the offset is acked. */
+    private void send(List<CompletableFuture<Void>> sends, MutinyEmitter<String> emitter, String id, String type, String subject, String key, Map<String, Object> data) {
         Map<String, Object> event = new LinkedHashMap<>();
         event.put("specversion", "1.0");
         event.put("id", id);
@@ -236,6 +250,6 @@ public class IpamRequestConsumer {
         }
         Message<String> m = Message.of(value);
         if (key != null) m = m.addMetadata(OutgoingKafkaRecordMetadata.<String>builder().withKey(key).build());
-        emitter.sendMessage(m).await().atMost(SEND_TIMEOUT);
+        sends.add(emitter.sendMessage(m).subscribeAsCompletionStage());
     }
 }

@@ -86,9 +86,12 @@ public class PoolResource {
     public Views.Released release(@PathParam("name") String name, @QueryParam("podUid") String podUid,
                                   @QueryParam("interface") String iface, @QueryParam("cluster") String cluster) {
         if (podUid == null || podUid.isBlank()) throw IpamException.missing("podUid");
-        if (!store.poolExists(name)) throw notFound(name);
         if (iface != null) new Owner("-", "-", "-", podUid, iface).validated(true);
-        return new Views.Released(store.release(cluster, podUid, iface, name).size());
+        int released = store.release(cluster, podUid, iface, name).size();
+        // the pool is looked up only when nothing was freed: a release that freed rows proves the pool exists,
+        // and the common case saves a round trip
+        if (released == 0 && !store.poolExists(name)) throw notFound(name);
+        return new Views.Released(released);
     }
 
     private static IpamException notFound(String name) {

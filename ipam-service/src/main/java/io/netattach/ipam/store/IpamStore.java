@@ -38,9 +38,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 
@@ -190,7 +189,11 @@ public class IpamStore {
     }
 
     /** A dynamic request waiting for its pool's next batch. */
-    private record Pending(Owner owner, CompletableFuture<List<Row>> done) {
+    private record Pending(Owner owner, CompletableFuture<List<Row>> done, Semaphore wake) {
+        /** Done, or told to look again (the leader left with requests queued): wakes the waiting caller once. */
+        void signal() {
+            wake.release();
+        }
     }
 
     /** Requests of one pool waiting in this replica, and whether a thread is running a batch for it. */
@@ -210,22 +213,25 @@ public class IpamStore {
      */
     private Lease allocateDynamic(String poolName, Owner owner, PoolDefinition reported) {
         Batch batch = batches.computeIfAbsent(poolName, k -> new Batch());
-        Pending me = new Pending(owner, new CompletableFuture<>());
+        Pending me = new Pending(owner, new CompletableFuture<>(), new Semaphore(0));
         batch.queue.add(me);
         while (!me.done().isDone()) {
             if (batch.running.compareAndSet(false, true)) {
                 try {
                     // lead only until our own answer is in: under steady load the queue never empties, and a caller
-                    // must not serve others forever; a waiting caller takes over within a millisecond
+                    // must not serve others forever
                     while (!me.done().isDone() && !batch.queue.isEmpty()) runBatch(poolName, batch);
                 } finally {
                     batch.running.set(false);
+                    // hand over: wake the oldest waiting caller so it leads the next batch at once (it was queued
+                    // before running was cleared, or it sees running=false itself after queueing)
+                    Pending next = batch.queue.peek();
+                    if (next != null) next.signal();
                 }
             } else {
                 try {
-                    me.done().get(1, TimeUnit.MILLISECONDS); // the running batch may have missed us, or its leader left: look again soon
-                } catch (TimeoutException | ExecutionException ignored) {
-                    // loop: done, or take over the batch
+                    // woken when answered or handed the lead; the timeout only guards against a lost hand-over
+                    me.wake().tryAcquire(50, TimeUnit.MILLISECONDS);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new IllegalStateException("interrupted while allocating from pool " + poolName, e);
@@ -266,9 +272,13 @@ public class IpamStore {
                 List<Row> mine = byOwner.get(i);
                 if (mine == null) taken.get(i).done().completeExceptionally(new IllegalStateException("ipam_allocate_batch gave no row for owner " + i));
                 else taken.get(i).done().complete(mine);
+                taken.get(i).signal();
             }
         } catch (RuntimeException e) {
-            for (Pending p : taken) p.done().completeExceptionally(e);
+            for (Pending p : taken) {
+                p.done().completeExceptionally(e);
+                p.signal();
+            }
         }
     }
 
