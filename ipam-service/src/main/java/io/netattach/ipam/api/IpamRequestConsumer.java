@@ -136,7 +136,15 @@ public class IpamRequestConsumer {
                 result.put("pool", pool);
                 return;
             }
-            lease = store.allocate(pool, owner, ips, def);
+            try {
+                lease = store.allocate(pool, owner, ips, def);
+            } catch (IpamException e) {
+                if (e.reason() != IpamException.Reason.NotFound) throw e;
+                // the derived pool was deleted since this replica last saw it: create it again, once
+                store.forgetDerived(pool);
+                pool = store.derivedPool(def, ipam, owner.cluster());
+                lease = store.allocate(pool, owner, ips, def);
+            }
         }
         result.put("ok", true);
         result.put("pool", lease.pool());

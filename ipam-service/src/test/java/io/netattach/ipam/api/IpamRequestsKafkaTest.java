@@ -3,6 +3,9 @@ package io.netattach.ipam.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.quarkus.test.junit.QuarkusTest;
+import io.vertx.mutiny.sqlclient.Pool;
+import io.vertx.mutiny.sqlclient.Tuple;
+import jakarta.inject.Inject;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -181,6 +184,25 @@ class IpamRequestsKafkaTest {
         JsonNode reconciled = awaitEvent(rec + "/result");
         assertTrue(reconciled.path("data").path("ok").asBoolean(), reconciled.toString());
         assertEquals(1, reconciled.path("data").path("released").asInt());
+    }
+
+    @Inject Pool db;
+
+    @Test
+    void derivedPoolDeletedBehindTheReplicasBackIsCreatedAgainOnTheNextAllocate() throws Exception {
+        String ipam = "{\"type\":\"whereabouts\",\"range\":\"10.77.0.0/29\"}";
+        String uid1 = UUID.randomUUID().toString();
+        JsonNode first = allocate("alloc/" + cluster + "/" + uid1 + "/net1", "first", uid1, ipam, null);
+        assertTrue(first.path("data").path("ok").asBoolean(), first.toString());
+        String pool = first.path("data").path("pool").asText();
+        // as another replica (or an operator in SQL) would: the pool and its allocations are gone
+        db.preparedQuery("delete from pool where name = $1").execute(Tuple.of(pool)).await().atMost(Duration.ofSeconds(10));
+
+        String uid2 = UUID.randomUUID().toString();
+        JsonNode second = allocate("alloc/" + cluster + "/" + uid2 + "/net1", "second", uid2, ipam, null);
+        assertTrue(second.path("data").path("ok").asBoolean(), second.toString());
+        assertEquals(pool, second.path("data").path("pool").asText());
+        assertEquals("[\"10.77.0.1/29\"]", second.path("data").path("ips").toString());
     }
 
     @Test
