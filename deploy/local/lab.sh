@@ -87,7 +87,10 @@ up() {
   start_bg api "$LAB/api.log" java -jar "$LAB_JAR" api-server --port "$LAB_API_PORT" --kubeconfig "$KUBECONFIG_FILE" "${crds[@]}"
   wait_http "http://127.0.0.1:$LAB_API_PORT/version" 60 || die "the lab API server did not start (log: $LAB/api.log)"
 
-  # A new lab is a new cluster: its IPAM starts from an empty database of its own (netattach_lab).
+  # A new lab is a new cluster: its own Kafka topics (a per-run suffix: no record of an earlier run is ever
+  # replayed into it) and its IPAM from an empty database of its own (netattach_lab).
+  export NETATTACH_KAFKA_TOPIC_SUFFIX=".lab$(date +%s)"
+  echo "$NETATTACH_KAFKA_TOPIC_SUFFIX" > "$LAB/topic-suffix"
   psql -h 127.0.0.1 -U postgres -d postgres -qtA -v ON_ERROR_STOP=1 \
     -c "drop database if exists netattach_lab with (force)" -c "create database netattach_lab owner netattach_ipam" >/dev/null
   local kube=(env "QUARKUS_KUBERNETES_CLIENT_API_SERVER_URL=http://127.0.0.1:$LAB_API_PORT" "KUBECONFIG=$KUBECONFIG_FILE")
@@ -139,7 +142,8 @@ down() {
   for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^na-(lab|p)-' || true); do
     ip netns delete "$ns" 2>/dev/null || true
   done
-  rm -rf "$LAB/nodes" "$LAB/cni" "$LAB/cni-bin" "$LAB"/*.sock "$LAB"/*-sandboxes.json "$LAB/kubeconfig"
+  [ -f "$LAB/topic-suffix" ] && "$NETATTACH_ROOT/deploy/local/services.sh" delete-topics "$(cat "$LAB/topic-suffix")"
+  rm -rf "$LAB/topic-suffix" "$LAB/nodes" "$LAB/cni" "$LAB/cni-bin" "$LAB"/*.sock "$LAB"/*-sandboxes.json "$LAB/kubeconfig"
   say "lab is down (PostgreSQL and Kafka keep running: deploy/local/services.sh stop)"
 }
 
@@ -169,7 +173,7 @@ audit() {
   find_jdk25
   exec java -cp "$NETATTACH_CACHE/kafka-$KAFKA_VERSION/libs/*" -Dlog4j2.level=WARN \
     org.apache.kafka.tools.consumer.ConsoleConsumer --bootstrap-server "${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}" \
-    --topic netattach.audit "$@"
+    --topic "netattach.audit$(cat "$LAB/topic-suffix" 2>/dev/null)" "$@"
 }
 
 case "${1:-}" in

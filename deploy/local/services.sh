@@ -137,7 +137,15 @@ kafka_stop() {
 clean_test_topics() {
   pid_alive "$KAFKA_PID" || return 0
   kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" --delete \
-    --if-exists --topic 'netattach\..*\.(t[0-9a-f-]{36}|bench[0-9a-f]+)' >/dev/null 2>&1 || true
+    --if-exists --topic 'netattach\..*\.(t[0-9a-f-]{36}|bench[0-9a-f]+|lab[0-9]+)' >/dev/null 2>&1 || true
+}
+
+# Deletes the topics of one lab run (suffix like .lab1764460000), when the lab goes down.
+delete_topics() {
+  [[ "$1" =~ ^\.lab[0-9]+$ ]] || die "not a lab topic suffix: \"$1\""
+  pid_alive "$KAFKA_PID" || return 0
+  kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" --delete \
+    --if-exists --topic "netattach\\..*\\${1}" >/dev/null 2>&1 || true
 }
 
 status() {
@@ -159,5 +167,6 @@ case "${1:-}" in
   stop)   kafka_stop; echo "PostgreSQL is the machine's own cluster and keeps running." ;;
   status) status ;;
   clean-test-topics) find_jdk25; clean_test_topics ;;
+  delete-topics) find_jdk25; delete_topics "${2:-}" ;;
   *) echo "usage: $0 start|stop|status|clean-test-topics" >&2; exit 2 ;;
 esac

@@ -28,10 +28,23 @@ final class LabWorld implements AutoCloseable {
 
     final KubernetesClient client;
 
-    LabWorld() throws IOException {
+    static Path labDir() {
         String state = Optional.ofNullable(System.getenv("NETATTACH_STATE"))
                 .orElse(System.getProperty("user.home") + "/.local/state/netattach");
-        Path kubeconfig = Path.of(state, "lab", "kubeconfig");
+        return Path.of(state, "lab");
+    }
+
+    /** The lab run's Kafka topic suffix (each `lab.sh up` gets its own topics). */
+    static String topicSuffix() {
+        try {
+            return Files.readString(labDir().resolve("topic-suffix")).trim();
+        } catch (IOException e) {
+            throw new IllegalStateException("the lab is not up (no topic-suffix in " + labDir() + ")", e);
+        }
+    }
+
+    LabWorld() throws IOException {
+        Path kubeconfig = labDir().resolve("kubeconfig");
         if (!Files.exists(kubeconfig)) {
             throw new IllegalStateException("the lab is not up (no " + kubeconfig + "): run deploy/local/lab.sh up first");
         }
