@@ -65,8 +65,7 @@ public class ClusterView {
 
     /** NADs: every replica watches them (explain and the REST API need them on standbys too). */
     public void startDefinitions(Listener listener) {
-        nadInformer = client.genericKubernetesResources(NAD).inAnyNamespace().runnableInformer(0);
-        nadInformer.addEventHandler(new ResourceEventHandler<>() {
+        nadInformer = client.genericKubernetesResources(NAD).inAnyNamespace().inform(new ResourceEventHandler<>() {
             public void onAdd(GenericKubernetesResource r) { nad(r, listener); }
             public void onUpdate(GenericKubernetesResource o, GenericKubernetesResource r) { nad(r, listener); }
             public void onDelete(GenericKubernetesResource r, boolean unknown) {
@@ -74,26 +73,8 @@ public class ClusterView {
                 definitions.remove(key);
                 listener.definitionChanged(key);
             }
-        });
-        // Never throw at start and never give up: without an API server we stay live and report not ready.
-        nadInformer.exceptionHandler(KEEP_TRYING);
-        nadInformer.start();
+        }, 0);
     }
-
-    /** The NAD cache is filled: the REST API and the reconciler can resolve networks. */
-    public boolean definitionsSynced() {
-        SharedIndexInformer<GenericKubernetesResource> i = nadInformer;
-        return i != null && i.hasSynced();
-    }
-
-    public String apiServer() {
-        return client.getMasterUrl() == null ? "(none)" : client.getMasterUrl().toString();
-    }
-
-    private static final io.fabric8.kubernetes.client.informers.ExceptionHandler KEEP_TRYING = (started, error) -> {
-        LOG.warnf("Kubernetes API: %s (retrying)", error.getMessage());
-        return true;
-    };
 
     /**
      * Pods of every namespace. The informer's own store keeps only uid, namespace, name and resourceVersion
@@ -116,7 +97,6 @@ public class ClusterView {
                 else if (view.concernsUs()) listener.podDeleted(view);
             }
         });
-        podInformer.exceptionHandler(KEEP_TRYING);
         podInformer.start();
         if (!watchNodes) return;
         nodeInformer = client.nodes().runnableInformer(0);
@@ -127,7 +107,6 @@ public class ClusterView {
             public void onUpdate(io.fabric8.kubernetes.api.model.Node o, io.fabric8.kubernetes.api.model.Node n) { }
             public void onDelete(io.fabric8.kubernetes.api.model.Node n, boolean unknown) { listener.nodeChanged(n.getMetadata().getName(), false); }
         });
-        nodeInformer.exceptionHandler(KEEP_TRYING);
         nodeInformer.start();
     }
 

@@ -151,16 +151,10 @@ public class PodReconciler implements ClusterView.Listener {
         if (sweepInterval.isZero() || sweepInterval.isNegative()) return;
         q.addAfterAction(delay, () -> Thread.ofVirtual().name("ipam-sweep").start(() -> {
             if (queue != q) return; // leadership lost meanwhile
-            boolean synced = false;
-            boolean done = false;
-            try {
-                synced = cluster.podsSynced();
-                done = sweep.sweep().isPresent();
-            } finally {
-                // whatever happened, the next sweep is scheduled: not synced yet, or IPAM did not answer,
-                // try again soon rather than a whole interval later
-                scheduleSweep(q, done ? sweepInterval : synced ? backoffMax : Duration.ofSeconds(1));
-            }
+            boolean synced = cluster.podsSynced();
+            boolean done = sweep.sweep().isPresent();
+            // not synced yet, or IPAM did not answer: try again soon rather than a whole interval later
+            scheduleSweep(q, done ? sweepInterval : synced ? backoffMax : Duration.ofSeconds(1));
         }));
     }
 
