@@ -83,14 +83,18 @@ final class LabKubelet {
         if (!node.equals(pod.getSpec().getNodeName()) || uid == null || !UID.matcher(uid).matches()) {
             return;
         }
-        String hex = uid.replace("-", "");
-        // The tail of the UID: the stand-in API server numbers UIDs sequentially, so the head is all zeros.
-        String netnsName = "na-p-" + hex.substring(Math.max(0, hex.length() - 16));
+        String netnsName = netnsName(uid);
         Sandbox sb = new Sandbox(uid, pod.getMetadata().getNamespace(), pod.getMetadata().getName(), netnsName,
                 "lab" + uid.replace("-", ""));
         if (sandboxes.putIfAbsent(uid, sb) == null) {
             work.execute(() -> setup(sb));
         }
+    }
+
+    /** The pod's network namespace name: the tail of its UID (the stand-in API server numbers UIDs sequentially). */
+    static String netnsName(String uid) {
+        String hex = uid.replace("-", "");
+        return "na-p-" + hex.substring(Math.max(0, hex.length() - 16));
     }
 
     private void setup(Sandbox sb) {

@@ -58,40 +58,12 @@ final class LabWorld implements AutoCloseable {
         }
     }
 
-    void delete(String example) throws IOException {
-        try (var in = new FileInputStream(EXAMPLES.resolve(example).toFile())) {
-            client.load(in).delete();
-        }
-    }
-
     Pod pod(String namespace, String name) {
         return client.pods().inNamespace(namespace).withName(name).get();
     }
 
-    /** The network-status the attach-service wrote on the pod, once it is there. */
-    JsonNode networkStatus(String namespace, String name, Duration limit) {
-        return waitFor("network-status on " + namespace + "/" + name, limit, () -> {
-            Pod p = pod(namespace, name);
-            if (p == null || p.getMetadata().getAnnotations() == null) {
-                return null;
-            }
-            String status = p.getMetadata().getAnnotations().get("k8s.v1.cni.cncf.io/network-status");
-            if (status == null) {
-                return null;
-            }
-            try {
-                JsonNode node = JSON.readTree(status);
-                // Wait until every requested network is reported (the primary network is not ours).
-                return node;
-            } catch (IOException e) {
-                throw new AssertionError("network-status of " + namespace + "/" + name + " is not JSON: " + status, e);
-            }
-        });
-    }
-
     static String netnsOf(Pod pod) {
-        String hex = pod.getMetadata().getUid().replace("-", "");
-        return "na-p-" + hex.substring(Math.max(0, hex.length() - 16));
+        return LabKubelet.netnsName(pod.getMetadata().getUid());
     }
 
     /** `ip -d -j <args>` inside a namespace: the test's independent view of the kernel state. */

@@ -149,13 +149,7 @@ class SeedScenariosTest {
                     .map(e -> e.getReason() + ": " + e.getMessage()).findFirst().orElse(null));
             assertTrue(warning.contains("default/ipvlan-conf") && warning.contains("EOPNOTSUPP"),
                     "the event names the network and the kernel's error: " + warning);
-            Pod p = lab.pod("default", name);
-            JsonNode links = LabWorld.ip(LabWorld.netnsOf(p), "link", "show");
-            for (JsonNode l : links) {
-                String ifname = l.path("ifname").asText();
-                assertTrue(ifname.equals("lo") || ifname.equals("eth0"),
-                        name + " must have no secondary interface half made, found " + ifname);
-            }
+            assertOnlyPrimaryInterfaces(lab.pod("default", name), name + " must have no secondary interface half made");
         }
         Assumptions.abort("ipvlan is not in this kernel (EOPNOTSUPP): checked the clear failure, not the interfaces");
     }
@@ -208,12 +202,7 @@ class SeedScenariosTest {
                         && e.getMessage().contains("bridge-conf"))
                 .map(e -> e.getReason() + ": " + e.getMessage()).findFirst().orElse(null));
         assertTrue(denial.toLowerCase().contains("den"), "a denial: " + denial);
-        Pod denied = lab.pod("default", "restricted-bridge");
-        JsonNode links = LabWorld.ip(LabWorld.netnsOf(denied), "link", "show");
-        for (JsonNode l : links) {
-            String ifname = l.path("ifname").asText();
-            assertTrue(ifname.equals("lo") || ifname.equals("eth0"), "a denied pod gets no interface, found " + ifname);
-        }
+        assertOnlyPrimaryInterfaces(lab.pod("default", "restricted-bridge"), "a denied pod gets no interface");
     }
 
     @Test
@@ -269,6 +258,14 @@ class SeedScenariosTest {
             String status = p.getMetadata().getAnnotations().get("k8s.v1.cni.cncf.io/network-status");
             return status != null && status.contains("\"" + iface + "\"") ? p : null;
         });
+    }
+
+    /** Only lo and the primary network's eth0: netattach made nothing in the pod. */
+    private static void assertOnlyPrimaryInterfaces(Pod pod, String why) {
+        for (JsonNode l : LabWorld.ip(LabWorld.netnsOf(pod), "link", "show")) {
+            String ifname = l.path("ifname").asText();
+            assertTrue(ifname.equals("lo") || ifname.equals("eth0"), why + ", found " + ifname);
+        }
     }
 
     private static JsonNode link(Pod pod, String iface) {
