@@ -69,8 +69,10 @@ up() {
   [ "${1:-}" = "--nodes" ] && nodes=$2
   [ -f "$LAB/nodes" ] && die "the lab is already up ($(cat "$LAB/nodes") nodes); run lab.sh down first"
   find_jdk25
+  ensure_packages
   "$NETATTACH_ROOT/deploy/local/services.sh" start
-  if [ ! -f "$LAB_JAR" ] || [ "$(ls "$NETATTACH_ROOT"/*/target/quarkus-app/quarkus-run.jar 2>/dev/null | wc -l)" -lt 4 ]; then
+  if [ ! -f "$LAB_JAR" ] || [ ! -x "$NETATTACH_ROOT/node-worker/target/netattach-shim" ] \
+    || [ "$(ls "$NETATTACH_ROOT"/*/target/quarkus-app/quarkus-run.jar 2>/dev/null | wc -l)" -lt 4 ]; then
     say "building the services and the lab"
     (cd "$NETATTACH_ROOT" && "$MVNW" -B -q -ntp -DskipTests package && "$MVNW" -B -q -ntp -f deploy/local/lab/pom.xml -DskipTests package)
   fi
@@ -101,12 +103,10 @@ up() {
     NETATTACH_POLICY_RBAC_EVALUATOR=local NETATTACH_POLICY_RBAC_VERB=get java -jar "$NETATTACH_ROOT/policy-service/target/quarkus-app/quarkus-run.jar"
   start_bg attach-service "$LAB/attach-service.log" "${kube[@]}" java -jar "$NETATTACH_ROOT/attach-service/target/quarkus-app/quarkus-run.jar"
 
-  # The CNI shim, installed as a node would have it: launcher + jar side by side in a CNI bin dir.
+  # The CNI shim, installed as a node would have it: the executable in a CNI bin dir.
   local i shimdir="$LAB/cni-bin"
   mkdir -p "$LAB/cni" "$shimdir"
-  cp "$NETATTACH_ROOT/node-worker/src/main/shim/netattach-shim" "$shimdir/netattach-shim"
-  cp "$(ls "$NETATTACH_ROOT"/node-worker/target/node-worker-*-shim.jar | head -1)" "$shimdir/netattach-shim.jar"
-  chmod +x "$shimdir/netattach-shim"
+  install -m 0755 "$NETATTACH_ROOT/node-worker/target/netattach-shim" "$shimdir/netattach-shim"
   for ((i = 1; i <= nodes; i++)); do
     say "node-worker for node$i on :$((8090 + i)) (host netns na-lab-node$i)"
     start_bg "node$i" "$LAB/node$i.log" env NODE_NAME="node$i" NETATTACH_HTTP_PORT=$((8090 + i)) \

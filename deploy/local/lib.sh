@@ -24,6 +24,20 @@ find_jdk25() {
   die "no JDK 25 found: set JAVA_HOME to a JDK 25 (expected /usr/lib/jvm/temurin-25-jdk-amd64)"
 }
 
+# Debian packages the lab and the tests use: the reference CNI plugins (/usr/lib/cni), ip/bridge, ping,
+# psql, and a C compiler with a static libc for the CNI shim (node-worker/src/main/shim/netattach-shim.c).
+ensure_packages() {
+  local pkg need=()
+  for pkg in containernetworking-plugins iproute2 iputils-ping postgresql-client-15 gcc libc6-dev; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
+  done
+  [ ${#need[@]} -gt 0 ] || return 0
+  say "installing ${need[*]}"
+  [ "$(id -u)" = 0 ] || die "installing ${need[*]} needs root"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+}
+
 # True when something accepts TCP connections on host:port.
 port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 

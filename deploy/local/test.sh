@@ -7,17 +7,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 find_jdk25
 
-# Debian packages the tests use: the reference CNI plugins (/usr/lib/cni), ip/bridge for checks, ping.
-need=()
-for pkg in containernetworking-plugins iproute2 iputils-ping postgresql-client-15; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
-done
-if [ ${#need[@]} -gt 0 ]; then
-  say "installing ${need[*]}"
-  [ "$(id -u)" = 0 ] || die "installing ${need[*]} needs root"
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+ensure_packages
 
 # Start only what is not running, and stop on exit only what this script started.
 kafka_was_running=false

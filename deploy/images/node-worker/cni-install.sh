@@ -1,17 +1,16 @@
 #!/bin/sh
 # Puts the netattach CNI shim at the end of the node's primary CNI chain, or takes it out again.
 #
-#   cni-install install     copy the shim (script, jar, Java runtime) to the node, put a launcher named
-#                           netattach-shim into the CNI bin dir, append the shim to the primary conflist
+#   cni-install install     copy the shim executable netattach-shim into the node's CNI bin dir and
+#                           append the shim to the primary conflist
 #   cni-install keep        every $KEEP_INTERVAL_SECONDS, re-append the shim if the primary CNI rewrote its
 #                           conflist without it (not after an uninstall: see the marker below)
 #   cni-install check       one pass of keep
-#   cni-install uninstall   remove the shim from every conflist, delete the launcher and the copied files
+#   cni-install uninstall   remove the shim from every conflist and delete the executable
 #   cni-install clear-marker  forget an uninstall (run when the uninstall DaemonSet is deleted)
 #
-# The shim (node-worker/src/main/shim/netattach-shim) is a small script that runs a JDK-only jar. Nodes
-# have no Java, so the image ships a java.base-only runtime beside it, and the launcher in the CNI bin dir
-# points the shim at that runtime and jar.
+# The shim (node-worker/src/main/shim/netattach-shim.c) is a small statically linked executable: it needs
+# nothing on the node but the kernel, and a pod start costs one small process (no JVM per CNI call).
 #
 # The primary conflist is the one the container runtime uses: the first *.conflist, *.conf or *.json in
 # $CNI_CONF_DIR by name (libcni's order). Only a .conflist can be chained; a single-plugin .conf that would
@@ -24,11 +23,7 @@ action=${1:-install}
 # Seen from this container (the DaemonSet mounts the node's directories under /host).
 bin_dir=${CNI_BIN_DIR:-/host/opt/cni/bin}
 conf_dir=${CNI_CONF_DIR:-/host/etc/cni/net.d}
-files_mount=${NETATTACH_HOST_DIR_MOUNT:-/host/opt/netattach}
-# The same files directory as the node (and so the container runtime running the launcher) sees it.
-files_on_node=${NETATTACH_HOST_DIR:-/opt/netattach}
-# What the image ships: netattach-shim, netattach-shim.jar, jre/ (optional: without it the shim looks
-# for Java on the node itself).
+# Where the image ships the shim executable.
 shim_source=${SHIM_SOURCE_DIR:-/opt/netattach/shim}
 shim_type=netattach-shim
 # The plugin entry appended to the chain; the shim reads its own keys (e.g. "socketPath").
@@ -51,37 +46,18 @@ primary_conf() {
   return 1
 }
 
-launcher() {
-  printf '#!/bin/sh\n'
-  printf '# netattach CNI shim launcher, written by node-worker'"'"'s cni-install; removed by its uninstall.\n'
-  if [ -x "$shim_source/jre/bin/java" ]; then
-    printf 'NETATTACH_JAVA=%s/shim/jre/bin/java\nexport NETATTACH_JAVA\n' "$files_on_node"
-  fi
-  printf 'NETATTACH_SHIM_JAR=%s/shim/netattach-shim.jar\nexport NETATTACH_SHIM_JAR\n' "$files_on_node"
-  printf 'exec %s/shim/netattach-shim "$@"\n' "$files_on_node"
-}
-
+# Copies the executable under a temporary name beside its target, then renames it over the old one: a
+# runtime starting the shim meanwhile runs the old or the new file, never half a file.
 install_files() {
-  [ -f "$shim_source/netattach-shim" ] || die "shim not found at $shim_source/netattach-shim"
-  [ -f "$shim_source/netattach-shim.jar" ] || die "shim jar not found at $shim_source/netattach-shim.jar"
-  mkdir -p "$files_mount"
-  if ! { [ -d "$files_mount/shim" ] && diff -r "$shim_source" "$files_mount/shim" >/dev/null 2>&1; }; then
-    rm -rf "$files_mount/.shim.netattach-tmp" "$files_mount/.shim.netattach-old"
-    cp -R "$shim_source" "$files_mount/.shim.netattach-tmp"
-    [ -d "$files_mount/shim" ] && mv "$files_mount/shim" "$files_mount/.shim.netattach-old"
-    mv "$files_mount/.shim.netattach-tmp" "$files_mount/shim"
-    rm -rf "$files_mount/.shim.netattach-old"
-    log "copied $shim_source to $files_on_node/shim"
+  [ -f "$shim_source/$shim_type" ] || die "shim not found at $shim_source/$shim_type"
+  if [ -f "$bin_dir/$shim_type" ] && cmp -s "$shim_source/$shim_type" "$bin_dir/$shim_type"; then
+    return 0
   fi
   tmp="$bin_dir/.$shim_type.netattach-tmp"
-  launcher >"$tmp"
+  cp "$shim_source/$shim_type" "$tmp" || { rm -f "$tmp"; die "cannot write $tmp"; }
   chmod 0755 "$tmp"
-  if [ -f "$bin_dir/$shim_type" ] && cmp -s "$tmp" "$bin_dir/$shim_type"; then
-    rm -f "$tmp"
-  else
-    mv -f "$tmp" "$bin_dir/$shim_type"
-    log "installed $bin_dir/$shim_type"
-  fi
+  mv -f "$tmp" "$bin_dir/$shim_type"
+  log "installed $bin_dir/$shim_type"
 }
 
 # Rewrites $1 with the jq filter $2, through a temporary file and a rename.
@@ -146,8 +122,7 @@ case "$action" in
     : >"$marker"
     unchain
     rm -f "$bin_dir/$shim_type" "$bin_dir/.$shim_type.netattach-tmp"
-    rm -rf "$files_mount/shim" "$files_mount/.shim.netattach-tmp" "$files_mount/.shim.netattach-old"
-    log "removed $bin_dir/$shim_type and $files_on_node/shim"
+    log "removed $bin_dir/$shim_type"
     ;;
   clear-marker)
     rm -f "$marker"

@@ -25,8 +25,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * deploy/images/node-worker/cni-install.sh, node-worker's init step and chain keeper, run against scratch
- * directories standing in for a node's /opt/cni/bin, /etc/cni/net.d and /opt/netattach, with a stand-in
- * shim that reports how it was launched.
+ * directories standing in for a node's /opt/cni/bin and /etc/cni/net.d, with a stand-in shim executable
+ * that reports how it was launched.
  */
 class CniChainInstallTest {
 
@@ -38,7 +38,6 @@ class CniChainInstallTest {
     @TempDir Path node;
     private Path binDir;
     private Path confDir;
-    private Path filesDir;
     private Path image;
 
     record Run(int exit, String stdout, String stderr) {
@@ -49,14 +48,10 @@ class CniChainInstallTest {
         assumeTrue(onPath("jq") && onPath("sh") && onPath("diff"), "jq, sh and diff are needed to run cni-install.sh");
         binDir = Files.createDirectories(node.resolve("opt/cni/bin"));
         confDir = Files.createDirectories(node.resolve("etc/cni/net.d"));
-        filesDir = node.resolve("opt/netattach");
-        // What the image ships under /opt/netattach/shim: the shim script, its jar, a Java runtime.
+        // What the image ships under /opt/netattach/shim: the shim executable (here a script that says hello).
         image = Files.createDirectories(node.resolve("image/opt/netattach/shim"));
-        Files.writeString(image.resolve("netattach-shim"), "#!/bin/sh\necho \"shim java=$NETATTACH_JAVA jar=$NETATTACH_SHIM_JAR command=$CNI_COMMAND\"\n");
-        Files.writeString(image.resolve("netattach-shim.jar"), "not really a jar");
-        Path java = Files.createDirectories(image.resolve("jre/bin")).resolve("java");
-        Files.writeString(java, "#!/bin/sh\n");
-        assertTrue(image.resolve("netattach-shim").toFile().setExecutable(true) && java.toFile().setExecutable(true));
+        Files.writeString(image.resolve("netattach-shim"), "#!/bin/sh\necho \"shim v1 command=$CNI_COMMAND\"\n");
+        assertTrue(image.resolve("netattach-shim").toFile().setExecutable(true));
     }
 
     @Test
@@ -68,24 +63,33 @@ class CniChainInstallTest {
         JsonNode conf = JSON.readTree(confDir.resolve("10-flannel.conflist").toFile());
         assertEquals("cbr0", conf.get("name").asText(), "the rest of the conflist is kept");
         assertTrue(conf.get("plugins").get(0).get("delegate").get("hairpinMode").asBoolean());
-        assertEquals("not really a jar", Files.readString(filesDir.resolve("shim/netattach-shim.jar")));
-        assertTrue(Files.isExecutable(filesDir.resolve("shim/jre/bin/java")));
+        assertEquals(Files.readString(image.resolve("netattach-shim")), Files.readString(binDir.resolve("netattach-shim")));
     }
 
     @Test
-    void theLauncherInTheCniBinDirRunsTheCopiedShimWithItsOwnJavaAndJar() throws Exception {
+    void anImageWithoutTheShimFailsTheInstallByPathAndChainsNothing() throws Exception {
+        Files.writeString(confDir.resolve("10-flannel.conflist"), FLANNEL);
+        Files.delete(image.resolve("netattach-shim"));
+        Run run = run("install");
+        assertNotEquals(0, run.exit());
+        assertTrue(run.stderr().contains("shim not found at " + image.resolve("netattach-shim")), run.stderr());
+        assertEquals(List.of("flannel", "portmap"), types(confDir.resolve("10-flannel.conflist")), "a chain without its plugin would fail every pod");
+        assertFalse(Files.exists(binDir.resolve("netattach-shim")));
+    }
+
+    @Test
+    void theRuntimeRunsTheShimFromTheCniBinDir() throws Exception {
         Files.writeString(confDir.resolve("10-flannel.conflist"), FLANNEL);
         assertEquals(0, run("install").exit());
-        Path launcher = binDir.resolve("netattach-shim");
-        assertTrue(Files.isExecutable(launcher));
+        Path shim = binDir.resolve("netattach-shim");
+        assertTrue(Files.isExecutable(shim));
         // As a container runtime would: exec the plugin by its path with the CNI_* environment.
-        ProcessBuilder pb = new ProcessBuilder(launcher.toString()).redirectErrorStream(true);
+        ProcessBuilder pb = new ProcessBuilder(shim.toString()).redirectErrorStream(true);
         pb.environment().put("CNI_COMMAND", "VERSION");
         Process p = pb.start();
         assertTrue(p.waitFor(30, TimeUnit.SECONDS));
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-        assertEquals("shim java=" + filesDir.resolve("shim/jre/bin/java") + " jar=" + filesDir.resolve("shim/netattach-shim.jar")
-                + " command=VERSION", out);
+        assertEquals("shim v1 command=VERSION", out);
     }
 
     @Test
@@ -93,11 +97,12 @@ class CniChainInstallTest {
         Files.writeString(confDir.resolve("10-flannel.conflist"), """
                 {"name":"cbr0","cniVersion":"0.3.1","plugins":[{"type":"netattach-shim","old":true},{"type":"flannel"}]}""");
         assertEquals(0, run("install").exit());
-        Files.writeString(image.resolve("netattach-shim.jar"), "a newer jar");
+        Files.writeString(image.resolve("netattach-shim"), "#!/bin/sh\necho \"shim v2\"\n");
         assertEquals(0, run("install").exit());
         assertEquals(List.of("flannel", "netattach-shim"), types(confDir.resolve("10-flannel.conflist")));
         assertFalse(JSON.readTree(confDir.resolve("10-flannel.conflist").toFile()).get("plugins").get(1).has("old"));
-        assertEquals("a newer jar", Files.readString(filesDir.resolve("shim/netattach-shim.jar")));
+        assertEquals(Files.readString(image.resolve("netattach-shim")), Files.readString(binDir.resolve("netattach-shim")), "the newer shim replaced the old");
+        assertTrue(Files.isExecutable(binDir.resolve("netattach-shim")));
         assertEquals(List.of(), leftovers(), "no temporary file is left behind");
     }
 
@@ -132,7 +137,6 @@ class CniChainInstallTest {
         assertEquals(List.of("flannel", "portmap"), types(confDir.resolve("10-flannel.conflist")));
         assertEquals(List.of("bridge"), types(confDir.resolve("20-copy.conflist")));
         assertFalse(Files.exists(binDir.resolve("netattach-shim")));
-        assertFalse(Files.exists(filesDir.resolve("shim")));
 
         assertEquals(0, run("check").exit());
         assertEquals(List.of("flannel", "portmap"), types(confDir.resolve("10-flannel.conflist")), "the keeper must not undo an uninstall");
@@ -195,9 +199,6 @@ class CniChainInstallTest {
         pb.environment().put("CNI_BIN_DIR", binDir.toString());
         pb.environment().put("CNI_CONF_DIR", confDir.toString());
         pb.environment().put("SHIM_SOURCE_DIR", image.toString());
-        // Here the node's view of /opt/netattach and the installer's are the same directory.
-        pb.environment().put("NETATTACH_HOST_DIR", filesDir.toString());
-        pb.environment().put("NETATTACH_HOST_DIR_MOUNT", filesDir.toString());
         pb.environment().putAll(extraEnv);
         Process p = pb.start();
         if (!p.waitFor(30, TimeUnit.SECONDS)) {
@@ -213,7 +214,7 @@ class CniChainInstallTest {
     /** Temporary or marker files the installer may leave in the node's directories. */
     private List<String> leftovers() throws IOException {
         List<String> found = new ArrayList<>();
-        for (Path dir : List.of(binDir, confDir, filesDir)) {
+        for (Path dir : List.of(binDir, confDir)) {
             if (!Files.isDirectory(dir)) continue;
             try (Stream<Path> files = Files.list(dir)) {
                 files.map(f -> f.getFileName().toString()).filter(n -> n.startsWith(".")).forEach(found::add);
