@@ -58,11 +58,18 @@ final class LabKubelet {
         this.conflist = Path.of(options.get("cni-conf-dir", "/tmp")).resolve(node + ".conflist");
         this.nodeNetns = options.get("node-netns-prefix", "na-lab-") + node;
         this.cniPath = List.of(options.get("cni-path", "/usr/lib/cni").split(":")).stream().map(Path::of).toList();
-        this.work = Executors.newFixedThreadPool(4, r -> {
-            Thread t = new Thread(r, "kubelet-" + node);
-            t.setDaemon(true);
-            return t;
-        });
+        // A kubelet runs each pod's sandbox on its own worker, and the runtime runs CNI calls in parallel: a
+        // pod whose ADD waits (its attach not there yet) must not hold back the pods behind it. Bounded so a
+        // burst cannot fork without limit.
+        int workers = Integer.parseInt(options.get("kubelet-workers", "64"));
+        java.util.concurrent.ThreadPoolExecutor pool = new java.util.concurrent.ThreadPoolExecutor(workers, workers,
+                30, TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(), r -> {
+                    Thread t = new Thread(r, "kubelet-" + node);
+                    t.setDaemon(true);
+                    return t;
+                });
+        pool.allowCoreThreadTimeOut(true);
+        this.work = pool;
     }
 
     void start() {
