@@ -5,12 +5,18 @@
 #     (allocate, and release an older one), over REST and over Kafka, on one hot pool and on 16 pools.
 # Prints allocations/s, p50/p99 latency, duplicates (live leases seen twice by the load generator, and
 # (pool, address) held twice counted in SQL afterwards) and the ratio to pgbench; the last line is one JSON object.
-# Env: CLIENTS (8), SECONDS_PER_RUN (10). Uses the netattach_ipam database; bench pools are removed afterwards.
+# Each run first drives the same load for WARMUP_SECONDS unmeasured (JIT, connections), then measures; it also
+# prints the CPU each process group (service replicas, PostgreSQL, Kafka, the load generator, other) spent per
+# allocation in the measured window. REST goes through a minimal keep-alive HTTP/1.1 client (the JDK HttpClient
+# cost more CPU than the replicas' own work on these shared cores).
+# Env: CLIENTS (8), SECONDS_PER_RUN (10), WARMUP_SECONDS (20: shorter measures the JIT as much as the service). Uses the netattach_ipam database; bench pools are
+# removed afterwards.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 find_jdk25
 CLIENTS=${CLIENTS:-8}
 SECS=${SECONDS_PER_RUN:-10}
+WARMUP=${WARMUP_SECONDS:-20}
 PG=(psql -h 127.0.0.1 -U netattach_ipam -d netattach_ipam -qtA -v ON_ERROR_STOP=1)
 APP="$NETATTACH_ROOT/ipam-service/target/quarkus-app"
 WORK=$(mktemp -d)
@@ -50,8 +56,10 @@ for port in 18081 18082; do
 done
 
 cat > "$WORK/IpamLoad.java" <<'JAVA'
-import java.net.URI;
-import java.net.http.*;
+import java.io.*;
+import java.net.*;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.*;
 import java.time.*;
 import java.util.*;
 import java.util.concurrent.*;
@@ -61,37 +69,47 @@ import org.apache.kafka.clients.consumer.*;
 import org.apache.kafka.clients.producer.*;
 import org.apache.kafka.common.serialization.*;
 
-/** N allocators with churn against ipam-service; prints one JSON line: rate, p50, p99, duplicates. */
+/**
+ * N allocators with churn against ipam-service; prints one JSON line: rate, p50, p99, duplicates, and the CPU
+ * each process group spent per allocation during the measured window. The first `warmup` seconds run the same
+ * load unmeasured (JIT of the replicas and of this generator, connections, Kafka metadata).
+ */
 public class IpamLoad {
     static final Pattern IP = Pattern.compile("\"ips\":\\[\"([^\"]+)\"");
     public static void main(String[] a) throws Exception {
         String mode = a[0]; int clients = Integer.parseInt(a[1]); int secs = Integer.parseInt(a[2]); int pools = Integer.parseInt(a[3]);
         String[] urls = a[4].split(",");
+        int warmup = Integer.parseInt(a[5]);
+        Set<Long> servicePids = new HashSet<>(), kafkaPids = new HashSet<>();
+        for (String p : a[6].split(",")) if (!p.isBlank()) servicePids.add(Long.parseLong(p));
+        for (String p : a[7].split(",")) if (!p.isBlank()) kafkaPids.add(Long.parseLong(p));
         ConcurrentHashMap<String, String> live = new ConcurrentHashMap<>();
         AtomicLong dups = new AtomicLong(), errors = new AtomicLong();
         ConcurrentLinkedQueue<Long> lat = new ConcurrentLinkedQueue<>();
-        long end = System.nanoTime() + secs * 1_000_000_000L;
         String run = Long.toString(System.nanoTime(), 36);
         Kafka kafka = mode.equals("kafka") ? new Kafka() : null;
-        HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-        ExecutorService ex = Executors.newFixedThreadPool(clients);
+        long measureFrom = System.nanoTime() + warmup * 1_000_000_000L;
+        long end = measureFrom + secs * 1_000_000_000L;
+        ExecutorService ex = Executors.newFixedThreadPool(clients + 1);
         List<Future<?>> fs = new ArrayList<>();
         for (int c = 0; c < clients; c++) {
             final int client = c;
             fs.add(ex.submit(() -> {
                 Deque<String[]> held = new ArrayDeque<>();
+                Http[] conns = new Http[urls.length];
+                for (int u = 0; u < urls.length; u++) conns[u] = new Http(urls[u]);
                 int n = 0;
                 while (System.nanoTime() < end) {
                     int pool = pools == 1 ? 0 : (client + n) % pools;
                     String uid = run + "-" + client + "-" + n++;
-                    String url = urls[n % urls.length];
+                    Http http = conns[n % urls.length];
                     long t0 = System.nanoTime();
                     String ip;
                     try {
-                        ip = kafka != null ? kafka.allocate(uid, pool) : rest(http, url, uid, pool);
-                    } catch (Exception e) { errors.incrementAndGet(); continue; }
-                    if (ip == null) { errors.incrementAndGet(); continue; }
-                    lat.add(System.nanoTime() - t0);
+                        ip = kafka != null ? kafka.allocate(uid, pool) : http.allocate(uid, pool);
+                    } catch (Exception e) { if (t0 >= measureFrom) errors.incrementAndGet(); http.close(); continue; }
+                    if (ip == null) { if (t0 >= measureFrom) errors.incrementAndGet(); continue; }
+                    if (t0 >= measureFrom) lat.add(System.nanoTime() - t0);
                     String key = pool + "/" + ip;
                     if (live.putIfAbsent(key, uid) != null) dups.incrementAndGet();
                     held.add(new String[]{uid, key, Integer.toString(pool)});
@@ -100,33 +118,129 @@ public class IpamLoad {
                         live.remove(old[1]);
                         try {
                             if (kafka != null) kafka.release(old[0]);
-                            else http.send(HttpRequest.newBuilder(URI.create(url + "/api/v1/pools/bench-" + old[2] + "/allocations?podUid=" + old[0])).DELETE().build(), HttpResponse.BodyHandlers.discarding());
-                        } catch (Exception e) { errors.incrementAndGet(); }
+                            else http.release(old[0], old[2]);
+                        } catch (Exception e) { if (t0 >= measureFrom) errors.incrementAndGet(); http.close(); }
                     }
                 }
+                for (Http h : conns) h.close();
                 return null;
             }));
         }
+        // CPU per process group over the measured window only
+        while (System.nanoTime() < measureFrom) Thread.sleep(Math.max(1, (measureFrom - System.nanoTime()) / 1_000_000));
+        Map<Long, long[]> cpu0 = Cpu.snapshot(); long[] busy0 = Cpu.machine();
+        while (System.nanoTime() < end) Thread.sleep(Math.max(1, (end - System.nanoTime()) / 1_000_000));
+        Map<Long, long[]> cpu1 = Cpu.snapshot(); long[] busy1 = Cpu.machine();
         for (Future<?> f : fs) f.get();
         ex.shutdown();
         if (kafka != null) kafka.close();
         long[] l = lat.stream().mapToLong(Long::longValue).sorted().toArray();
         double p50 = l.length == 0 ? 0 : l[l.length / 2] / 1e6, p99 = l.length == 0 ? 0 : l[Math.min(l.length - 1, (int) (l.length * 0.99))] / 1e6;
-        System.out.printf(Locale.ROOT, "{\"allocations\":%d,\"perSecond\":%.1f,\"p50ms\":%.2f,\"p99ms\":%.2f,\"duplicatesSeen\":%d,\"errors\":%d}%n",
-                l.length, l.length / (double) secs, p50, p99, dups.get(), errors.get());
+        Map<String, Long> byGroup = new TreeMap<>();
+        long self = ProcessHandle.current().pid();
+        for (var e : cpu1.entrySet()) {
+            long[] before = cpu0.get(e.getKey());
+            long ticks = e.getValue()[0] - (before != null && before[1] == e.getValue()[1] ? before[0] : 0);
+            String g = servicePids.contains(e.getKey()) ? "service" : kafkaPids.contains(e.getKey()) ? "kafka" : e.getKey() == self ? "load"
+                    : e.getValue()[2] == 1 ? "postgres" : "other";
+            byGroup.merge(g, ticks, Long::sum);
+        }
+        StringBuilder cpu = new StringBuilder();
+        double perAlloc = Math.max(1, l.length);
+        for (String g : List.of("service", "postgres", "kafka", "load", "other")) {
+            cpu.append(cpu.isEmpty() ? "" : ",").append(String.format(Locale.ROOT, "\"%s\":%.2f", g, byGroup.getOrDefault(g, 0L) * 10.0 / perAlloc));
+        }
+        double busyPct = 100.0 * (1 - (double) (busy1[1] - busy0[1]) / Math.max(1, busy1[0] - busy0[0])) * Runtime.getRuntime().availableProcessors();
+        System.out.printf(Locale.ROOT, "{\"allocations\":%d,\"perSecond\":%.1f,\"p50ms\":%.2f,\"p99ms\":%.2f,\"duplicatesSeen\":%d,\"errors\":%d,\"cpuMsPerAllocation\":{%s},\"machineBusyPct\":%.0f}%n",
+                l.length, l.length / (double) secs, p50, p99, dups.get(), errors.get(), cpu, busyPct);
     }
 
-    static String rest(HttpClient http, String url, String uid, int pool) throws Exception {
-        String body = "{\"owner\":{\"cluster\":\"bench\",\"namespace\":\"bench\",\"pod\":\"p-" + uid + "\",\"podUid\":\"" + uid + "\",\"interface\":\"net1\"}}";
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url + "/api/v1/pools/bench-" + pool + "/allocations"))
-                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
-        if (r.statusCode() != 201) return null;
-        Matcher m = IP.matcher(r.body());
-        return m.find() ? m.group(1) : null;
+    /** CPU ticks (10 ms) per process from /proc: pid -> {utime+stime, start time, 1 if postgres}. */
+    static class Cpu {
+        static Map<Long, long[]> snapshot() {
+            Map<Long, long[]> out = new HashMap<>();
+            File[] procs = new File("/proc").listFiles();
+            if (procs == null) return out;
+            for (File p : procs) {
+                if (!p.getName().chars().allMatch(Character::isDigit)) continue;
+                try {
+                    String s = Files.readString(p.toPath().resolve("stat"));
+                    String comm = s.substring(s.indexOf('(') + 1, s.lastIndexOf(')'));
+                    String[] f = s.substring(s.lastIndexOf(')') + 2).split(" ");
+                    out.put(Long.parseLong(p.getName()), new long[]{Long.parseLong(f[11]) + Long.parseLong(f[12]), Long.parseLong(f[19]), comm.equals("postgres") ? 1 : 0});
+                } catch (Exception ignored) { } // gone meanwhile
+            }
+            return out;
+        }
+        /** {total jiffies, idle+iowait jiffies} of the machine. */
+        static long[] machine() throws IOException {
+            String[] f = Files.readAllLines(Path.of("/proc/stat")).getFirst().trim().split("\\s+");
+            long total = 0; for (int i = 1; i < f.length; i++) total += Long.parseLong(f[i]);
+            return new long[]{total, Long.parseLong(f[4]) + Long.parseLong(f[5])};
+        }
+    }
+
+    /**
+     * A minimal HTTP/1.1 keep-alive client (one connection per allocator and replica): the JDK HttpClient cost
+     * ~2.5 ms of CPU per request on this machine, CPU that the replicas and PostgreSQL share.
+     */
+    static class Http {
+        final String host; final int port;
+        Socket socket; InputStream in; OutputStream out;
+        Http(String url) { URI u = URI.create(url); host = u.getHost(); port = u.getPort(); }
+        String allocate(String uid, int pool) throws IOException {
+            String body = "{\"owner\":{\"cluster\":\"bench\",\"namespace\":\"bench\",\"pod\":\"p-" + uid + "\",\"podUid\":\"" + uid + "\",\"interface\":\"net1\"}}";
+            String[] r = exchange("POST /api/v1/pools/bench-" + pool + "/allocations", body);
+            if (!r[0].equals("201")) return null;
+            Matcher m = IP.matcher(r[1]);
+            return m.find() ? m.group(1) : null;
+        }
+        void release(String uid, String pool) throws IOException {
+            String[] r = exchange("DELETE /api/v1/pools/bench-" + pool + "/allocations?podUid=" + uid, null);
+            if (!r[0].equals("200")) throw new IOException("release answered " + r[0]);
+        }
+        String[] exchange(String line, String body) throws IOException {
+            if (socket == null) {
+                socket = new Socket(host, port); socket.setTcpNoDelay(true);
+                in = new BufferedInputStream(socket.getInputStream()); out = new BufferedOutputStream(socket.getOutputStream());
+            }
+            byte[] b = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
+            out.write((line + " HTTP/1.1\r\nHost: " + host + ":" + port + "\r\n" + (body != null ? "Content-Type: application/json\r\n" : "")
+                    + "Content-Length: " + b.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.write(b); out.flush();
+            String status = readLine();
+            if (status == null) throw new EOFException("connection closed");
+            int length = -1; boolean chunked = false;
+            for (String h; !(h = readLine()).isEmpty(); ) {
+                String lower = h.toLowerCase(Locale.ROOT);
+                if (lower.startsWith("content-length:")) length = Integer.parseInt(lower.substring(15).trim());
+                else if (lower.startsWith("transfer-encoding:") && lower.contains("chunked")) chunked = true;
+            }
+            ByteArrayOutputStream got = new ByteArrayOutputStream();
+            if (chunked) {
+                for (int size; (size = Integer.parseInt(readLine().trim(), 16)) > 0; readLine()) got.write(in.readNBytes(size));
+                readLine();
+            } else if (length > 0) got.write(in.readNBytes(length));
+            return new String[]{status.split(" ")[1], got.toString(StandardCharsets.UTF_8)};
+        }
+        String readLine() throws IOException {
+            StringBuilder sb = new StringBuilder();
+            for (int c; (c = in.read()) != -1; ) {
+                if (c == '\n') return sb.toString();
+                if (c != '\r') sb.append((char) c);
+            }
+            if (sb.isEmpty()) return null;
+            return sb.toString();
+        }
+        void close() {
+            try { if (socket != null) socket.close(); } catch (IOException ignored) { }
+            socket = null;
+        }
     }
 
     /** Requests on netattach.ipam.requests, answers matched by requestId from netattach.ipam.results. */
     static class Kafka {
+        static final Pattern REQUEST_ID = Pattern.compile("\"requestId\":\"([^\"]+)\"");
         final KafkaProducer<String, String> producer;
         final KafkaConsumer<String, String> consumer;
         final ConcurrentHashMap<String, CompletableFuture<String>> waiting = new ConcurrentHashMap<>();
@@ -146,7 +260,7 @@ public class IpamLoad {
             for (var tp : consumer.assignment()) consumer.position(tp);
             poller = new Thread(() -> {
                 while (running) for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(20))) {
-                    Matcher m = Pattern.compile("\"requestId\":\"([^\"]+)\"").matcher(r.value());
+                    Matcher m = REQUEST_ID.matcher(r.value());
                     if (m.find()) { var f = waiting.remove(m.group(1)); if (f != null) f.complete(r.value()); }
                 }
             });
@@ -178,11 +292,17 @@ public class IpamLoad {
 JAVA
 
 URLS=http://127.0.0.1:18081,http://127.0.0.1:18082
+# compiled once (the source launcher would compile it again on every run, on the cores being measured)
+"$JAVA_HOME/bin/javac" -nowarn -cp "$APP/lib/main/*" -d "$WORK" "$WORK/IpamLoad.java" 2>"$WORK/javac.err" || { cat "$WORK/javac.err" >&2; die "load generator does not compile"; }
+SERVICE_PIDS=$(IFS=,; echo "${PIDS[*]}")
+KAFKA_PIDS=$(cat "$NETATTACH_STATE/kafka.pid" 2>/dev/null || true)
 run_load() { # mode pools
-  "$JAVA_HOME/bin/java" -cp "$APP/lib/main/*" "$WORK/IpamLoad.java" "$1" "$CLIENTS" "$SECS" "$2" "$URLS" 2>"$WORK/load-$1-$2.err" | tail -1
+  "$JAVA_HOME/bin/java" -cp "$WORK:$APP/lib/main/*" IpamLoad "$1" "$CLIENTS" "$SECS" "$2" "$URLS" "$WARMUP" "$SERVICE_PIDS" "$KAFKA_PIDS" 2>"$WORK/load-$1-$2.err" | tail -1
 }
 reset_pools() {
   "${PG[@]}" -c "delete from pool where name like 'bench-%' or cluster = 'bench'" >/dev/null
+  # this machine runs PostgreSQL with autovacuum off: do what it would do between runs (dead rows, statistics)
+  "${PG[@]}" -c "vacuum analyze pool" -c "vacuum analyze allocation" >/dev/null
   for i in $(seq 0 15); do
     curl -fs -X PUT -H 'Content-Type: application/json' "http://127.0.0.1:18081/api/v1/pools/bench-$i" \
       -d "{\"ipam\":{\"type\":\"whereabouts\",\"range\":\"10.$((100 + i)).0.0/16\"}}" >/dev/null
@@ -196,7 +316,7 @@ declare -A R
 for mode in rest kafka; do
   for pools in 1 16; do
     reset_pools
-    say "$mode, $pools pool(s), $CLIENTS clients, ${SECS}s"
+    say "$mode, $pools pool(s), $CLIENTS clients, ${WARMUP}s warm-up + ${SECS}s measured"
     out=$(run_load "$mode" "$pools")
     [ -n "$out" ] || { cat "$WORK/load-$mode-$pools.err" >&2; die "load generator failed ($mode, $pools)"; }
     d=$(sql_dups)

@@ -201,15 +201,15 @@ public class IpamStore {
         return allocateStatic(poolName, owner, ips, reported);
     }
 
-    /** A dynamic request waiting for its pool's next batch. */
-    private record Pending(Owner owner, CompletableFuture<List<Row>> done, Semaphore wake) {
+    /** An operation (a dynamic allocate or a release) waiting for its pool's next batch. */
+    private record Pending(boolean release, Owner owner, CompletableFuture<List<Row>> done, Semaphore wake) {
         /** Done, or told to look again (the leader left with requests queued): wakes the waiting caller once. */
         void signal() {
             wake.release();
         }
     }
 
-    /** Requests of one pool waiting in this replica, and whether a thread is running a batch for it. */
+    /** Operations of one pool waiting in this replica, and whether a thread is running a batch for it. */
     private static final class Batch {
         final ConcurrentLinkedQueue<Pending> queue = new ConcurrentLinkedQueue<>();
         final AtomicBoolean running = new AtomicBoolean();
@@ -219,14 +219,39 @@ public class IpamStore {
     private final Map<String, Batch> batches = new ConcurrentHashMap<>();
 
     /**
-     * The common case: concurrent dynamic requests for one pool are sent together as one ipam_allocate_batch
-     * statement (one lock, one commit for all of them). The first caller to find no batch running runs it
-     * for everyone queued, until its own answer is in; the others wait for their rows or take over. An owner whose row failed on a collision is retried
-     * alone.
+     * The common case: concurrent dynamic requests for one pool are sent together as one ipam_pool_batch
+     * statement (one lock, one commit for all of them). An owner whose row failed on a collision is retried alone.
      */
     private Lease allocateDynamic(String poolName, Owner owner, PoolDefinition reported) {
+        List<Row> rows;
+        try {
+            rows = inBatch(poolName, false, owner);
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof PgException pg) throw translate(pg, poolName, owner);
+            throw e.getCause() instanceof RuntimeException re ? re : e;
+        }
+        if (rows.isEmpty()) throw new IllegalStateException("ipam_pool_batch gave no row for an allocate in pool " + poolName);
+        Row first = rows.getFirst();
+        String state = first.getString(6);
+        if (state != null) {
+            if (RETRYABLE.contains(state)) return allocateOne(poolName, owner, reported);
+            throw translate(state, first.getString(7), poolName, owner);
+        }
+        PoolDefinition def = definition(poolName, first.getLong(5), null);
+        Map<Integer, Address> chosen = new LinkedHashMap<>();
+        for (Row r : rows) chosen.put(r.getInteger(1), address(def, r.getInteger(1), r.getString(2), r.getString(3)));
+        return lease(poolName, def, reported != null ? reported : def, chosen, first.getBoolean(4));
+    }
+
+    /**
+     * Queues one operation for its pool and returns its rows once a batch ran it. The first caller to find no
+     * batch running runs one for everyone queued, until its own answer is in; the others wait for their rows or
+     * are handed the lead. Releases and allocations of a pool share the queue (in arrival order), so a busy pool
+     * takes its row lock and commits once per batch instead of once per release.
+     */
+    private List<Row> inBatch(String poolName, boolean release, Owner owner) {
         Batch batch = batches.computeIfAbsent(poolName, k -> new Batch());
-        Pending me = new Pending(owner, new CompletableFuture<>(), new Semaphore(0));
+        Pending me = new Pending(release, owner, new CompletableFuture<>(), new Semaphore(0));
         batch.queue.add(me);
         while (!me.done().isDone()) {
             if (batch.running.compareAndSet(false, true)) {
@@ -247,44 +272,36 @@ public class IpamStore {
                     me.wake().tryAcquire(50, TimeUnit.MILLISECONDS);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
-                    throw new IllegalStateException("interrupted while allocating from pool " + poolName, e);
+                    throw new IllegalStateException("interrupted while waiting for pool " + poolName, e);
                 }
             }
         }
-        List<Row> rows;
-        try {
-            rows = me.done().join();
-        } catch (CompletionException e) {
-            if (e.getCause() instanceof PgException pg) throw translate(pg, poolName, owner);
-            throw e.getCause() instanceof RuntimeException re ? re : e;
-        }
-        Row first = rows.getFirst();
-        String state = first.getString(6);
-        if (state != null) {
-            if (RETRYABLE.contains(state)) return allocateOne(poolName, owner, reported);
-            throw translate(state, first.getString(7), poolName, owner);
-        }
-        PoolDefinition def = definition(poolName, first.getLong(5), null);
-        Map<Integer, Address> chosen = new LinkedHashMap<>();
-        for (Row r : rows) chosen.put(r.getInteger(1), address(def, r.getInteger(1), r.getString(2), r.getString(3)));
-        return lease(poolName, def, reported != null ? reported : def, chosen, first.getBoolean(4));
+        return me.done().join();
     }
 
     private void runBatch(String poolName, Batch batch) {
         List<Pending> taken = new ArrayList<>();
         for (Pending p; taken.size() < BATCH_MAX && (p = batch.queue.poll()) != null; ) taken.add(p);
         if (taken.isEmpty()) return;
-        List<Map<String, String>> owners = taken.stream().map(p -> Map.of("cluster", p.owner().cluster(), "namespace", p.owner().namespace(),
-                "pod", p.owner().pod(), "podUid", p.owner().podUid(), "interface", p.owner().iface())).toList();
+        List<Map<String, String>> ops = new ArrayList<>(taken.size());
+        for (Pending p : taken) {
+            Map<String, String> op = new HashMap<>();
+            op.put("op", p.release() ? "release" : "allocate");
+            op.put("cluster", p.owner().cluster());
+            op.put("namespace", p.owner().namespace());
+            op.put("pod", p.owner().pod());
+            op.put("podUid", p.owner().podUid());
+            op.put("interface", p.owner().iface());
+            ops.add(op);
+        }
         try {
-            RowSet<Row> rows = db.preparedQuery("select o_idx, o_set, o_ordinal::text, o_value::text, o_created, o_version, o_state, o_message "
-                    + "from ipam_allocate_batch($1, $2::text::jsonb)").execute(Tuple.of(poolName, write(owners))).await().atMost(TIMEOUT);
-            Map<Integer, List<Row>> byOwner = new HashMap<>();
-            for (Row r : rows) byOwner.computeIfAbsent(r.getInteger(0), k -> new ArrayList<>()).add(r);
+            RowSet<Row> rows = db.preparedQuery("select o_idx, o_set, o_ordinal::text, o_value::text, o_created, o_version, o_state, o_message, "
+                    + "o_cluster, o_namespace, o_pod, o_pod_uid, o_interface from ipam_pool_batch($1, $2::text::jsonb)")
+                    .execute(Tuple.of(poolName, write(ops))).await().atMost(TIMEOUT);
+            Map<Integer, List<Row>> byOp = new HashMap<>();
+            for (Row r : rows) byOp.computeIfAbsent(r.getInteger(0), k -> new ArrayList<>()).add(r);
             for (int i = 0; i < taken.size(); i++) {
-                List<Row> mine = byOwner.get(i);
-                if (mine == null) taken.get(i).done().completeExceptionally(new IllegalStateException("ipam_allocate_batch gave no row for owner " + i));
-                else taken.get(i).done().complete(mine);
+                taken.get(i).done().complete(byOp.getOrDefault(i, List.of())); // a release that freed nothing has no row
                 taken.get(i).signal();
             }
         } catch (RuntimeException e) {
@@ -459,9 +476,42 @@ public class IpamStore {
         return out;
     }
 
-    /** Releases what a pod holds (interface null: every interface; cluster null: any cluster), in one pool or in all. Releasing twice is fine. */
+    /**
+     * Releases what a pod holds (interface null: every interface; cluster null: any cluster), in one pool or in all.
+     * Releasing twice is fine. A release confined to one pool (given, or the only pool the pod holds addresses in)
+     * joins that pool's batch; a pod in several pools is released by one ipam_release statement (all or nothing).
+     */
     public List<Released> release(String cluster, String podUid, String iface, String poolOrNull) {
-        return freed("select * from ipam_release($1, $2, $3, $4)", Tuple.of(cluster, podUid, iface, poolOrNull));
+        String pool = poolOrNull;
+        if (pool == null) {
+            // which pools: by the pod UID index alone (a handful of rows), the other conditions checked here
+            Set<String> pools = new java.util.TreeSet<>();
+            for (Row r : db.preparedQuery("select pool, cluster, interface from allocation where pod_uid = $1").execute(Tuple.of(podUid)).await().atMost(TIMEOUT)) {
+                if ((cluster == null || cluster.equals(r.getString(1))) && (iface == null || iface.equals(r.getString(2)))) pools.add(r.getString(0));
+            }
+            if (pools.isEmpty()) return List.of(); // nothing held; an allocation racing this release is not this release's
+            if (pools.size() > 1) return freed("select * from ipam_release($1, $2, $3, $4)", Tuple.of(cluster, podUid, iface, null));
+            pool = pools.iterator().next();
+        }
+        List<Row> rows;
+        try {
+            rows = inBatch(pool, true, new Owner(cluster, null, null, podUid, iface));
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof PgException pg && "NA404".equals(pg.getSqlState())) return List.of(); // no such pool: nothing held there
+            throw e.getCause() instanceof RuntimeException re ? re : e;
+        }
+        List<Released> out = new ArrayList<>(rows.size());
+        for (Row r : rows) {
+            String state = r.getString(6);
+            if (state != null) {
+                if (RETRYABLE.contains(state)) return freed("select * from ipam_release($1, $2, $3, $4)", Tuple.of(cluster, podUid, iface, pool));
+                throw new IllegalStateException("release in pool " + pool + " failed: " + state + " " + r.getString(7));
+            }
+            PoolDefinition def = definition(pool, r.getLong(5), null);
+            out.add(new Released(pool, address(def, r.getInteger(1), r.getString(2), r.getString(3)).toString(),
+                    new Owner(r.getString(8), r.getString(9), r.getString(10), r.getString(11), r.getString(12))));
+        }
+        return out;
     }
 
     /**

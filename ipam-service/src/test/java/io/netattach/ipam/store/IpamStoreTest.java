@@ -392,4 +392,99 @@ class IpamStoreTest {
         // the exhausted request rolled back its second-set address too
         assertEquals(List.of("10.64.0.10", "10.64.0.11"), store.allocations(p).stream().map(Holding::address).filter(a -> a.startsWith("10.64")).sorted().toList());
     }
+
+    /** Runs ipam_pool_batch directly; one line per row: idx:set:ordinal:created:state. */
+    List<String> poolBatch(String pool, String... ops) {
+        List<String> rows = new ArrayList<>();
+        for (Row r : db.preparedQuery("select o_idx, o_set, o_ordinal::text, o_created, o_state from ipam_pool_batch($1, $2::text::jsonb)")
+                .execute(Tuple.of(pool, "[" + String.join(",", ops) + "]")).await().atMost(Duration.ofSeconds(10))) {
+            rows.add(r.getInteger(0) + ":" + r.getValue(1) + ":" + r.getString(2) + ":" + r.getBoolean(3) + ":" + r.getString(4));
+        }
+        return rows;
+    }
+
+    static String op(String op, String uid) {
+        return "{\"op\":\"" + op + "\",\"cluster\":\"c1\",\"namespace\":\"n\",\"pod\":\"" + uid + "\",\"podUid\":\"" + uid + "\",\"interface\":\"net1\"}";
+    }
+
+    @Test
+    void aReleaseAndAnAllocateOfTheSameOwnerInOneBatchRunInQueueOrder() {
+        String p = put("{\"type\":\"whereabouts\",\"range\":\"10.65.0.0/24\"}");
+        // allocate a, b; release a; c takes a's address (the release lowered the hint inside the batch); a comes back
+        assertEquals(List.of("0:0:0:true:null", "1:0:1:true:null", "2:0:0:false:null", "3:0:0:true:null", "4:0:2:true:null"),
+                poolBatch(p, op("allocate", "a"), op("allocate", "b"), op("release", "a"), op("allocate", "c"), op("allocate", "a")));
+        // release then allocate of the same owner in one batch: freed, then the same lowest address again (created)
+        assertEquals(List.of("0:0:1:false:null", "1:0:1:true:null"), poolBatch(p, op("release", "b"), op("allocate", "b")));
+        // allocate then release: the owner ends with nothing; a release of what is not held yields no row
+        assertEquals(List.of("0:0:3:true:null", "1:0:3:false:null"), poolBatch(p, op("allocate", "d"), op("release", "d"), op("release", "nobody")));
+        assertEquals(Set.of("10.65.0.1", "10.65.0.2", "10.65.0.3"), Set.copyOf(store.allocations(p).stream().map(Holding::address).toList()));
+        assertEquals("10.65.0.4/24", store.allocate(p, pod("e", unique("ue"), "net1"), null, null).ips().getFirst()); // d's release lowered the hint
+    }
+
+    @Test
+    void aFailingMemberOfABatchLeavesTheOthersDone() {
+        String p = put("{\"type\":\"host-local\",\"subnet\":\"10.66.0.0/24\",\"rangeStart\":\"10.66.0.10\",\"rangeEnd\":\"10.66.0.11\"}");
+        store.allocate(p, pod("x", "ux", "net1"), null, null);
+        // y fits, z does not (exhausted), an unknown operation fails alone, x's release and w's allocate still happen
+        assertEquals(List.of("0:0:1:true:null", "1:null:null:false:NA409", "2:null:null:false:22023", "3:0:0:false:null", "4:0:0:true:null"),
+                poolBatch(p, op("allocate", "y"), op("allocate", "z"), op("bogus", "q"), op("release", "ux"), op("allocate", "w")));
+        assertEquals(Set.of("y", "w"), Set.copyOf(store.allocations(p).stream().map(h -> h.owner().pod()).toList()));
+        // and through the store: the exhausted owner is refused, the pool unchanged
+        assertEquals(Reason.Exhausted, assertThrows(IpamException.class, () -> store.allocate(p, pod("v", "uv", "net1"), null, null)).reason());
+        assertEquals(List.of("10.66.0.11"), store.release(null, "y", null, p).stream().map(IpamStore.Released::address).toList());
+    }
+
+    @Test
+    void releasesOfOnePoolFromManyThreadsAndBothInstancesGoThroughTheBatchAndNeverLoseOrDuplicate() throws Exception {
+        String p = put("{\"type\":\"whereabouts\",\"range\":\"10.67.0.0/16\"}");
+        Pool[] opened = new Pool[1];
+        IpamStore replica = replica(opened);
+        int threads = 12;
+        ExecutorService exec = Executors.newFixedThreadPool(threads);
+        AtomicInteger freed = new AtomicInteger();
+        Map<String, String> live = new java.util.concurrent.ConcurrentHashMap<>();
+        AtomicInteger duplicates = new AtomicInteger();
+        try {
+            List<Future<?>> futures = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                final int thread = t;
+                IpamStore s = t % 2 == 0 ? store : replica;
+                futures.add(exec.submit(() -> {
+                    java.util.ArrayDeque<String[]> held = new java.util.ArrayDeque<>();
+                    for (int i = 0; i < 30; i++) {
+                        String uid = "rb-" + thread + "-" + i;
+                        String ip = s.allocate(p, pod(uid, uid, "net1"), null, null).ips().getFirst();
+                        if (live.putIfAbsent(ip, uid) != null) duplicates.incrementAndGet();
+                        held.add(new String[]{uid, ip});
+                        if (held.size() > 3) {
+                            String[] old = held.poll();
+                            live.remove(old[1]);
+                            // the pool given (REST) or not (Kafka: looked up by pod UID), alternately
+                            List<IpamStore.Released> r = s.release(i % 2 == 0 ? "c1" : null, old[0], null, i % 2 == 0 ? p : null);
+                            assertEquals(List.of(old[1].split("/")[0]), r.stream().map(IpamStore.Released::address).toList());
+                            assertEquals(old[0], r.getFirst().owner().podUid());
+                            freed.addAndGet(r.size());
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : futures) f.get(120, TimeUnit.SECONDS);
+        } finally {
+            exec.shutdownNow();
+            opened[0].close().await().atMost(Duration.ofSeconds(10));
+        }
+        assertEquals(0, duplicates.get());
+        assertEquals(threads * 30 - freed.get(), store.allocations(p).size());
+        assertEquals(threads * 3, store.allocations(p).size());
+        Row dup = db.preparedQuery("select count(*) - count(distinct (range_set, ordinal, value)) from allocation where pool = $1").execute(Tuple.of(p))
+                .await().atMost(Duration.ofSeconds(10)).iterator().next();
+        assertEquals(0L, dup.getLong(0));
+    }
+
+    @Test
+    void releaseOfAnUnknownPoolFreesNothing() {
+        assertEquals(List.of(), store.release("c1", "u-none", "net1", unique("missing")));
+        assertEquals(List.of(), store.release("c1", "u-none", null, null));
+    }
 }
