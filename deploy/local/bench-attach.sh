@@ -2,7 +2,8 @@
 # Attach benchmark on the lab (deploy/local/bench.sh attach): 4 nodes, two phases in one run:
 #   (a) steady arrivals (default 50 pods/s for 10 s): p50 / p99 from bound to network-status;
 #   (b) a burst (default 500 pods created at once): time until the last has its network-status, pods/s;
-# then each service's peak RSS (VmHWM). Last line: one JSON object. Options: --rate N --seconds N --burst N.
+# before them a warm-up (default 100 pods, not counted); after them each service's peak RSS (VmHWM). Last line: one JSON object.
+# Options: --rate N --seconds N --burst N --warmup N.
 # Uses a running lab if there is one (its node count), else brings one up with 4 nodes and removes it after.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"

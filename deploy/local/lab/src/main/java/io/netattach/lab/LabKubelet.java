@@ -106,12 +106,18 @@ final class LabKubelet {
 
     private void setup(Sandbox sb) {
         try {
+            long start = System.nanoTime();
             if (!Files.exists(sb.netns())) {
                 run(List.of("ip", "netns", "add", sb.netnsName()));
                 run(List.of("ip", "-n", sb.netnsName(), "link", "set", "lo", "up"));
             }
-            JsonNode result = chain("ADD", sb);
-            System.out.printf("kubelet %s: %s/%s sandbox %s ready: %s%n", node, sb.namespace(), sb.name(), sb.netns(), result);
+            long netns = System.nanoTime();
+            Map<String, Long> steps = new java.util.LinkedHashMap<>();
+            JsonNode result = chain("ADD", sb, steps);
+            StringBuilder took = new StringBuilder("netns ").append((netns - start) / 1_000_000).append(" ms");
+            steps.forEach((plugin, nanos) -> took.append(", ").append(plugin).append(' ').append(nanos / 1_000_000).append(" ms"));
+            System.out.printf("%s kubelet %s: %s/%s sandbox %s ready (%s): %s%n", Instant.now(), node, sb.namespace(), sb.name(),
+                    sb.netns(), took, result);
         } catch (Exception e) {
             System.err.printf("kubelet %s: %s/%s: CNI ADD failed: %s%n", node, sb.namespace(), sb.name(), e.getMessage());
             event(sb, "FailedCreatePodSandBox", "CNI ADD failed: " + e.getMessage());
@@ -141,8 +147,12 @@ final class LabKubelet {
         System.out.printf("kubelet %s: %s/%s sandbox removed%n", node, sb.namespace(), sb.name());
     }
 
-    /** Runs the node's conflist: ADD in order with prevResult, DEL in reverse. Returns the last result. */
     private JsonNode chain(String command, Sandbox sb) throws IOException, InterruptedException {
+        return chain(command, sb, new java.util.HashMap<>());
+    }
+
+    /** Runs the node's conflist: ADD in order with prevResult, DEL in reverse. Returns the last result. */
+    private JsonNode chain(String command, Sandbox sb, Map<String, Long> nanosPerPlugin) throws IOException, InterruptedException {
         JsonNode list = JSON.readTree(Files.readString(conflist));
         List<JsonNode> plugins = new ArrayList<>();
         list.path("plugins").forEach(plugins::add);
@@ -156,7 +166,9 @@ final class LabKubelet {
             if (prev != null && command.equals("ADD")) {
                 conf.set("prevResult", prev);
             }
+            long start = System.nanoTime();
             JsonNode out = exec(plugin.path("type").asText(), command, sb, conf);
+            nanosPerPlugin.put(plugin.path("type").asText(), System.nanoTime() - start);
             if (command.equals("ADD")) {
                 prev = out;
             }
