@@ -10,7 +10,7 @@
 #   - stand-ins for the control plane and kubelets (scheduler, Deployment/StatefulSet controllers, a kubelet
 #     per node that creates pod namespaces na-p-<uid> and runs the node's CNI chain: bridge as the primary
 #     CNI, then the netattach CNI shim, exactly as a container runtime would).
-# Usage: deploy/local/lab.sh up [--nodes N] | down | status | env | exec <namespace>/<pod> -- <command...>
+# Usage: deploy/local/lab.sh up [--nodes N] [--primary-cni bridge|none] | down | status | env | exec <namespace>/<pod> -- <command...>
 #        deploy/local/lab.sh audit [--from-beginning] [--max-messages N]   (tails the netattach.audit topic)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -65,8 +65,16 @@ fabric_up() {
 }
 
 up() {
-  local nodes=2
-  [ "${1:-}" = "--nodes" ] && nodes=$2
+  local nodes=2 primary=bridge
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --nodes) nodes=$2; shift 2 ;;
+      --primary-cni) primary=$2; shift 2 ;;
+      *) die "unknown option \"$1\" for up (--nodes N, --primary-cni bridge|none)" ;;
+    esac
+  done
+  [[ "$nodes" =~ ^[1-9][0-9]?$ ]] || die "--nodes must be a number from 1 to 99, got \"$nodes\""
+  case "$primary" in bridge | none) ;; *) die "--primary-cni must be bridge or none, got \"$primary\"" ;; esac
   [ -f "$LAB/nodes" ] && die "the lab is already up ($(cat "$LAB/nodes") nodes); run lab.sh down first"
   find_jdk25
   ensure_packages
@@ -77,6 +85,7 @@ up() {
     (cd "$NETATTACH_ROOT" && "$MVNW" -B -q -ntp -DskipTests package && "$MVNW" -B -q -ntp -f deploy/local/lab/pom.xml -DskipTests package)
   fi
   echo "$nodes" > "$LAB/nodes"
+  echo "$primary" > "$LAB/primary-cni"
 
   say "network: fabric namespace with bridges br0..br2, $nodes node namespaces with eth0..eth2"
   fabric_up "$nodes"
@@ -113,9 +122,14 @@ up() {
       NETATTACH_NODE_HOST_NETNS="/var/run/netns/na-lab-node$i" NETATTACH_NODE_SOCKET="$LAB/node$i.sock" \
       NETATTACH_CNI_PLUGIN_DIR=/usr/lib/cni NETATTACH_NODE_STATE_FILE="$LAB/node$i-sandboxes.json" \
       java --enable-native-access=ALL-UNNAMED -jar "$NETATTACH_ROOT/node-worker/target/quarkus-app/quarkus-run.jar"
+    # The node's CNI chain: the cluster network (eth0 from the reference bridge plugin), then the netattach
+    # shim. --primary-cni none leaves only the shim (pods get no eth0): the attach benchmark uses it to measure
+    # netattach, not the primary plugin (docs/benchmarks.md, "Attach").
+    local primary_plugin=""
+    [ "$primary" = bridge ] && primary_plugin="
+  {\"type\": \"bridge\", \"bridge\": \"cni0\", \"isGateway\": true, \"ipam\": {\"type\": \"host-local\", \"subnet\": \"10.244.$i.0/24\", \"dataDir\": \"$LAB/cni/ipam-node$i\"}},"
     cat > "$LAB/cni/node$i.conflist" <<JSON
-{"cniVersion": "1.0.0", "name": "lab-pod-network", "plugins": [
-  {"type": "bridge", "bridge": "cni0", "isGateway": true, "ipam": {"type": "host-local", "subnet": "10.244.$i.0/24", "dataDir": "$LAB/cni/ipam-node$i"}},
+{"cniVersion": "1.0.0", "name": "lab-pod-network", "plugins": [$primary_plugin
   {"type": "netattach-shim", "socketPath": "$LAB/node$i.sock"}
 ]}
 JSON
@@ -130,7 +144,7 @@ JSON
   say "control-plane and kubelet stand-ins"
   local names
   names=$(seq -s, -f 'node%g' 1 "$nodes")
-  start_bg cluster "$LAB/cluster.log" java -jar "$LAB_JAR" cluster --api "http://127.0.0.1:$LAB_API_PORT" \
+  start_bg cluster "$LAB/cluster.log" java --enable-native-access=ALL-UNNAMED -jar "$LAB_JAR" cluster --api "http://127.0.0.1:$LAB_API_PORT" \
     --nodes "$names" --cni-conf-dir "$LAB/cni" --cni-path "/usr/lib/cni:$shimdir"
   say "lab is up. $(lab_env | tr '\n' ' ')"
 }
@@ -143,7 +157,7 @@ down() {
     ip netns delete "$ns" 2>/dev/null || true
   done
   [ -f "$LAB/topic-suffix" ] && "$NETATTACH_ROOT/deploy/local/services.sh" delete-topics "$(cat "$LAB/topic-suffix")"
-  rm -rf "$LAB/topic-suffix" "$LAB/nodes" "$LAB/cni" "$LAB/cni-bin" "$LAB"/*.sock "$LAB"/*-sandboxes.json "$LAB/kubeconfig"
+  rm -rf "$LAB/topic-suffix" "$LAB/nodes" "$LAB/primary-cni" "$LAB/cni" "$LAB/cni-bin" "$LAB"/*.sock "$LAB"/*-sandboxes.json "$LAB/kubeconfig"
   say "lab is down (PostgreSQL and Kafka keep running: deploy/local/services.sh stop)"
 }
 
@@ -183,5 +197,5 @@ case "${1:-}" in
   status) status ;;
   env) lab_env ;;
   exec) shift; exec_in_pod "$@" ;;
-  *) echo "usage: $0 up [--nodes N] | down | status | env | exec <namespace>/<pod> -- <command...> | audit [kafka consumer options]" >&2; exit 2 ;;
+  *) echo "usage: $0 up [--nodes N] [--primary-cni bridge|none] | down | status | env | exec <namespace>/<pod> -- <command...> | audit [kafka consumer options]" >&2; exit 2 ;;
 esac

@@ -45,6 +45,8 @@ final class LabKubelet {
     /** pod UID -> the sandbox it runs in. */
     private final Map<String, Sandbox> sandboxes = new ConcurrentHashMap<>();
     private final ExecutorService work;
+    /** API writes (pod status, Events): off the worker threads, whose network namespace is the node's. */
+    private final ExecutorService api = Executors.newVirtualThreadPerTaskExecutor();
 
     record Sandbox(String uid, String namespace, String name, String netnsName, String containerId) {
         Path netns() {
@@ -61,10 +63,21 @@ final class LabKubelet {
         // A kubelet runs each pod's sandbox on its own worker, and the runtime runs CNI calls in parallel: a
         // pod whose ADD waits (its attach not there yet) must not hold back the pods behind it. Bounded so a
         // burst cannot fork without limit.
+        // Each worker thread lives in the node's network namespace (LabNetns.enter), so the plugins it starts run
+        // there, as on a node, without an `ip netns exec` wrapper per call. API calls go to other threads.
         int workers = Integer.parseInt(options.get("kubelet-workers", "64"));
+        Path nodeNetnsPath = Path.of("/var/run/netns", nodeNetns);
         java.util.concurrent.ThreadPoolExecutor pool = new java.util.concurrent.ThreadPoolExecutor(workers, workers,
                 30, TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(), r -> {
-                    Thread t = new Thread(r, "kubelet-" + node);
+                    Thread t = new Thread(() -> {
+                        try {
+                            LabNetns.enter(nodeNetnsPath);
+                        } catch (IOException e) {
+                            System.err.printf("kubelet %s: cannot enter %s: %s%n", node, nodeNetnsPath, e.getMessage());
+                            return;
+                        }
+                        r.run();
+                    }, "kubelet-" + node);
                     t.setDaemon(true);
                     return t;
                 });
@@ -108,8 +121,7 @@ final class LabKubelet {
         try {
             long start = System.nanoTime();
             if (!Files.exists(sb.netns())) {
-                run(List.of("ip", "netns", "add", sb.netnsName()));
-                run(List.of("ip", "-n", sb.netnsName(), "link", "set", "lo", "up"));
+                LabNetns.create(sb.netnsName());
             }
             long netns = System.nanoTime();
             Map<String, Long> steps = new java.util.LinkedHashMap<>();
@@ -118,9 +130,13 @@ final class LabKubelet {
             steps.forEach((plugin, nanos) -> took.append(", ").append(plugin).append(' ').append(nanos / 1_000_000).append(" ms"));
             System.out.printf("%s kubelet %s: %s/%s sandbox %s ready (%s): %s%n", Instant.now(), node, sb.namespace(), sb.name(),
                     sb.netns(), took, result);
+        } catch (IllegalStateException e) {
+            // This thread could not return to the node's namespace: let the pool replace it.
+            sandboxes.remove(sb.uid());
+            throw e;
         } catch (Exception e) {
             System.err.printf("kubelet %s: %s/%s: CNI ADD failed: %s%n", node, sb.namespace(), sb.name(), e.getMessage());
-            event(sb, "FailedCreatePodSandBox", "CNI ADD failed: " + e.getMessage());
+            api.execute(() -> event(sb, "FailedCreatePodSandBox", "CNI ADD failed: " + e.getMessage()));
             try {
                 chain("DEL", sb);
             } catch (Exception ignored) {
@@ -130,7 +146,7 @@ final class LabKubelet {
             sandboxes.remove(sb.uid());
             return;
         }
-        markReady(sb);
+        api.execute(() -> markReady(sb));
     }
 
     private void teardown(Sandbox sb) {
@@ -140,7 +156,7 @@ final class LabKubelet {
             System.err.printf("kubelet %s: %s/%s: CNI DEL failed: %s%n", node, sb.namespace(), sb.name(), e.getMessage());
         }
         try {
-            run(List.of("ip", "netns", "delete", sb.netnsName()));
+            LabNetns.delete(sb.netnsName());
         } catch (Exception e) {
             System.err.printf("kubelet %s: cannot delete netns %s: %s%n", node, sb.netnsName(), e.getMessage());
         }
@@ -179,8 +195,8 @@ final class LabKubelet {
     private JsonNode exec(String type, String command, Sandbox sb, JsonNode conf) throws IOException, InterruptedException {
         Path binary = cniPath.stream().map(d -> d.resolve(type)).filter(Files::isExecutable).findFirst()
                 .orElseThrow(() -> new IOException("CNI plugin \"" + type + "\" not found in " + cniPath));
-        // Run the plugin inside the node's namespace (fixed arguments, no shell); pod data only in the environment.
-        ProcessBuilder pb = new ProcessBuilder("ip", "netns", "exec", nodeNetns, binary.toString());
+        // This thread is in the node's namespace, and so is the plugin it starts (no shell; pod data only in the environment).
+        ProcessBuilder pb = new ProcessBuilder(binary.toString());
         Map<String, String> env = pb.environment();
         env.put("CNI_COMMAND", command);
         env.put("CNI_CONTAINERID", sb.containerId());
@@ -243,15 +259,6 @@ final class LabKubelet {
                     .withLastTimestamp(Instant.now().toString()).build()).create();
         } catch (RuntimeException e) {
             System.err.println("kubelet " + node + ": cannot record event: " + e.getMessage());
-        }
-    }
-
-    /** Fixed commands with validated arguments (namespace names derived from pod UIDs); never a shell. */
-    private static void run(List<String> command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-        if (p.waitFor() != 0) {
-            throw new IOException(String.join(" ", command) + ": " + out);
         }
     }
 }
