@@ -12,8 +12,10 @@ import io.netattach.ipam.domain.StaticAddress;
 import io.netattach.ipam.store.IpamStore;
 import io.smallrye.common.annotation.Blocking;
 import io.smallrye.reactive.messaging.MutinyEmitter;
-import io.smallrye.reactive.messaging.kafka.api.IncomingKafkaRecordMetadata;
+import io.smallrye.reactive.messaging.kafka.KafkaRecord;
+import io.smallrye.reactive.messaging.kafka.KafkaRecordBatch;
 import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
+import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
@@ -27,6 +29,7 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -34,6 +37,10 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -49,33 +56,62 @@ public class IpamRequestConsumer {
     @Inject IpamStore store;
     @Inject ObjectMapper json;
     @Inject @Channel("ipam-results") MutinyEmitter<String> results;
-    @Inject @Channel("audit") MutinyEmitter<String> audit;
+    /**
+     * Audit events go through the results channel's producer with the topic set per record: one producer (one
+     * network thread, one produce request for a result and its audit event) instead of one per channel.
+     */
+    @ConfigProperty(name = "netattach.ipam.audit-topic") String auditTopic;
     @ConfigProperty(name = "netattach.cluster-id") String clusterId;
 
+    /** Runs the key groups of a poll; virtual threads, since each mostly waits on PostgreSQL or a batch leader. */
+    private final ExecutorService groups = Executors.newVirtualThreadPerTaskExecutor();
+
+    @PreDestroy
+    void stop() {
+        groups.shutdown();
+    }
+
+    /**
+     * One poll's records at once. Records of one key (the pod UID) are answered one after the other, in offset
+     * order; different keys concurrently, so concurrent allocations of one pool meet in one store batch. Every
+     * result and audit event is started without waiting for the previous one's broker ack; the batch's offsets are
+     * acked once every send of the batch was accepted (at-least-once; every request is idempotent).
+     */
     @Incoming("ipam-requests")
     @Blocking
-    public CompletionStage<Void> consume(Message<String> msg) {
-        String key = msg.getMetadata(IncomingKafkaRecordMetadata.class).map(m -> m.getKey() == null ? null : m.getKey().toString()).orElse(null);
+    public CompletionStage<Void> consume(KafkaRecordBatch<String, String> batch) {
+        Map<String, List<KafkaRecord<String, String>>> byKey = new LinkedHashMap<>();
+        for (KafkaRecord<String, String> r : batch.getRecords()) {
+            byKey.computeIfAbsent(r.getKey() == null ? "" : r.getKey(), k -> new ArrayList<>()).add(r); // no key: one group, in order
+        }
+        List<CompletableFuture<Void>> sends = Collections.synchronizedList(new ArrayList<>());
         try {
-            handle(key, msg.getPayload());
-            return msg.ack();
-        } catch (RuntimeException e) {
-            // only a failed send gets here: leave the offset uncommitted, Kafka redelivers after a restart or rebalance
-            LOG.errorf(e, "could not answer an ipam request (key %s)", key);
-            return msg.nack(e);
+            if (byKey.size() == 1) {
+                answerInOrder(byKey.values().iterator().next(), sends);
+            } else {
+                List<Future<?>> running = new ArrayList<>(byKey.size());
+                for (List<KafkaRecord<String, String>> group : byKey.values()) running.add(groups.submit(() -> answerInOrder(group, sends)));
+                for (Future<?> f : running) f.get();
+            }
+            awaitSends(sends);
+            return batch.ack();
+        } catch (Exception e) {
+            // only a failed send gets here: leave the offsets uncommitted, Kafka redelivers after a restart or rebalance
+            LOG.errorf(e, "could not answer a batch of %d ipam requests", batch.getRecords().size());
+            return batch.nack(e instanceof ExecutionException ee && ee.getCause() != null ? ee.getCause() : e);
         }
     }
 
-    void handle(String key, String payload) {
-        // sends start at once and are awaited together at the end: the audit event and the result travel to the
-        // broker concurrently instead of one acks=all round trip after the other; the offset is still acked only
-        // after every send was accepted
-        List<CompletableFuture<Void>> sends = new ArrayList<>();
-        try {
-            answer(key, payload, sends);
-        } finally {
-            CompletableFuture.allOf(sends.toArray(CompletableFuture[]::new)).orTimeout(SEND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).join();
+    private void answerInOrder(List<KafkaRecord<String, String>> records, List<CompletableFuture<Void>> sends) {
+        for (KafkaRecord<String, String> r : records) answer(r.getKey(), r.getPayload(), sends);
+    }
+
+    private static void awaitSends(List<CompletableFuture<Void>> sends) {
+        CompletableFuture<?>[] all;
+        synchronized (sends) {
+            all = sends.toArray(CompletableFuture[]::new);
         }
+        CompletableFuture.allOf(all).orTimeout(SEND_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).join();
     }
 
     private void answer(String key, String payload, List<CompletableFuture<Void>> sends) {
@@ -115,7 +151,7 @@ public class IpamRequestConsumer {
             LOG.errorf(e, "ipam request %s failed", requestId);
             fail(result, "Unavailable", "ipam-service could not complete the request: " + e.getMessage());
         }
-        send(sends, results, requestId + "/result", "io.netattach.ipam.result", subject, resultKey, result);
+        send(sends, null, requestId + "/result", "io.netattach.ipam.result", subject, resultKey, result);
     }
 
     private void allocate(String requestId, JsonNode data, Owner owner, Map<String, Object> result, List<CompletableFuture<Void>> sends) {
@@ -234,12 +270,12 @@ public class IpamRequestConsumer {
         data.put("interface", owner == null ? null : owner.iface());
         data.put("ips", ips);
         data.put("reason", reason);
-        send(sends, audit, id, "io.netattach.ipam." + outcome, owner == null || owner.namespace() == null ? null : owner.podRef(),
+        send(sends, auditTopic, id, "io.netattach.ipam." + outcome, owner == null || owner.namespace() == null ? null : owner.podRef(),
                 owner == null ? null : owner.podUid(), data);
     }
 
-    /** Starts sending one CloudEvent; {@code sends} completes when the broker has it (acks=all), awaited before the offset is acked. */
-    private void send(List<CompletableFuture<Void>> sends, MutinyEmitter<String> emitter, String id, String type, String subject, String key, Map<String, Object> data) {
+    /** Starts sending one CloudEvent (topic null: netattach.ipam.results); {@code sends} completes when the broker has it (acks=all), awaited before the offset is acked. */
+    private void send(List<CompletableFuture<Void>> sends, String topic, String id, String type, String subject, String key, Map<String, Object> data) {
         Map<String, Object> event = new LinkedHashMap<>();
         event.put("specversion", "1.0");
         event.put("id", id);
@@ -257,7 +293,12 @@ public class IpamRequestConsumer {
             throw new IllegalStateException(e);
         }
         Message<String> m = Message.of(value);
-        if (key != null) m = m.addMetadata(OutgoingKafkaRecordMetadata.<String>builder().withKey(key).build());
-        sends.add(emitter.sendMessage(m).subscribeAsCompletionStage());
+        if (key != null || topic != null) {
+            var meta = OutgoingKafkaRecordMetadata.<String>builder();
+            if (key != null) meta = meta.withKey(key);
+            if (topic != null) meta = meta.withTopic(topic);
+            m = m.addMetadata(meta.build());
+        }
+        sends.add(results.sendMessage(m).subscribeAsCompletionStage());
     }
 }

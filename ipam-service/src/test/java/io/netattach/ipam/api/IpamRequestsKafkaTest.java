@@ -73,6 +73,11 @@ class IpamRequestsKafkaTest {
     }
 
     private String event(String type, String id, String key, Map<String, Object> data) throws Exception {
+        return event(type, id, key, data, true);
+    }
+
+    /** Sends one request; {@code await}: until the broker has it (else the producer's order per partition still holds). */
+    private String event(String type, String id, String key, Map<String, Object> data, boolean await) throws Exception {
         Map<String, Object> ev = new java.util.LinkedHashMap<>();
         ev.put("specversion", "1.0");
         ev.put("id", id);
@@ -89,7 +94,8 @@ class IpamRequestsKafkaTest {
             default -> "IpamReconcile";
         };
         assertEquals("", schemas.problems(message, json), "request against asyncapi " + message);
-        producer.send(new ProducerRecord<>(requests, key, json)).get(30, TimeUnit.SECONDS);
+        var sent = producer.send(new ProducerRecord<>(requests, key, json));
+        if (await) sent.get(30, TimeUnit.SECONDS);
         return json;
     }
 
@@ -121,7 +127,9 @@ class IpamRequestsKafkaTest {
             if (System.nanoTime() > deadline) throw new AssertionError("no event " + id + " within 30 s; seen " + seen.keySet());
             for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
                 JsonNode ev = JSON.readTree(r.value());
-                String message = ev.path("type").asText().equals("io.netattach.ipam.result") ? "IpamResult" : "AuditEvent";
+                boolean result = ev.path("type").asText().equals("io.netattach.ipam.result");
+                String message = result ? "IpamResult" : "AuditEvent";
+                assertTrue(r.topic().startsWith(result ? "netattach.ipam.results" : "netattach.audit"), ev.path("id").asText() + " on " + r.topic());
                 assertEquals("", schemas.problems(message, r.value()), "event " + ev.path("id").asText() + " against asyncapi " + message);
                 seen.put(ev.path("id").asText(), ev);
             }
@@ -220,5 +228,52 @@ class IpamRequestsKafkaTest {
         assertEquals("[\"10.10.0.254\"]", st.path("data").path("gateways").toString());
         assertTrue(st.path("data").path("pool").isNull());
         assertNotNull(awaitEvent("alloc/" + cluster + "/" + uid + "/static/audit"));
+    }
+
+    @Test
+    void requestsOfOnePodAreAnsweredInOrderWhileOtherPodsRunAlongside() throws Exception {
+        String ipam = "{\"type\":\"whereabouts\",\"range\":\"10.78.0.0/24\"}";
+        int pods = 12;
+        List<String> uids = new java.util.ArrayList<>();
+        for (int i = 0; i < pods; i++) uids.add(UUID.randomUUID().toString());
+        // per pod: allocate, release, allocate again, sent back to back and interleaved with the other pods, so that
+        // one poll holds several requests of one pod next to other pods' requests
+        for (int step = 0; step < 3; step++) {
+            for (int i = 0; i < pods; i++) {
+                String uid = uids.get(i);
+                if (step == 1) {
+                    String rel = "release/" + cluster + "/" + uid;
+                    event("io.netattach.ipam.release", rel, uid, Map.of("requestId", rel, "owner", owner("o" + i, uid, "net1")), false);
+                } else {
+                    String id = "alloc/" + cluster + "/" + uid + "/net1/" + step;
+                    Map<String, Object> data = new HashMap<>();
+                    data.put("requestId", id);
+                    data.put("network", "default/ordered");
+                    data.put("ipam", JSON.readValue(ipam, Map.class));
+                    data.put("owner", owner("o" + i, uid, "net1"));
+                    event("io.netattach.ipam.allocate", id, uid, data, false);
+                }
+            }
+        }
+        producer.flush();
+        String pool = null;
+        for (int i = 0; i < pods; i++) {
+            String uid = uids.get(i);
+            JsonNode first = awaitEvent("alloc/" + cluster + "/" + uid + "/net1/0/result").path("data");
+            assertTrue(first.path("ok").asBoolean(), first.toString());
+            pool = first.path("pool").asText();
+            JsonNode released = awaitEvent("release/" + cluster + "/" + uid + "/result").path("data");
+            assertEquals(1, released.path("released").asInt(), "the release of " + uid + " came after its first allocate");
+            JsonNode again = awaitEvent("alloc/" + cluster + "/" + uid + "/net1/2/result").path("data");
+            assertTrue(again.path("ok").asBoolean(), again.toString());
+            // created anew (not "already held"): the second allocate came after the release
+            assertTrue(awaitEvent("alloc/" + cluster + "/" + uid + "/net1/2/audit").path("data").path("reason").isNull());
+        }
+        var rows = db.preparedQuery("select pod_uid, count(*) from allocation where pool = $1 group by pod_uid").execute(Tuple.of(pool))
+                .await().atMost(Duration.ofSeconds(10));
+        Map<String, Long> held = new HashMap<>();
+        for (var r : rows) held.put(r.getString(0), r.getLong(1));
+        assertEquals(pods, held.size());
+        for (String uid : uids) assertEquals(1L, held.get(uid), uid);
     }
 }
