@@ -2,11 +2,13 @@
 # Benchmark of node-worker's netlink path against an exec of the reference CNI macvlan plugin, plus
 # node-worker's RSS idle and under a burst of concurrent sandboxes. Prints figures; last line is one JSON
 # object. Needs root, iproute2 (only to build the na-* lab namespaces), /usr/lib/cni (containernetworking-
-# plugins), Kafka from deploy/local/services.sh. Usage: deploy/local/bench-netlink.sh [cycles] [burst]
+# plugins), Kafka from deploy/local/services.sh. Usage: deploy/local/bench-netlink.sh [cycles] [burst] [warmup]
+# (warmup: JIT warm-up cycles, the same number for node-worker's path and the kernel-floor loop; default 500).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CYCLES=${1:-200}
 BURST=${2:-200}
+WARMUP=${3:-500}
 export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
 JAVA=$JAVA_HOME/bin/java
 BOOTSTRAP=${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}
@@ -55,6 +57,6 @@ done
 grep -q "ready" "$LOG" || { echo "node-worker did not start" >&2; tail -20 "$LOG" >&2; exit 1; }
 
 "$JAVA" --enable-native-access=ALL-UNNAMED -cp "$CP" io.netattach.node.bench.NetlinkBench \
-  --cycles "$CYCLES" --plugin-dir /usr/lib/cni \
+  --cycles "$CYCLES" --warmup "$WARMUP" --plugin-dir /usr/lib/cni \
   --service-pid "$PID" --burst "$BURST" --node "bench-$TAG" --socket "$SOCK" \
   --bootstrap "$BOOTSTRAP" --topic "netattach.node.commands$SUFFIX"

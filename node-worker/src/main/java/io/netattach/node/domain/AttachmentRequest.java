@@ -35,11 +35,29 @@ public record AttachmentRequest(String network, String iface, Map<String, Object
 
     /** 12 hex digits of SHA-256. */
     public static String shortHash(String s) {
+        byte[] d = sha256().digest(s.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        return java.util.HexFormat.of().formatHex(d, 0, 6);
+    }
+
+    private static final java.security.MessageDigest SHA256;
+    static {
         try {
-            byte[] d = java.security.MessageDigest.getInstance("SHA-256").digest(s.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            return java.util.HexFormat.of().formatHex(d, 0, 6);
+            SHA256 = java.security.MessageDigest.getInstance("SHA-256");
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
+        }
+    }
+
+    /** A fresh SHA-256 digest: a clone of one looked up once (the provider look-up is the costly part, every attach). */
+    private static java.security.MessageDigest sha256() {
+        try {
+            return (java.security.MessageDigest) SHA256.clone();
+        } catch (CloneNotSupportedException e) {
+            try {
+                return java.security.MessageDigest.getInstance("SHA-256");
+            } catch (java.security.NoSuchAlgorithmException n) {
+                throw new IllegalStateException(n);
+            }
         }
     }
 

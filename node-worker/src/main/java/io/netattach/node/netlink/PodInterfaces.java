@@ -149,50 +149,123 @@ public final class PodInterfaces implements InterfaceBackend {
 
     @Override
     public InterfaceReport attach(String netnsPath, PodRef pod, AttachmentRequest r) {
-        Plan plan = plan(r);
-        String type = String.valueOf(r.cniConfig().get("type"));
-        boolean delegate = plan.config() instanceof NetworkConfig.Delegated || delegateTypes.contains(type);
-        String marker = marker(pod, r);
-        try (Netns pns = openPodNetns(netnsPath); NetlinkSocket ps = nsThread.openSocket(pns)) {
+        // The pod socket is opened by the namespace thread while this thread validates the request and looks up
+        // the master: one hand-off per attach, off the critical path. Errors keep their precedence: a request
+        // that is invalid is Invalid, whether or not its namespace exists.
+        Netns opened;
+        AttachException noNetns = null;
+        try {
+            opened = openPodNetns(netnsPath);
+        } catch (AttachException e) {
+            opened = null;
+            noNetns = e;
+        }
+        try (Netns pns = opened; NamespaceThread.PendingSocket pending = opened == null ? null : nsThread.openSocketLater(opened)) {
+            Plan plan = plan(r);
+            String type = String.valueOf(r.cniConfig().get("type"));
+            boolean delegate = plan.config() instanceof NetworkConfig.Delegated || delegateTypes.contains(type);
+            String marker = marker(pod, r);
+            if (noNetns != null) throw noNetns;
+            if (!delegate && lowerKind(plan.config()) != null) return attachLower(plan, r, pod, pns, pending, marker, netnsPath);
+            NetlinkSocket ps = pending.get();
             Links podLinks = new Links(ps);
             Optional<Link> existing = podLinks.get(plan.iface());
-            if (existing.isPresent()) {
-                Link l = existing.get();
-                String alias = l.alias() == null ? "" : l.alias();
-                if (alias.equals(marker) || alias.startsWith(marker + ":")) return report(r, l, ps, netnsPath); // redelivery: already in place
-                if (alias.startsWith(marker.substring(0, marker.lastIndexOf(':') + 1))) {
-                    throw new AttachException("Conflict", "interface \"" + plan.iface() + "\" of network " + r.network()
-                            + " already exists in the pod with a different configuration; detach it first");
-                }
-                throw new AttachException("Conflict", "interface name \"" + plan.iface() + "\" is already taken in the pod "
-                        + pod.subject() + " (" + (l.kind() == null ? "device" : l.kind()) + " #" + l.index() + ")");
-            }
+            if (existing.isPresent()) return alreadyThere(existing.get(), plan, r, pod, marker, ps, netnsPath);
             if (delegate) return attachByPlugin(netnsPath, pod, r, ps, marker);
             Rollback rollback = new Rollback();
             try {
                 Link link = switch (plan.config()) {
-                    case NetworkConfig.Macvlan m -> makeLowerLink(plan, r, pns, ps, marker, rollback, m.master(), m.mtu(),
-                            (attrs) -> new LinkSpec.Macvlan(attrs, m.mode().isEmpty() ? LinkSpec.MacvlanMode.BRIDGE : LinkSpec.MacvlanMode.parse(m.mode())), "macvlan");
-                    case NetworkConfig.Ipvlan v -> makeLowerLink(plan, r, pns, ps, marker, rollback, v.master(), v.mtu(),
-                            (attrs) -> new LinkSpec.Ipvlan(attrs, v.mode().isEmpty() ? LinkSpec.IpvlanMode.L2 : LinkSpec.IpvlanMode.parse(v.mode()), LinkSpec.IpvlanFlag.BRIDGE), "ipvlan");
-                    case NetworkConfig.Vlan v -> makeLowerLink(plan, r, pns, ps, marker, rollback, v.master(), v.mtu(),
-                            (attrs) -> new LinkSpec.Vlan(attrs, v.vlanId()), "vlan");
                     case NetworkConfig.Bridge b -> makeBridgePort(plan, r, pns, ps, marker, rollback, b);
                     case NetworkConfig.HostDevice h -> moveHostDevice(plan, pns, ps, marker, rollback, h);
-                    case NetworkConfig.Delegated d -> throw new IllegalStateException("unreachable");
+                    default -> throw new IllegalStateException("unreachable: " + plan.config());
                 };
-                configure(plan, r, pns, ps, link, rollback);
+                List<Address> addresses = configure(plan, r, ps, link, List.of(), rollback);
                 step("configured");
-                if (!pns.stillAt()) {
-                    // Our fd keeps the namespace alive, but the runtime has deleted it: the pod is gone, so is the point.
-                    throw new AttachException("NotFound", "pod network namespace " + netnsPath + " was deleted during the attach of network "
-                            + r.network() + " interface " + plan.iface());
-                }
-                return report(r, podLinks.get(plan.iface()).orElse(link), ps, netnsPath);
+                checkStillThere(pns, r, plan, netnsPath);
+                return report(r, podLinks.get(plan.iface()).orElse(link), addresses, netnsPath);
             } catch (RuntimeException e) {
                 rollback.run(e);
                 throw asAttachException(r, e);
             }
+        }
+    }
+
+    /**
+     * The interface name is taken in the pod: ours from an earlier delivery of this very attach (then it is
+     * reported as it is: idempotent), or a conflict.
+     */
+    private InterfaceReport alreadyThere(Link l, Plan plan, AttachmentRequest r, PodRef pod, String marker, NetlinkSocket ps, String netnsPath) {
+        String alias = l.alias() == null ? "" : l.alias();
+        if (alias.equals(marker) || alias.startsWith(marker + ":")) return report(r, l, new Addresses(ps).dump(l.index()), netnsPath);
+        if (alias.startsWith(marker.substring(0, marker.lastIndexOf(':') + 1))) {
+            throw new AttachException("Conflict", "interface \"" + plan.iface() + "\" of network " + r.network()
+                    + " already exists in the pod with a different configuration; detach it first");
+        }
+        throw new AttachException("Conflict", "interface name \"" + plan.iface() + "\" is already taken in the pod "
+                + pod.subject() + " (" + (l.kind() == null ? "device" : l.kind()) + " #" + l.index() + ")");
+    }
+
+    private void checkStillThere(Netns pns, AttachmentRequest r, Plan plan, String netnsPath) {
+        if (!pns.stillAt()) {
+            // Our fd keeps the namespace alive, but the runtime has deleted it: the pod is gone, so is the point.
+            throw new AttachException("NotFound", "pod network namespace " + netnsPath + " was deleted during the attach of network "
+                    + r.network() + " interface " + plan.iface());
+        }
+    }
+
+    /** "macvlan", "ipvlan", "vlan" for the kinds the kernel makes on a master, else null. */
+    private static String lowerKind(NetworkConfig c) {
+        return switch (c) {
+            case NetworkConfig.Macvlan m -> "macvlan";
+            case NetworkConfig.Ipvlan v -> "ipvlan";
+            case NetworkConfig.Vlan v -> "vlan";
+            default -> null;
+        };
+    }
+
+    /**
+     * macvlan / ipvlan / vlan, the hot path: master look-up (while the pod socket is being opened), create
+     * straight into the pod under the final name, one GET for its index, then alias + arp_notify, link up,
+     * addresses, routes and the address dump for the report as one pipelined batch. No look-up of the name
+     * before the create: the kernel answers EEXIST, and only then is the existing interface examined (ours
+     * from an earlier delivery: reported as it is; someone else's: Conflict). The same examination runs when
+     * anything fails before the interface exists (master gone, say), so a redelivery still succeeds.
+     */
+    private InterfaceReport attachLower(Plan plan, AttachmentRequest r, PodRef pod, Netns pns, NamespaceThread.PendingSocket pending,
+                                        String marker, String netnsPath) {
+        String kind = lowerKind(plan.config());
+        Rollback rollback = new Rollback();
+        try {
+            try {
+                makeLowerLink(plan, r, pns, pending, kind);
+            } catch (AttachException | NetlinkException beforeAnything) {
+                // Nothing of ours was made; if the name is there, that decides (redelivery or conflict).
+                Optional<Link> existing = new Links(pending.get()).get(plan.iface());
+                if (existing.isPresent()) return alreadyThere(existing.get(), plan, r, pod, marker, pending.get(), netnsPath);
+                if (beforeAnything instanceof NetlinkException e && e.errno() == Errno.EEXIST) {
+                    throw new AttachException("Conflict", "interface name \"" + plan.iface() + "\" is already taken in the pod namespace "
+                            + pns.path() + " (network " + r.network() + ")", e);
+                }
+                throw beforeAnything;
+            }
+            NetlinkSocket ps = pending.get();
+            Links podLinks = new Links(ps);
+            // By index once known: the name may belong to someone else's interface once ours is gone.
+            int[] index = {0};
+            rollback.add("delete " + kind + " " + plan.iface(), () -> (index[0] > 0 ? podLinks.get(index[0]) : podLinks.get(plan.iface()))
+                    .filter(l -> index[0] == 0 || l.index() == index[0]).ifPresent(podLinks::delete));
+            Link made = podLinks.get(plan.iface()).orElseThrow(() -> new IllegalStateException(plan.iface() + " vanished from the pod namespace " + ps.where()));
+            index[0] = made.index();
+            step("created");
+            // Only arp_notify, as the reference macvlan plugin (1.1.1) sets: no /proc/sys write (a namespace thread
+            // visit, ~0.4 ms on a new device) for ndisc_notify, which that plugin leaves alone.
+            List<Address> addresses = configure(plan, r, ps, made, List.of(podLinks.aliasAndArpNotifyRequest(made, marker)), rollback);
+            step("configured");
+            checkStillThere(pns, r, plan, netnsPath);
+            return report(r, made, addresses, netnsPath);
+        } catch (RuntimeException e) {
+            rollback.run(e);
+            throw asAttachException(r, e);
         }
     }
 
@@ -205,7 +278,8 @@ public final class PodInterfaces implements InterfaceBackend {
             Link l = links.get(r.iface()).orElseThrow(() -> new AttachException("Failed",
                     "network " + r.network() + ": the CNI plugin reported success but made no interface " + r.iface()));
             links.setAlias(l, marker + ":cni=" + r.cniConfig().get("type"));
-            return report(r, links.get(r.iface()).orElse(l), ps, netnsPath);
+            Link now = links.get(r.iface()).orElse(l);
+            return report(r, now, new Addresses(ps).dump(now.index()), netnsPath);
         } catch (RuntimeException e) {
             delegated.remove(pod.uid() + "/" + r.iface());
             try {
@@ -231,13 +305,25 @@ public final class PodInterfaces implements InterfaceBackend {
         return new AttachException(reason, "network " + r.network() + " interface " + r.iface() + ": " + e.getMessage(), e);
     }
 
-    private interface SpecFactory { LinkSpec make(LinkAttrs attrs); }
-
-    /** macvlan / ipvlan / vlan: a child of a master link on the node, made under a temporary name. */
-    private Link makeLowerLink(Plan plan, AttachmentRequest r, Netns pns, NetlinkSocket ps, String marker, Rollback rb,
-                               String masterName, int mtu, SpecFactory factory, String kind) {
+    /**
+     * Creates the macvlan / ipvlan / vlan child of its master on the node, straight into the pod namespace
+     * (IFLA_NET_NS_FD) under its final name: no move between namespaces (an RCU grace period) and no rename
+     * (~1.1 ms), since no node interface can clash in there. A refusal of
+     * the create is thrown as the kernel's {@link NetlinkException} for EEXIST (the caller examines the name),
+     * as an {@link AttachException} otherwise.
+     */
+    private void makeLowerLink(Plan plan, AttachmentRequest r, Netns pns, NamespaceThread.PendingSocket pending, String kind) {
         Links nodeLinks = new Links(nodeSocket);
         String masterField = "cniConfig.master";
+        String masterName;
+        int mtu;
+        LinkSpec spec;
+        switch (plan.config()) {
+            case NetworkConfig.Macvlan m -> { masterName = m.master(); mtu = m.mtu(); }
+            case NetworkConfig.Ipvlan v -> { masterName = v.master(); mtu = v.mtu(); }
+            case NetworkConfig.Vlan v -> { masterName = v.master(); mtu = v.mtu(); }
+            default -> throw new IllegalStateException("unreachable: " + plan.config());
+        }
         if (masterName.isEmpty()) {
             masterName = defaultRouteInterface().orElseThrow(() -> new AttachException("NotFound",
                     "network " + r.network() + ": " + masterField + " is empty and the node namespace " + node.path() + " has no default route"));
@@ -254,29 +340,22 @@ public final class PodInterfaces implements InterfaceBackend {
             throw new AttachException("Invalid", "network " + r.network() + ": cniConfig.mtu " + mtu + " is above the MTU "
                     + master.mtu() + " of master \"" + masterName + "\" (must be 0.." + master.mtu() + ")");
         }
-        // Created straight into the pod namespace (IFLA_NET_NS_FD) under its final name: no move between
-        // namespaces (an RCU grace period) and no rename (~1.1 ms), since no node interface can clash in there.
-        LinkSpec spec = factory.make(new LinkAttrs(plan.iface(), mtu, plan.mac(), master.index()).in(pns.fd()));
+        LinkAttrs attrs = new LinkAttrs(plan.iface(), mtu, plan.mac(), master.index()).in(pns.fd());
+        spec = switch (plan.config()) {
+            case NetworkConfig.Macvlan m -> new LinkSpec.Macvlan(attrs, m.mode().isEmpty() ? LinkSpec.MacvlanMode.BRIDGE : LinkSpec.MacvlanMode.parse(m.mode()));
+            case NetworkConfig.Ipvlan v -> new LinkSpec.Ipvlan(attrs, v.mode().isEmpty() ? LinkSpec.IpvlanMode.L2 : LinkSpec.IpvlanMode.parse(v.mode()), LinkSpec.IpvlanFlag.BRIDGE);
+            case NetworkConfig.Vlan v -> new LinkSpec.Vlan(attrs, v.vlanId());
+            default -> throw new IllegalStateException("unreachable: " + plan.config());
+        };
+        // The pod socket is needed from here on (the rollback of the create goes through it): wait for it first.
+        pending.get();
         try {
             nodeLinks.addElsewhere(spec, pns.path());
         } catch (NetlinkException e) {
-            if (e.errno() == Errno.EEXIST) {
-                // made by someone else after our look-up: nothing of ours exists, nothing to undo
-                throw new AttachException("Conflict", "interface name \"" + plan.iface() + "\" is already taken in the pod namespace "
-                        + pns.path() + " (network " + r.network() + ")", e);
-            }
+            if (e.errno() == Errno.EEXIST) throw e;
             throw new AttachException("Failed",
                     "network " + r.network() + ": cannot create " + kind + " on master \"" + masterName + "\": " + e.getMessage(), e);
         }
-        Links pod = new Links(ps);
-        Link made = pod.get(plan.iface()).orElseThrow(() -> new IllegalStateException(plan.iface() + " vanished from the pod namespace " + ps.where()));
-        // by index: the name may belong to someone else's interface once ours is gone
-        rb.add("delete " + kind + " " + plan.iface(), () -> pod.get(made.index()).ifPresent(pod::delete));
-        step("created");
-        // Only arp_notify, as the reference macvlan plugin (1.1.1) sets: no /proc/sys write (a namespace thread
-        // visit, ~0.4 ms on a new device) for ndisc_notify, which that plugin leaves alone.
-        pod.setAliasAndArpNotify(made, marker);
-        return made;
     }
 
     /**
@@ -380,8 +459,13 @@ public final class PodInterfaces implements InterfaceBackend {
         else nodeLinks.setAlias(back, "");
     }
 
-    /** In the pod: MTU, MAC, arp_notify/ndisc_notify, link up, addresses, routes (default only if asked). */
-    private void configure(Plan plan, AttachmentRequest r, Netns pns, NetlinkSocket ps, Link link, Rollback rb) {
+    /**
+     * In the pod: {@code first} (e.g. alias + arp_notify), MTU, MAC, link up, addresses, routes other than default
+     * ones, and a dump of the addresses (for the report), as one pipelined batch; then default routes, only if
+     * asked (each replaces the namespace's current one, which comes back on rollback). Returns the link's
+     * addresses as the kernel reports them after the batch.
+     */
+    private List<Address> configure(Plan plan, AttachmentRequest r, NetlinkSocket ps, Link link, List<NetlinkSocket.Request> first, Rollback rb) {
         Links pod = new Links(ps);
         int mtu = switch (plan.config()) {
             case NetworkConfig.Macvlan m -> m.mtu();
@@ -390,25 +474,30 @@ public final class PodInterfaces implements InterfaceBackend {
             case NetworkConfig.Bridge b -> b.mtu();
             default -> 0;
         };
-        if (mtu > 0 && link.mtu() != mtu) pod.setMtu(link, mtu);
-        if (plan.mac() != null && !plan.mac().equals(link.mac())) pod.setMac(link, plan.mac());
-        pod.setUp(link, true);
+        List<NetlinkSocket.Request> batch = new ArrayList<>(first);
+        if (mtu > 0 && link.mtu() != mtu) batch.add(pod.mtuRequest(link, mtu));
+        if (plan.mac() != null && !plan.mac().equals(link.mac())) batch.add(pod.macRequest(link, plan.mac()));
+        batch.add(pod.upRequest(link, true));
         Addresses addrs = new Addresses(ps);
-        for (IpPrefix ip : plan.ips()) addrs.add(link.index(), ip);
+        for (IpPrefix ip : plan.ips()) batch.add(addrs.addRequest(link.index(), ip));
         Routes routes = new Routes(ps);
-        boolean defaultV4 = false, defaultV6 = false;
+        List<Route> defaults = new ArrayList<>();
         for (Route rt : plan.routes()) {
             if (rt.isDefault() && !r.defaultRoute()) continue;
             // As the reference plugins (ipam.ConfigureIface; checked against /usr/lib/cni/macvlan with static
             // IPAM): a route without gw goes via the gateway of its family, on-link only if there is none.
             InetAddress gw = rt.gateway() != null ? rt.gateway() : gatewayOf(plan, rt.dst().v4());
             Route route = new Route(rt.dst(), gw, link.index());
-            if (rt.isDefault()) {
-                replaceDefault(routes, route, rb);
-                if (rt.dst().v4()) defaultV4 = true; else defaultV6 = true;
-            } else {
-                routes.add(route);
-            }
+            if (rt.isDefault()) defaults.add(route);
+            else batch.add(routes.addRequest(route));
+        }
+        int dumpAt = batch.size();
+        batch.add(addrs.dumpRequest());
+        List<Address> addresses = Addresses.parse(ps.pipeline(batch).get(dumpAt), link.index());
+        boolean defaultV4 = false, defaultV6 = false;
+        for (Route route : defaults) {
+            replaceDefault(routes, route, rb);
+            if (route.dst().v4()) defaultV4 = true; else defaultV6 = true;
         }
         if (r.defaultRoute()) {
             for (InetAddress gw : plan.gateways()) {
@@ -419,6 +508,7 @@ public final class PodInterfaces implements InterfaceBackend {
                 if (v4) defaultV4 = true; else defaultV6 = true;
             }
         }
+        return addresses;
     }
 
     private static InetAddress gatewayOf(Plan plan, boolean v4) {
@@ -433,9 +523,8 @@ public final class PodInterfaces implements InterfaceBackend {
         previous.ifPresent(p -> rb.add("restore default route", () -> routes.replace(p)));
     }
 
-    private InterfaceReport report(AttachmentRequest r, Link l, NetlinkSocket ps, String netnsPath) {
-        List<String> ips = new Addresses(ps).dump(l.index()).stream()
-                .filter(a -> a.scope() == 0).map(Address::prefix).map(IpPrefix::toString).toList();
+    private static InterfaceReport report(AttachmentRequest r, Link l, List<Address> addresses, String netnsPath) {
+        List<String> ips = addresses.stream().filter(a -> a.scope() == 0).map(Address::prefix).map(IpPrefix::toString).toList();
         return new InterfaceReport(r.network(), l.name(), l.mac() == null ? null : l.mac().toString(), l.mtu(), ips, netnsPath, null);
     }
 

@@ -11,7 +11,14 @@ import io.netattach.node.netlink.link.LinkSpec;
 import io.netattach.node.netlink.link.Links;
 import io.netattach.node.netlink.ns.NamespaceThread;
 import io.netattach.node.netlink.ns.Netns;
+import io.netattach.node.netlink.addr.Addresses;
+import io.netattach.node.netlink.addr.IpPrefix;
+import io.netattach.node.netlink.link.Link;
+import io.netattach.node.netlink.route.Route;
+import io.netattach.node.netlink.route.Routes;
+import io.netattach.node.netlink.wire.MessageBuilder;
 import io.netattach.node.netlink.wire.NetlinkSocket;
+import io.netattach.node.netlink.wire.Nl;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -37,8 +44,10 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Benchmark, not a test (run by deploy/local/bench-netlink.sh). Prints figures; the last line is one JSON object.
  * Phase 1, in-process: N attach+detach cycles of one macvlan with two addresses and a route through
- * node-worker's netlink path, N through an exec of the reference macvlan plugin with static IPAM (same
- * namespaces), and N kernel-only deletes of a macvlan. Phase 2 (with --service-pid): RSS of a running
+ * node-worker's netlink path, interleaved with N cycles of the kernel's floor (the same netlink requests from a
+ * minimal loop on sockets opened once, and the one RTM_DELLINK of that same configured link), after the same JIT
+ * warm-up for both; N through an exec of the reference macvlan plugin with static IPAM (same namespaces); and N
+ * deletes of a bare macvlan (the earlier DEL baseline). Phase 2 (with --service-pid): RSS of a running
  * node-worker idle and under a burst of concurrent sandboxes (attach commands via Kafka + shim-protocol ADDs).
  */
 public final class NetlinkBench {
@@ -49,6 +58,7 @@ public final class NetlinkBench {
         String pluginDir = opt.getOrDefault("plugin-dir", "/usr/lib/cni");
         Map<String, Object> out = new java.util.LinkedHashMap<>();
         out.put("cycles", n);
+        out.put("warmup", Integer.parseInt(opt.getOrDefault("warmup", "500")));
 
         try (NetnsLab lab = new NetnsLab(); NamespaceThread nsThread = new NamespaceThread()) {
             String lan = lab.lan("blan");
@@ -61,21 +71,44 @@ public final class NetlinkBench {
             AttachmentRequest req = new AttachmentRequest("bench/net", "net1", conf, List.of("10.77.0.5/24", "fd77::5/64"),
                     List.of("10.77.0.1"), List.of(new RouteRequest("10.78.0.0/16", "10.77.0.1")), null, false);
 
-            for (int i = 0; i < Math.min(50, n); i++) { native_.attach(NetnsLab.path(pod), ref, req); native_.detach(NetnsLab.path(pod), ref, null); }
-            long[] addNative = new long[n], delNative = new long[n];
-            for (int i = 0; i < n; i++) {
-                long t0 = System.nanoTime();
-                native_.attach(NetnsLab.path(pod), ref, req);
-                long t1 = System.nanoTime();
-                native_.detach(NetnsLab.path(pod), ref, null);
-                long t2 = System.nanoTime();
-                addNative[i] = t1 - t0;
-                delNative[i] = t2 - t1;
-            }
-
+            int warm = Integer.parseInt(opt.getOrDefault("warmup", "500"));
             long[] addPlugin = new long[n], delPlugin = new long[n];
-            try (Netns nodeNs = Netns.open(NetnsLab.path(node))) {
+            try (Netns nodeNs = Netns.open(NetnsLab.path(node)); Netns podNs = Netns.open(NetnsLab.path(pod));
+                 NetlinkSocket ns = nsThread.openSocket(nodeNs); NetlinkSocket ps = nsThread.openSocket(podNs)) {
+                // The kernel's floor: the very requests node-worker's ADD sends (master look-up, create into the pod,
+                // GET of the new link, then alias + arp_notify, up, two addresses, route, address dump pipelined),
+                // from one thread on sockets opened once; and the one RTM_DELLINK of that same configured link.
+                Floor floor = new Floor(ns, ps, podNs, req);
+                // JIT warm-up, the same for both paths: node-worker's ADD/DEL and the floor, interleaved.
+                for (int i = 0; i < warm; i++) {
+                    native_.attach(NetnsLab.path(pod), ref, req);
+                    native_.detach(NetnsLab.path(pod), ref, null);
+                    floor.delete(floor.add());
+                }
+                // Measured interleaved too, so a busy moment of this shared VM hits both alike.
+                long[] addNative = new long[n], delNative = new long[n], addFloor = new long[n], delKernel = new long[n];
+                for (int i = 0; i < n; i++) {
+                    long t0 = System.nanoTime();
+                    native_.attach(NetnsLab.path(pod), ref, req);
+                    long t1 = System.nanoTime();
+                    native_.detach(NetnsLab.path(pod), ref, null);
+                    long t2 = System.nanoTime();
+                    addNative[i] = t1 - t0;
+                    delNative[i] = t2 - t1;
+                    long f0 = System.nanoTime();
+                    int index = floor.add();
+                    long f1 = System.nanoTime();
+                    floor.delete(index);
+                    long f2 = System.nanoTime();
+                    addFloor[i] = f1 - f0;
+                    delKernel[i] = f2 - f1;
+                }
+
                 CniPlugins plugin = new CniPlugins(Path.of(pluginDir), nsThread, nodeNs);
+                for (int i = 0; i < Math.min(10, warm); i++) {
+                    plugin.add(NetnsLab.path(pod), ref, req);
+                    plugin.delete(NetnsLab.path(pod), ref, req);
+                }
                 for (int i = 0; i < n; i++) {
                     long t0 = System.nanoTime();
                     plugin.add(NetnsLab.path(pod), ref, req);
@@ -85,28 +118,33 @@ public final class NetlinkBench {
                     addPlugin[i] = t1 - t0;
                     delPlugin[i] = t2 - t1;
                 }
-                // The kernel's own delete: one RTM_DELLINK of a macvlan in the pod, nothing else.
-                long[] delKernel = new long[n];
-                try (Netns podNs = Netns.open(NetnsLab.path(pod)); NetlinkSocket ns = nsThread.openSocket(nodeNs); NetlinkSocket ps = nsThread.openSocket(podNs)) {
-                    Links nodeLinks = new Links(ns), podLinks = new Links(ps);
-                    int master = nodeLinks.get("eth1").orElseThrow().index();
-                    for (int i = 0; i < n; i++) {
-                        var made = nodeLinks.add(new LinkSpec.Macvlan(new LinkAttrs("nabench", 0, null, master), LinkSpec.MacvlanMode.BRIDGE));
-                        nodeLinks.setNetns(made, podNs.fd(), podNs.path());
-                        var inPod = podLinks.get("nabench").orElseThrow();
-                        long t0 = System.nanoTime();
-                        podLinks.delete(inPod);
-                        delKernel[i] = System.nanoTime() - t0;
-                    }
+                // The earlier baseline, kept for comparison: delete of a bare macvlan (down, no address, no route).
+                long[] delBare = new long[n];
+                Links nodeLinks = new Links(ns), podLinks = new Links(ps);
+                int master = nodeLinks.get("eth1").orElseThrow().index();
+                for (int i = 0; i < n; i++) {
+                    var made = nodeLinks.add(new LinkSpec.Macvlan(new LinkAttrs("nabench", 0, null, master), LinkSpec.MacvlanMode.BRIDGE));
+                    nodeLinks.setNetns(made, podNs.fd(), podNs.path());
+                    var inPod = podLinks.get("nabench").orElseThrow();
+                    long t0 = System.nanoTime();
+                    podLinks.delete(inPod);
+                    delBare[i] = System.nanoTime() - t0;
                 }
                 report(out, "add_native", addNative);
+                report(out, "add_floor", addFloor);
                 report(out, "del_native", delNative);
+                report(out, "del_kernel", delKernel);
+                report(out, "del_kernel_bare", delBare);
                 report(out, "add_plugin", addPlugin);
                 report(out, "del_plugin", delPlugin);
-                report(out, "del_kernel", delKernel);
                 out.put("add_speedup_median", round(median(addPlugin) / median(addNative)));
+                out.put("add_floor_speedup_median", round(median(addPlugin) / median(addFloor)));
+                out.put("add_native_minus_floor_median_ms", round((median(addNative) - median(addFloor)) / 1e6));
                 out.put("del_speedup_median", round(median(delPlugin) / median(delNative)));
                 out.put("del_native_minus_kernel_median_ms", round((median(delNative) - median(delKernel)) / 1e6));
+                System.out.printf(Locale.ROOT, "ADD speed-up %.1fx (floor %.1fx), node-worker - floor %.3f ms; DEL node-worker - kernel %.3f ms%n",
+                        median(addPlugin) / median(addNative), median(addPlugin) / median(addFloor),
+                        (median(addNative) - median(addFloor)) / 1e6, (median(delNative) - median(delKernel)) / 1e6);
             }
             native_.close();
         }
@@ -116,6 +154,44 @@ public final class NetlinkBench {
         StringBuilder json = new StringBuilder("{");
         out.forEach((k, v) -> json.append(json.length() > 1 ? "," : "").append('"').append(k).append("\":").append(v instanceof String s ? "\"" + s + "\"" : v));
         System.out.println(json.append('}'));
+    }
+
+    /** The kernel's floor of the ADD and DEL: node-worker's requests, nothing else (see main). */
+    private static final class Floor {
+        private final NetlinkSocket node, pod;
+        private final Netns podNs;
+        private final IpPrefix v4, v6;
+        private final Route route;
+        private final Links nodeLinks, podLinks;
+        private final Addresses podAddrs;
+        private final Routes podRoutes;
+
+        Floor(NetlinkSocket node, NetlinkSocket pod, Netns podNs, AttachmentRequest req) {
+            this.node = node;
+            this.pod = pod;
+            this.podNs = podNs;
+            this.v4 = IpPrefix.parse("ip", req.ips().get(0));
+            this.v6 = IpPrefix.parse("ip", req.ips().get(1));
+            this.route = new Route(IpPrefix.parse("dst", req.routes().get(0).dst()), IpPrefix.parseAddress("gw", req.routes().get(0).gw()), 0);
+            this.nodeLinks = new Links(node);
+            this.podLinks = new Links(pod);
+            this.podAddrs = new Addresses(pod);
+            this.podRoutes = new Routes(pod);
+        }
+
+        int add() {
+            Link master = nodeLinks.get("eth1").orElseThrow();
+            nodeLinks.addElsewhere(new LinkSpec.Macvlan(new LinkAttrs("nafloor", 0, null, master.index()).in(podNs.fd()), LinkSpec.MacvlanMode.BRIDGE), podNs.path());
+            Link l = podLinks.get("nafloor").orElseThrow();
+            pod.pipeline(List.of(podLinks.aliasAndArpNotifyRequest(l, "netattach:floor"), podLinks.upRequest(l, true),
+                    podAddrs.addRequest(l.index(), v4), podAddrs.addRequest(l.index(), v6),
+                    podRoutes.addRequest(new Route(route.dst(), route.gateway(), l.index())), podAddrs.dumpRequest()));
+            return l.index();
+        }
+
+        void delete(int index) {
+            pod.execute("delete floor link", new MessageBuilder(Nl.RTM_DELLINK, 0).u8(0).u8(0).u16(0).u32(index).u32(0).u32(0));
+        }
     }
 
     private static double median(long[] v) { long[] s = v.clone(); Arrays.sort(s); return s[s.length / 2]; }

@@ -90,6 +90,26 @@ class LinksLiveTest {
     }
 
     @Test
+    void aPipelineAnswersEachRequestAndReportsTheFirstRefusalByItsOperation() {
+        Link a = links.add(new LinkSpec.Veth(new LinkAttrs("va", 0, null, 0), "vb"));
+        Link b = links.get("vb").orElseThrow();
+        Link ghost = new Link(99_999, "ghost", null, 0, null, 0, 0, 0, null, null);
+        // the second request is refused; the kernel still handles the third; the dump comes back whole
+        NetlinkException e = assertThrows(NetlinkException.class, () -> socket.pipeline(List.of(
+                links.mtuRequest(a, 1400), links.mtuRequest(ghost, 1400), links.mtuRequest(b, 1300))));
+        assertEquals("ENODEV", e.errnoName());
+        assertTrue(e.getMessage().startsWith("set MTU 1400 on ghost"), e.getMessage());
+        assertEquals(1400, links.get("va").orElseThrow().mtu());
+        assertEquals(1300, links.get("vb").orElseThrow().mtu(), "requests after a refused one are still handled");
+        // the socket is clean: answers of the batch do not leak into the next exchanges
+        var replies = socket.pipeline(List.of(links.upRequest(a, true), new io.netattach.node.netlink.addr.Addresses(socket).dumpRequest()));
+        assertEquals(2, replies.size());
+        assertEquals(List.of(), replies.get(0));
+        assertTrue(links.get("va").orElseThrow().up());
+        assertEquals(3, links.dump().size());
+    }
+
+    @Test
     void aDumpLargerThanOneDatagramArrivesWhole() {
         for (int i = 0; i < 150; i++) links.add(new LinkSpec.Veth(new LinkAttrs("a" + i, 0, null, 0), "b" + i));
         List<Link> all = links.dump();

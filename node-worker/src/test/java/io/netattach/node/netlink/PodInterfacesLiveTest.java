@@ -148,6 +148,25 @@ class PodInterfacesLiveTest {
     }
 
     @Test
+    void aRedeliveryIsRecognisedEvenWhenTheMasterNoLongerPassesTheChecks() {
+        // No look-up of the name before the create any more: a check failing before it (here the MTU, after
+        // the master's MTU went down) must still find our interface and report it, as the first delivery did.
+        String podNs = lab.netns("pr");
+        AttachmentRequest req = request(macvlan("eth1", null, 1400), "net1", null, "10.10.0.71/24");
+        InterfaceReport made = onNode1.attach(path(podNs), pod("pr"), req);
+        int index = ipJson(podNs, "link", "show", "net1").get(0).get("ifindex").asInt();
+        NetnsLab.run("ip", "-n", node1, "link", "set", "eth1", "mtu", "1300");
+        InterfaceReport again = onNode1.attach(path(podNs), pod("pr"), req);
+        assertEquals(made.ips(), again.ips());
+        assertEquals(index, ipJson(podNs, "link", "show", "net1").get(0).get("ifindex").asInt(), "the same interface, not a new one");
+        // a different request for the same name is a conflict, not a redelivery
+        AttachmentRequest other = request(macvlan("eth1", null, null), "net1", null, "10.10.0.72/24");
+        AttachException e = assertThrows(AttachException.class, () -> onNode1.attach(path(podNs), pod("pr"), other));
+        assertEquals("Conflict", e.reason(), e.getMessage());
+        assertTrue(e.getMessage().contains("already exists in the pod with a different configuration"), e.getMessage());
+    }
+
+    @Test
     void aVeryLongNetworkNameStillFitsTheAliasMarker() {
         String podNs = lab.netns("pl");
         String network = "a".repeat(63) + "/" + "b".repeat(200);

@@ -96,6 +96,12 @@ class WireTest {
         assertEquals("fd00:0:0:0:0:0:0:5/64", IpPrefix.parse("ips[1]", "fd00::5/64").toString());
         assertThrows(IllegalArgumentException.class, () -> IpPrefix.parse("ips[0]", "10.1.2.300/24"));
         assertThrows(IllegalArgumentException.class, () -> IpPrefix.parse("ips[0]", "10.1.2.3/33"));
+        // literal addresses only, in the forms the kernel takes: four dotted decimal parts, or IPv6
+        for (String notLiteral : List.of("10.1/8", "10.1.2/24", "1.2.3.4.5/32", "1..2.3/24", "0x0a.1.2.3/24", "1234.1.2.3/24", "fe80::1%eth0/64", "fd00::g/64", "/24", " 10.1.2.3/24")) {
+            assertThrows(IllegalArgumentException.class, () -> IpPrefix.parse("ips[0]", notLiteral), notLiteral);
+        }
+        assertEquals("0:0:0:0:0:0:a01:203/96", IpPrefix.parse("ips[0]", "::10.1.2.3/96").toString());
+        assertEquals("255.255.255.255/32", IpPrefix.parse("ips[0]", "255.255.255.255/32").toString());
         IllegalArgumentException host = assertThrows(IllegalArgumentException.class, () -> IpPrefix.parse("ips[0]", "example.com/24"));
         assertTrue(host.getMessage().startsWith("ips[0] \"example.com\""), host.getMessage());
     }

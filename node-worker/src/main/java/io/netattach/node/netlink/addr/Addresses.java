@@ -32,7 +32,13 @@ public final class Addresses {
     }
 
     public void add(int linkIndex, IpPrefix p) {
-        socket.execute("add address " + p + " to link #" + linkIndex + " in " + socket.where(),
+        NetlinkSocket.Request r = addRequest(linkIndex, p);
+        socket.execute(r.operation(), r.msg());
+    }
+
+    /** The request {@link #add} sends, for a {@link NetlinkSocket#pipeline}. */
+    public NetlinkSocket.Request addRequest(int linkIndex, IpPrefix p) {
+        return NetlinkSocket.Request.change("add address " + p + " to link #" + linkIndex + " in " + socket.where(),
                 request(Nl.RTM_NEWADDR, Nl.NLM_F_CREATE | Nl.NLM_F_EXCL, linkIndex, p));
     }
 
@@ -53,9 +59,19 @@ public final class Addresses {
 
     /** Every address in the namespace (family 0 = both), or of one link if {@code linkIndex} > 0. */
     public List<Address> dump(int linkIndex) {
+        NetlinkSocket.Request r = dumpRequest();
+        return parse(socket.dump(r.operation(), r.msg()), linkIndex);
+    }
+
+    /** The request {@link #dump} sends, for a {@link NetlinkSocket#pipeline}; {@link #parse} reads its replies. */
+    public NetlinkSocket.Request dumpRequest() {
+        return NetlinkSocket.Request.dumpOf("dump addresses in " + socket.where(), new MessageBuilder(Nl.RTM_GETADDR, 0).u8(0).u8(0).u8(0).u8(0).u32(0));
+    }
+
+    /** The addresses in a dump's replies, of one link if {@code linkIndex} > 0. */
+    public static List<Address> parse(List<Wire> replies, int linkIndex) {
         List<Address> out = new ArrayList<>();
-        MessageBuilder req = new MessageBuilder(Nl.RTM_GETADDR, 0).u8(0).u8(0).u8(0).u8(0).u32(0);
-        for (Wire w : socket.dump("dump addresses in " + socket.where(), req)) {
+        for (Wire w : replies) {
             if (w.type() != Nl.RTM_NEWADDR) continue;
             int idx = w.i32(4);
             if (linkIndex > 0 && idx != linkIndex) continue;

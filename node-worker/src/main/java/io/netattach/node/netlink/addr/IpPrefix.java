@@ -35,15 +35,41 @@ public record IpPrefix(InetAddress address, int prefix) {
 
     /** Parses a literal IPv4 / IPv6 address only: never resolves a host name. */
     public static InetAddress parseAddress(String field, String s) {
-        boolean v4 = s.matches("\\d{1,3}(\\.\\d{1,3}){3}");
-        boolean v6 = !v4 && s.contains(":") && s.matches("[0-9A-Fa-f:.]+");
-        if (!v4 && !v6) throw new IllegalArgumentException(field + " \"" + s + "\" is not an IP address");
-        if (v4) for (String part : s.split("\\.")) if (Integer.parseInt(part) > 255) throw new IllegalArgumentException(field + " \"" + s + "\" is not an IP address");
+        // Checked by hand (no regex: this runs several times per attach): dotted quad of 1-3 digit parts <= 255,
+        // or an IPv6 literal (hex digits, ':' and, for an embedded IPv4 tail, '.').
+        if (s == null || !(isDottedQuad(s) || isV6Candidate(s))) throw new IllegalArgumentException(field + " \"" + s + "\" is not an IP address");
         try {
             return InetAddress.getByName(s); // a literal: no lookup happens
         } catch (UnknownHostException e) {
             throw new IllegalArgumentException(field + " \"" + s + "\" is not an IP address");
         }
+    }
+
+    private static boolean isDottedQuad(String s) {
+        int parts = 0, digits = 0, value = 0;
+        for (int i = 0; i <= s.length(); i++) {
+            char c = i < s.length() ? s.charAt(i) : '.';
+            if (c >= '0' && c <= '9') {
+                if (++digits > 3) return false;
+                value = value * 10 + (c - '0');
+            } else if (c == '.') {
+                if (digits == 0 || value > 255 || ++parts > 4) return false;
+                digits = 0;
+                value = 0;
+            } else {
+                return false;
+            }
+        }
+        return parts == 4;
+    }
+
+    private static boolean isV6Candidate(String s) {
+        if (s.indexOf(':') < 0) return false;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' || c == '.')) return false;
+        }
+        return true;
     }
 
     /** The network of this prefix (host bits cleared). */

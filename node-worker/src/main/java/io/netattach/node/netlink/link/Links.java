@@ -75,7 +75,13 @@ public final class Links {
     }
 
     public void setUp(Link l, boolean up) {
-        set((up ? "set up " : "set down ") + l.name() + " in " + socket.where(),
+        NetlinkSocket.Request r = upRequest(l, up);
+        set(r.operation(), r.msg());
+    }
+
+    /** The request {@link #setUp} sends, for a {@link NetlinkSocket#pipeline}. */
+    public NetlinkSocket.Request upRequest(Link l, boolean up) {
+        return NetlinkSocket.Request.change((up ? "set up " : "set down ") + l.name() + " in " + socket.where(),
                 ifinfo(Nl.RTM_NEWLINK, 0, AF_UNSPEC, l.index(), up ? Link.IFF_UP : 0, Link.IFF_UP));
     }
 
@@ -84,11 +90,21 @@ public final class Links {
     }
 
     public void setMtu(Link l, int mtu) {
-        set("set MTU " + mtu + " on " + l.name() + " in " + socket.where(), setRequest(l.index()).attrU32(IFLA_MTU, mtu));
+        NetlinkSocket.Request r = mtuRequest(l, mtu);
+        set(r.operation(), r.msg());
+    }
+
+    public NetlinkSocket.Request mtuRequest(Link l, int mtu) {
+        return NetlinkSocket.Request.change("set MTU " + mtu + " on " + l.name() + " in " + socket.where(), setRequest(l.index()).attrU32(IFLA_MTU, mtu));
     }
 
     public void setMac(Link l, Mac mac) {
-        set("set MAC " + mac + " on " + l.name() + " in " + socket.where(), setRequest(l.index()).attr(IFLA_ADDRESS, mac.bytes()));
+        NetlinkSocket.Request r = macRequest(l, mac);
+        set(r.operation(), r.msg());
+    }
+
+    public NetlinkSocket.Request macRequest(Link l, Mac mac) {
+        return NetlinkSocket.Request.change("set MAC " + mac + " on " + l.name() + " in " + socket.where(), setRequest(l.index()).attr(IFLA_ADDRESS, mac.bytes()));
     }
 
     /** Renames (the link must be down) and, if {@code alias} is not null, sets IFLA_IFALIAS in the same request. */
@@ -104,6 +120,12 @@ public final class Links {
      * IFLA_INET_CONF (the kernel's own devconf setter), so no /proc/sys write through the namespace thread.
      */
     public void setAliasAndArpNotify(Link l, String alias) {
+        NetlinkSocket.Request r = aliasAndArpNotifyRequest(l, alias);
+        set(r.operation(), r.msg());
+    }
+
+    /** The request {@link #setAliasAndArpNotify} sends, for a {@link NetlinkSocket#pipeline}. */
+    public NetlinkSocket.Request aliasAndArpNotifyRequest(Link l, String alias) {
         MessageBuilder b = setRequest(l.index()).attrString(IFLA_IFALIAS, alias);
         int spec = b.nest(IFLA_AF_SPEC);
         int inet = b.nest(AF_INET);
@@ -112,7 +134,7 @@ public final class Links {
         b.end(conf);
         b.end(inet);
         b.end(spec);
-        set("set alias and arp_notify on " + l.name() + " in " + socket.where(), b);
+        return NetlinkSocket.Request.change("set alias and arp_notify on " + l.name() + " in " + socket.where(), b);
     }
 
     public void setAlias(Link l, String alias) {

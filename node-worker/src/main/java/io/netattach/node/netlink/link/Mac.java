@@ -9,9 +9,11 @@ public record Mac(byte[] bytes) {
         bytes = bytes.clone();
     }
 
+    private static final java.util.regex.Pattern SYNTAX = java.util.regex.Pattern.compile("(?i)[0-9a-f]{2}([:-][0-9a-f]{2}){5}");
+
     /** Parses aa:bb:cc:dd:ee:ff (also with '-'); a multicast or all-zero address is rejected. */
     public static Mac parse(String field, String s) {
-        if (s == null || !s.matches("(?i)[0-9a-f]{2}([:-][0-9a-f]{2}){5}")) {
+        if (s == null || !SYNTAX.matcher(s).matches()) {
             throw new IllegalArgumentException(field + " \"" + s + "\" is not a MAC address (expected aa:bb:cc:dd:ee:ff)");
         }
         byte[] b = HexFormat.of().parseHex(s.replaceAll("[:-]", ""));

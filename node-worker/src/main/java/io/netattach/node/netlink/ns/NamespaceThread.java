@@ -47,7 +47,39 @@ public final class NamespaceThread implements AutoCloseable {
 
     /** A NETLINK_ROUTE socket inside {@code ns}. */
     public NetlinkSocket openSocket(Netns ns) {
-        return inside(ns, () -> NetlinkSocket.open(ns.path()));
+        return openSocketLater(ns).get();
+    }
+
+    /**
+     * Starts opening a NETLINK_ROUTE socket inside {@code ns} and returns at once, so the caller can do other
+     * work (plan, node-side look-ups) while this thread wakes up and enters the namespace. The caller must
+     * {@link PendingSocket#close()} the result even if it never needed the socket.
+     */
+    public PendingSocket openSocketLater(Netns ns) {
+        return new PendingSocket(submit(() -> inside0(ns, () -> NetlinkSocket.open(ns.path()))));
+    }
+
+    /** A socket being opened on the namespace thread. */
+    public static final class PendingSocket implements AutoCloseable {
+        private final Future<NetlinkSocket> future;
+        private NetlinkSocket socket;
+
+        private PendingSocket(Future<NetlinkSocket> future) { this.future = future; }
+
+        /** The socket, waiting for it if needed; the opening's failure is thrown here. */
+        public NetlinkSocket get() {
+            if (socket == null) socket = await(future);
+            return socket;
+        }
+
+        @Override
+        public void close() {
+            try {
+                get().close();
+            } catch (RuntimeException e) {
+                // never opened: nothing to close (get() already reported the failure to whoever needed it)
+            }
+        }
     }
 
     /**
@@ -94,20 +126,23 @@ public final class NamespaceThread implements AutoCloseable {
     }
 
     private <T> T inside(Netns ns, Supplier<T> work) {
-        return call(() -> {
-            Libc.setns(ns.fd(), Libc.CLONE_NEWNET);
+        return call(() -> inside0(ns, work));
+    }
+
+    /** Runs on the namespace thread itself: enter {@code ns}, work, return home. */
+    private <T> T inside0(Netns ns, Supplier<T> work) {
+        Libc.setns(ns.fd(), Libc.CLONE_NEWNET);
+        try {
+            return work.get();
+        } finally {
             try {
-                return work.get();
-            } finally {
-                try {
-                    Libc.setns(home.fd(), Libc.CLONE_NEWNET);
-                } catch (RuntimeException e) {
-                    // Never let this thread run anything else in a foreign namespace.
-                    replaceThread();
-                    throw new IllegalStateException("could not return to the home network namespace after " + ns + ": " + e.getMessage(), e);
-                }
+                Libc.setns(home.fd(), Libc.CLONE_NEWNET);
+            } catch (RuntimeException e) {
+                // Never let this thread run anything else in a foreign namespace.
+                replaceThread();
+                throw new IllegalStateException("could not return to the home network namespace after " + ns + ": " + e.getMessage(), e);
             }
-        });
+        }
     }
 
     private void replaceThread() {
@@ -121,10 +156,23 @@ public final class NamespaceThread implements AutoCloseable {
     }
 
     private <T> T call(java.util.concurrent.Callable<T> task) {
-        Future<T> f;
-        synchronized (this) {
-            f = executor.submit(task);
-        }
+        return await(submit(task));
+    }
+
+    private synchronized <T> Future<T> submit(java.util.concurrent.Callable<T> task) {
+        return executor.submit(task);
+    }
+
+    /**
+     * A hand-off to this thread is answered in tens of microseconds; parking the caller and waking it again
+     * would add a second thread wake-up (on a busy VM, more than the work itself). So the caller spins for a
+     * short while first, then blocks.
+     */
+    private static final long SPIN_NANOS = 150_000;
+
+    private static <T> T await(Future<T> f) {
+        long deadline = System.nanoTime() + SPIN_NANOS;
+        while (!f.isDone() && System.nanoTime() < deadline) Thread.onSpinWait();
         try {
             return f.get();
         } catch (InterruptedException e) {

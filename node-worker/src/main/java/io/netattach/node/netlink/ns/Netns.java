@@ -2,9 +2,6 @@ package io.netattach.node.netlink.ns;
 
 import io.netattach.node.netlink.wire.Libc;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 
 /**
  * A handle on a network namespace: an open fd of {@code /var/run/netns/X}, {@code /proc/<pid>/ns/net} or the
@@ -34,15 +31,12 @@ public final class Netns implements AutoCloseable {
 
     /**
      * Whether {@link #path()} still names the namespace we hold. False once the runtime has deleted it (the
-     * bind mount is gone) or put another namespace there; our fd alone then keeps an orphan alive. Two stats.
+     * bind mount is gone) or put another namespace there; our fd alone then keeps an orphan alive. Two statx calls, no Java file-attribute machinery.
      */
     public boolean stillAt() {
         try {
-            Path held = Path.of("/proc/self/fd/" + fd());
-            Path named = Path.of(path);
-            return Files.getAttribute(named, "unix:ino").equals(Files.getAttribute(held, "unix:ino"))
-                    && Files.getAttribute(named, "unix:dev").equals(Files.getAttribute(held, "unix:dev"));
-        } catch (IOException e) {
+            return Libc.fileId(-1, path).equals(Libc.fileId(fd(), null));
+        } catch (Libc.SyscallException e) {
             return false;
         }
     }

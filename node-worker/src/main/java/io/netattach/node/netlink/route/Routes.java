@@ -35,7 +35,13 @@ public final class Routes {
     }
 
     public void add(Route r) {
-        socket.execute("add route " + describe(r) + " in " + socket.where(), request(Nl.RTM_NEWROUTE, Nl.NLM_F_CREATE | Nl.NLM_F_EXCL, r));
+        NetlinkSocket.Request req = addRequest(r);
+        socket.execute(req.operation(), req.msg());
+    }
+
+    /** The request {@link #add} sends, for a {@link NetlinkSocket#pipeline}. */
+    public NetlinkSocket.Request addRequest(Route r) {
+        return NetlinkSocket.Request.change("add route " + describe(r) + " in " + socket.where(), request(Nl.RTM_NEWROUTE, Nl.NLM_F_CREATE | Nl.NLM_F_EXCL, r));
     }
 
     /** Adds or replaces the route for the same destination (used for the default route). */

@@ -31,6 +31,9 @@ public final class Libc {
     public static final int O_RDONLY = 0;
     public static final int O_CLOEXEC = 0x80000;
     public static final int CLONE_NEWNET = 0x40000000;
+    public static final int AT_FDCWD = -100, AT_EMPTY_PATH = 0x1000, STATX_INO = 0x100;
+    /** struct statx (linux/stat.h, the same on every architecture): stx_ino, stx_dev_major, stx_dev_minor. */
+    private static final int STATX_SIZE = 256, STX_INO = 32, STX_DEV_MAJOR = 136, STX_DEV_MINOR = 140;
 
     private static final Linker LINKER = Linker.nativeLinker();
     private static final SymbolLookup LIBC = LINKER.defaultLookup();
@@ -44,6 +47,7 @@ public final class Libc {
     private static final MethodHandle RECVFROM = downcall("recvfrom", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS));
     private static final MethodHandle CLOSE = downcall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     private static final MethodHandle SETNS = downcall("setns", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
+    private static final MethodHandle STATX = downcall("statx", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
     // open(2) is variadic; we never pass O_CREAT, so the fixed part is the whole call.
     private static final MethodHandle OPEN = LINKER.downcallHandle(LIBC.find("open").orElseThrow(),
             FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT), Linker.Option.firstVariadicArg(2), Linker.Option.captureCallState("errno"));
@@ -144,6 +148,23 @@ public final class Libc {
             int fd = (int) OPEN.invokeExact(st, a.allocateFrom(path), flags);
             if (fd < 0) throw new SyscallException("open", errno(st), "\"" + path + "\"");
             return fd;
+        } catch (SyscallException e) { throw e; } catch (Throwable t) { throw new IllegalStateException(t); }
+    }
+
+    /** A file's identity: device and inode, as stat(2) reports them. */
+    public record FileId(long dev, long ino) {}
+
+    /** statx(2) of a path (following links), or of an open fd when {@code path} is null. */
+    public static FileId fileId(int fd, String path) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = a.allocate(CALL_STATE);
+            MemorySegment buf = a.allocate(STATX_SIZE, 8);
+            int rc = path == null
+                    ? (int) STATX.invokeExact(st, fd, a.allocateFrom(""), AT_EMPTY_PATH, STATX_INO, buf)
+                    : (int) STATX.invokeExact(st, AT_FDCWD, a.allocateFrom(path), 0, STATX_INO, buf);
+            if (rc < 0) throw new SyscallException("statx", errno(st), path == null ? "fd " + fd : "\"" + path + "\"");
+            long dev = ((long) buf.get(JAVA_INT, STX_DEV_MAJOR) << 32) | (buf.get(JAVA_INT, STX_DEV_MINOR) & 0xffffffffL);
+            return new FileId(dev, buf.get(JAVA_LONG, STX_INO));
         } catch (SyscallException e) { throw e; } catch (Throwable t) { throw new IllegalStateException(t); }
     }
 

@@ -68,6 +68,101 @@ public final class NetlinkSocket implements AutoCloseable {
         }
     }
 
+    /**
+     * One request of a {@link #pipeline}: a change (answered by an ACK), a single GET (its reply, then an ACK) or
+     * a dump (its parts up to NLMSG_DONE).
+     */
+    public record Request(String operation, MessageBuilder msg, boolean dump) {
+        public static Request change(String operation, MessageBuilder msg) { return new Request(operation, msg, false); }
+        public static Request dumpOf(String operation, MessageBuilder msg) { return new Request(operation, msg, true); }
+    }
+
+    /**
+     * Sends every request back to back (each with its own sequence number; changes and GETs with NLM_F_ACK),
+     * then reads all the answers: one round of waiting instead of one per request. The kernel handles each
+     * request as it arrives, in order, whatever happened to the ones before, so a caller whose later requests
+     * depend on earlier ones succeeding must undo the whole batch on failure. Returns each request's replies
+     * (empty for a change); if any was refused, throws the {@link NetlinkException} of the first refused one
+     * in request order, after every answer was read (the socket stays clean for the next exchange).
+     */
+    public synchronized List<List<Wire>> pipeline(List<Request> requests) {
+        if (closed) throw new IllegalStateException("netlink socket for " + where + " is closed");
+        int count = requests.size();
+        int first = (SEQ.getAndAdd(count) + 1) & 0x7fffffff;
+        byte[][] messages = new byte[count][];
+        int longest = 0;
+        for (int i = 0; i < count; i++) {
+            Request r = requests.get(i);
+            int flags = r.msg().flags() | Nl.NLM_F_REQUEST | (r.dump() ? Nl.NLM_F_DUMP : Nl.NLM_F_ACK);
+            messages[i] = r.msg().build((first + i) & 0x7fffffff, 0, flags);
+            longest = Math.max(longest, messages[i].length);
+        }
+        List<List<Wire>> replies = new ArrayList<>(count);
+        NetlinkException[] errors = new NetlinkException[count];
+        boolean[] done = new boolean[count];
+        boolean interrupted = false;
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment kernel = a.allocate(12, 4);
+            kernel.set(ValueLayout.JAVA_SHORT, 0, (short) Libc.AF_NETLINK);
+            MemorySegment tx = a.allocate(longest, 8);
+            for (int i = 0; i < count; i++) {
+                MemorySegment.copy(messages[i], 0, tx, ValueLayout.JAVA_BYTE, 0, messages[i].length);
+                Libc.sendto(fd, tx, messages[i].length, kernel);
+                replies.add(new ArrayList<>());
+            }
+            MemorySegment rx = a.allocate(BUFFER, 8);
+            int open = count;
+            while (open > 0) {
+                long n;
+                try {
+                    n = Libc.recv(fd, rx);
+                } catch (Libc.SyscallException e) {
+                    for (int i = 0; i < count; i++) {
+                        if (!done[i]) throw new NetlinkException(requests.get(i).operation() + " in " + where + " (no reply)", e.errno(), null);
+                    }
+                    throw e;
+                }
+                byte[] d = rx.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE);
+                for (Wire w : Wire.split(d, (int) n)) {
+                    int i = (w.seq() - first) & 0x7fffffff;
+                    if (i >= count || done[i]) continue;
+                    switch (w.type()) {
+                        case Nl.NLMSG_ERROR -> {
+                            int errno = w.errorCode();
+                            if (errno != 0) errors[i] = new NetlinkException(requests.get(i).operation(), errno, w.extAckMessage());
+                            done[i] = true;
+                            open--;
+                        }
+                        case Nl.NLMSG_DONE -> {
+                            if (w.len() >= Nl.HDRLEN + 4 && w.i32(0) < 0) {
+                                errors[i] = new NetlinkException(requests.get(i).operation(), -w.i32(0), w.extAckMessage());
+                            }
+                            done[i] = true;
+                            open--;
+                        }
+                        case Nl.NLMSG_NOOP -> { }
+                        case Nl.NLMSG_OVERRUN -> throw new NetlinkException(requests.get(i).operation() + " (overrun)", Errno.ENOBUFS_FALLBACK, null);
+                        default -> {
+                            replies.get(i).add(w);
+                            if ((w.flags() & Nl.NLM_F_DUMP_INTR) != 0) interrupted = true;
+                        }
+                    }
+                }
+            }
+        }
+        for (NetlinkException e : errors) if (e != null) throw e;
+        if (interrupted) {
+            // A dump that raced with a change is asked again on its own (dump() restarts it until whole).
+            for (int i = 0; i < count; i++) {
+                Request r = requests.get(i);
+                if (r.dump() && replies.get(i).stream().anyMatch(w -> (w.flags() & Nl.NLM_F_DUMP_INTR) != 0)) {
+                    replies.set(i, dump(r.operation(), r.msg()));
+                }
+            }
+        }
+        return replies;
+    }
+
     private List<Wire> exchange(String operation, MessageBuilder msg, int flags) {
         if (closed) throw new IllegalStateException("netlink socket for " + where + " is closed");
         int seq = SEQ.incrementAndGet() & 0x7fffffff;
