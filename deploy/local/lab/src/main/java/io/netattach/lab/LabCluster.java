@@ -11,6 +11,7 @@ import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -36,6 +37,11 @@ final class LabCluster {
     private final List<String> nodes;
     private final List<LabKubelet> kubelets = new ArrayList<>();
     private final AtomicInteger nextNode = new AtomicInteger();
+    private SharedIndexInformer<Pod> pods;
+    private SharedIndexInformer<Deployment> deployments;
+    private SharedIndexInformer<StatefulSet> statefulSets;
+    /** owner UID -> pods it created that the cache does not show yet (namespace/name -> when). */
+    private final Map<String, Map<String, Long>> expected = new java.util.concurrent.ConcurrentHashMap<>();
     /** At most one reconcile waiting: a burst of watch events costs one pass, not one pass per event. */
     private final java.util.concurrent.atomic.AtomicBoolean queued = new java.util.concurrent.atomic.AtomicBoolean();
     private final ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -79,11 +85,13 @@ final class LabCluster {
             @Override public void onUpdate(Object a, Object b) { kick.run(); }
             @Override public void onDelete(Object o, boolean unknown) { kick.run(); }
         };
-        client.pods().inAnyNamespace().inform(cast(any), 30_000);
-        client.apps().deployments().inAnyNamespace().inform(cast(any), 30_000);
-        client.apps().statefulSets().inAnyNamespace().inform(cast(any), 30_000);
+        // One watch per kind for the whole process, as the controllers of a cluster read from informer caches:
+        // listing every pod from the API server on every event was most of the lab's CPU under load.
+        pods = client.pods().inAnyNamespace().inform(cast(any), 30_000);
+        deployments = client.apps().deployments().inAnyNamespace().inform(cast(any), 30_000);
+        statefulSets = client.apps().statefulSets().inAnyNamespace().inform(cast(any), 30_000);
+        kubelets.forEach(k -> pods.addEventHandler(k.handler()));
         loop.scheduleWithFixedDelay(this::reconcileAll, 1, 2, TimeUnit.SECONDS);
-        kubelets.forEach(LabKubelet::start);
     }
 
     @SuppressWarnings("unchecked")
@@ -93,16 +101,29 @@ final class LabCluster {
 
     private void reconcileAll() {
         try {
-            List<Pod> pods = client.pods().inAnyNamespace().list().getItems();
-            List<Deployment> deployments = client.apps().deployments().inAnyNamespace().list().getItems();
-            List<StatefulSet> statefulSets = client.apps().statefulSets().inAnyNamespace().list().getItems();
+            List<Pod> pods = this.pods.getStore().list();
+            List<Deployment> deployments = this.deployments.getStore().list();
+            List<StatefulSet> statefulSets = this.statefulSets.getStore().list();
+            forgetSeen(pods);
             deployments.forEach(d -> reconcileDeployment(d, pods));
             statefulSets.forEach(s -> reconcileStatefulSet(s, pods));
             collectOrphans(pods, deployments, statefulSets);
-            schedule(client.pods().inAnyNamespace().list().getItems());
+            schedule(pods);
         } catch (RuntimeException e) {
             System.err.println("lab controllers: " + e.getMessage());
         }
+    }
+
+    /**
+     * The cache may not show a pod created a moment ago: such pods count as owned until they appear (or for
+     * 30 s), so a Deployment does not get a second replica for it (a controller's "expectations").
+     */
+    private void forgetSeen(List<Pod> pods) {
+        var seen = new java.util.HashSet<String>();
+        pods.forEach(p -> seen.add(p.getMetadata().getNamespace() + "/" + p.getMetadata().getName()));
+        long now = System.nanoTime();
+        expected.values().forEach(m -> m.entrySet().removeIf(e -> seen.contains(e.getKey()) || now - e.getValue() > TimeUnit.SECONDS.toNanos(30)));
+        expected.values().removeIf(Map::isEmpty);
     }
 
     /** Scheduler: every pod without a node gets the next node, round-robin. */
@@ -112,8 +133,9 @@ final class LabCluster {
                 continue;
             }
             String node = nodes.get(Math.floorMod(nextNode.getAndIncrement(), nodes.size()));
+            // edit reads the API server's pod: a pod the cache shows unbound may be bound already, and stays where it is
             client.pods().inNamespace(pod.getMetadata().getNamespace()).withName(pod.getMetadata().getName())
-                    .edit(p -> new PodBuilder(p).editSpec().withNodeName(node).endSpec().build());
+                    .edit(p -> p.getSpec().getNodeName() != null ? p : new PodBuilder(p).editSpec().withNodeName(node).endSpec().build());
             System.out.printf("scheduler: %s/%s -> %s%n", pod.getMetadata().getNamespace(), pod.getMetadata().getName(), node);
         }
     }
@@ -122,7 +144,8 @@ final class LabCluster {
         String ns = d.getMetadata().getNamespace();
         int want = d.getSpec().getReplicas() == null ? 1 : d.getSpec().getReplicas();
         List<Pod> owned = ownedBy(pods, d.getMetadata().getUid());
-        for (int i = owned.size(); i < want; i++) {
+        int pending = expected.getOrDefault(d.getMetadata().getUid(), Map.of()).size();
+        for (int i = owned.size() + pending; i < want; i++) {
             String name = d.getMetadata().getName() + "-" + suffix(10) + "-" + suffix(5);
             create(ns, name, d.getSpec().getTemplate(), "Deployment", "apps/v1", d.getMetadata().getName(), d.getMetadata().getUid());
         }
@@ -137,7 +160,8 @@ final class LabCluster {
         List<Pod> owned = ownedBy(pods, s.getMetadata().getUid());
         for (int ordinal = 0; ordinal < want; ordinal++) {
             String name = s.getMetadata().getName() + "-" + ordinal;
-            if (owned.stream().noneMatch(p -> p.getMetadata().getName().equals(name))) {
+            if (owned.stream().noneMatch(p -> p.getMetadata().getName().equals(name))
+                    && !expected.getOrDefault(s.getMetadata().getUid(), Map.of()).containsKey(ns + "/" + name)) {
                 create(ns, name, s.getSpec().getTemplate(), "StatefulSet", "apps/v1", s.getMetadata().getName(), s.getMetadata().getUid());
             }
         }
@@ -176,6 +200,7 @@ final class LabCluster {
                 .withOwnerReferences(new OwnerReferenceBuilder().withApiVersion(apiVersion).withKind(kind).withName(owner)
                         .withUid(ownerUid).withController(true).build())
                 .endMetadata().withSpec(template.getSpec()).build();
+        expected.computeIfAbsent(ownerUid, k -> new java.util.concurrent.ConcurrentHashMap<>()).put(ns + "/" + name, System.nanoTime());
         client.resource(pod).create();
         System.out.printf("%s controller: created %s/%s%n", kind, ns, name);
     }

@@ -85,8 +85,9 @@ final class LabKubelet {
         this.work = pool;
     }
 
-    void start() {
-        client.pods().inAnyNamespace().inform(new ResourceEventHandler<>() {
+    /** What this kubelet does with pod events; the lab's one pod informer calls it for every pod (LabCluster). */
+    ResourceEventHandler<Pod> handler() {
+        return new ResourceEventHandler<>() {
             @Override public void onAdd(Pod pod) { consider(pod); }
             @Override public void onUpdate(Pod old, Pod pod) { consider(pod); }
             @Override public void onDelete(Pod pod, boolean unknown) {
@@ -95,7 +96,7 @@ final class LabKubelet {
                     work.execute(() -> teardown(sb));
                 }
             }
-        }, 30_000);
+        };
     }
 
     private void consider(Pod pod) {
