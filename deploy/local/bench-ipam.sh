@@ -7,10 +7,10 @@
 # (pool, address) held twice counted in SQL afterwards) and the ratio to pgbench; the last line is one JSON object.
 # Each run first drives the same load for WARMUP_SECONDS unmeasured (JIT, connections), then measures; it also
 # prints the CPU each process group (service replicas, PostgreSQL, Kafka, the load generator, other) spent per
-# allocation in the measured window. REST goes through a minimal keep-alive HTTP/1.1 client (the JDK HttpClient
-# cost more CPU than the replicas' own work on these shared cores).
-# Env: CLIENTS (8), SECONDS_PER_RUN (10), WARMUP_SECONDS (20: shorter measures the JIT as much as the service). Uses the netattach_ipam database; bench pools are
-# removed afterwards.
+# allocation in the measured window. REST goes through a minimal keep-alive HTTP/1.1 client: the JDK HttpClient
+# took ~2.5 ms of CPU per request here (0.1-0.2 ms now), on the cores the replicas and PostgreSQL share.
+# Env: CLIENTS (8), SECONDS_PER_RUN (10), WARMUP_SECONDS (20: shorter measures the JIT as much as the service).
+# Uses the netattach_ipam database; bench pools are removed afterwards.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 find_jdk25
@@ -181,8 +181,9 @@ public class IpamLoad {
     }
 
     /**
-     * A minimal HTTP/1.1 keep-alive client (one connection per allocator and replica): the JDK HttpClient cost
-     * ~2.5 ms of CPU per request on this machine, CPU that the replicas and PostgreSQL share.
+     * A minimal HTTP/1.1 keep-alive client (one connection per allocator and replica): the JDK HttpClient took
+     * ~2.5 ms of CPU per request on this machine (measured in one run, generator not warmed up), CPU that the
+     * replicas and PostgreSQL share.
      */
     static class Http {
         final String host; final int port;
