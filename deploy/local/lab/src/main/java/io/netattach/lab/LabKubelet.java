@@ -73,8 +73,9 @@ final class LabKubelet {
                         try {
                             LabNetns.enter(nodeNetnsPath);
                         } catch (IOException e) {
-                            System.err.printf("kubelet %s: cannot enter %s: %s%n", node, nodeNetnsPath, e.getMessage());
-                            return;
+                            // Running plugins from here would make the pod's network in the machine's own namespace.
+                            System.err.printf("kubelet %s: cannot enter %s, stopping the lab cluster: %s%n", node, nodeNetnsPath, e.getMessage());
+                            System.exit(2);
                         }
                         r.run();
                     }, "kubelet-" + node);
