@@ -51,21 +51,24 @@ public final class NetlinkSocket implements AutoCloseable {
 
     /** Sends a change request and waits for its ACK; a negative ACK becomes a {@link NetlinkException}. */
     public synchronized void execute(String operation, MessageBuilder msg) {
-        exchange(operation, msg, msg.flags() | Nl.NLM_F_REQUEST | Nl.NLM_F_ACK);
+        exchange(List.of(Request.change(operation, msg)));
     }
 
     /** Sends a GET (single object, with ACK) and returns the replies. */
     public synchronized List<Wire> query(String operation, MessageBuilder msg) {
-        return exchange(operation, msg, msg.flags() | Nl.NLM_F_REQUEST | Nl.NLM_F_ACK);
+        return exchange(List.of(Request.change(operation, msg))).getFirst();
     }
 
     /** Sends a dump request and returns every part up to NLMSG_DONE; an interrupted dump is restarted. */
     public synchronized List<Wire> dump(String operation, MessageBuilder msg) {
         for (int attempt = 0; ; attempt++) {
-            List<Wire> parts = exchange(operation, msg, msg.flags() | Nl.NLM_F_REQUEST | Nl.NLM_F_DUMP);
-            boolean interrupted = parts.stream().anyMatch(w -> (w.flags() & Nl.NLM_F_DUMP_INTR) != 0);
-            if (!interrupted || attempt >= DUMP_RETRIES) return parts;
+            List<Wire> parts = exchange(List.of(Request.dumpOf(operation, msg))).getFirst();
+            if (!interrupted(parts) || attempt >= DUMP_RETRIES) return parts;
         }
+    }
+
+    private static boolean interrupted(List<Wire> parts) {
+        return parts.stream().anyMatch(w -> (w.flags() & Nl.NLM_F_DUMP_INTR) != 0);
     }
 
     /**
@@ -86,6 +89,20 @@ public final class NetlinkSocket implements AutoCloseable {
      * in request order, after every answer was read (the socket stays clean for the next exchange).
      */
     public synchronized List<List<Wire>> pipeline(List<Request> requests) {
+        List<List<Wire>> replies = exchange(requests);
+        for (int i = 0; i < requests.size(); i++) {
+            Request r = requests.get(i);
+            // A dump that raced with a change is asked again on its own (dump() restarts it until whole).
+            if (r.dump() && interrupted(replies.get(i))) replies.set(i, dump(r.operation(), r.msg()));
+        }
+        return replies;
+    }
+
+    /**
+     * Sends the requests back to back and reads every answer (see {@link #pipeline}); a single request is a batch
+     * of one. Replies with another sequence number (stale answers of an earlier timed-out request) are dropped.
+     */
+    private List<List<Wire>> exchange(List<Request> requests) {
         if (closed) throw new IllegalStateException("netlink socket for " + where + " is closed");
         int count = requests.size();
         int first = (SEQ.getAndAdd(count) + 1) & 0x7fffffff;
@@ -100,9 +117,10 @@ public final class NetlinkSocket implements AutoCloseable {
         List<List<Wire>> replies = new ArrayList<>(count);
         NetlinkException[] errors = new NetlinkException[count];
         boolean[] done = new boolean[count];
-        boolean interrupted = false;
+        // Native buffers live for one exchange in a confined arena: a socket is used from several threads over
+        // its life, and closing a shared arena costs a handshake with every thread.
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment kernel = a.allocate(12, 4);
+            MemorySegment kernel = a.allocate(12, 4); // struct sockaddr_nl {family, pad, pid=0 (kernel), groups=0}
             kernel.set(ValueLayout.JAVA_SHORT, 0, (short) Libc.AF_NETLINK);
             MemorySegment tx = a.allocate(longest, 8);
             for (int i = 0; i < count; i++) {
@@ -134,6 +152,7 @@ public final class NetlinkSocket implements AutoCloseable {
                             open--;
                         }
                         case Nl.NLMSG_DONE -> {
+                            // A failed dump reports its error as a negative int in DONE's payload.
                             if (w.len() >= Nl.HDRLEN + 4 && w.i32(0) < 0) {
                                 errors[i] = new NetlinkException(requests.get(i).operation(), -w.i32(0), w.extAckMessage());
                             }
@@ -142,76 +161,13 @@ public final class NetlinkSocket implements AutoCloseable {
                         }
                         case Nl.NLMSG_NOOP -> { }
                         case Nl.NLMSG_OVERRUN -> throw new NetlinkException(requests.get(i).operation() + " (overrun)", Errno.ENOBUFS_FALLBACK, null);
-                        default -> {
-                            replies.get(i).add(w);
-                            if ((w.flags() & Nl.NLM_F_DUMP_INTR) != 0) interrupted = true;
-                        }
+                        default -> replies.get(i).add(w);
                     }
                 }
             }
         }
         for (NetlinkException e : errors) if (e != null) throw e;
-        if (interrupted) {
-            // A dump that raced with a change is asked again on its own (dump() restarts it until whole).
-            for (int i = 0; i < count; i++) {
-                Request r = requests.get(i);
-                if (r.dump() && replies.get(i).stream().anyMatch(w -> (w.flags() & Nl.NLM_F_DUMP_INTR) != 0)) {
-                    replies.set(i, dump(r.operation(), r.msg()));
-                }
-            }
-        }
         return replies;
-    }
-
-    private List<Wire> exchange(String operation, MessageBuilder msg, int flags) {
-        if (closed) throw new IllegalStateException("netlink socket for " + where + " is closed");
-        int seq = SEQ.incrementAndGet() & 0x7fffffff;
-        byte[] bytes = msg.build(seq, 0, flags);
-        // Native buffers live for one exchange in a confined arena: a socket is used from several threads over
-        // its life, and closing a shared arena costs a handshake with every thread.
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment kernel = a.allocate(12, 4); // struct sockaddr_nl {family, pad, pid=0 (kernel), groups=0}
-            kernel.set(ValueLayout.JAVA_SHORT, 0, (short) Libc.AF_NETLINK);
-            MemorySegment tx = a.allocate(bytes.length, 8);
-            MemorySegment.copy(bytes, 0, tx, ValueLayout.JAVA_BYTE, 0, bytes.length);
-            Libc.sendto(fd, tx, bytes.length, kernel);
-            return receive(operation, seq, flags, a.allocate(BUFFER, 8));
-        }
-    }
-
-    private List<Wire> receive(String operation, int seq, int flags, MemorySegment rx) {
-        boolean dump = (flags & Nl.NLM_F_DUMP) == Nl.NLM_F_DUMP;
-        List<Wire> out = new ArrayList<>();
-        while (true) {
-            long n;
-            try {
-                n = Libc.recv(fd, rx);
-            } catch (Libc.SyscallException e) {
-                throw new NetlinkException(operation + " in " + where + " (no reply)", e.errno(), null);
-            }
-            byte[] d = rx.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE);
-            for (Wire w : Wire.split(d, (int) n)) {
-                if (w.seq() != seq) continue;
-                switch (w.type()) {
-                    case Nl.NLMSG_ERROR -> {
-                        int errno = w.errorCode();
-                        if (errno != 0) throw new NetlinkException(operation, errno, w.extAckMessage());
-                        return out;
-                    }
-                    case Nl.NLMSG_DONE -> {
-                        // A failed dump reports its error as a negative int in DONE's payload.
-                        if (w.len() >= Nl.HDRLEN + 4 && w.i32(0) < 0) throw new NetlinkException(operation, -w.i32(0), w.extAckMessage());
-                        return out;
-                    }
-                    case Nl.NLMSG_NOOP -> { }
-                    case Nl.NLMSG_OVERRUN -> throw new NetlinkException(operation + " (overrun)", Errno.ENOBUFS_FALLBACK, null);
-                    default -> {
-                        out.add(w);
-                        if (!dump && (w.flags() & Nl.NLM_F_MULTI) == 0 && (flags & Nl.NLM_F_ACK) == 0) return out;
-                    }
-                }
-            }
-        }
     }
 
     @Override
