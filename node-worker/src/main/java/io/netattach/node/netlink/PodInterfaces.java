@@ -166,7 +166,8 @@ public final class PodInterfaces implements InterfaceBackend {
             boolean delegate = plan.config() instanceof NetworkConfig.Delegated || delegateTypes.contains(type);
             String marker = marker(pod, r);
             if (noNetns != null) throw noNetns;
-            if (!delegate && lowerKind(plan.config()) != null) return attachLower(plan, r, pod, pns, pending, marker, netnsPath);
+            Lower lower = delegate ? null : lower(plan.config());
+            if (lower != null) return attachLower(plan, lower, r, pod, pns, pending, marker, netnsPath);
             NetlinkSocket ps = pending.get();
             Links podLinks = new Links(ps);
             Optional<Link> existing = podLinks.get(plan.iface());
@@ -213,12 +214,18 @@ public final class PodInterfaces implements InterfaceBackend {
         }
     }
 
-    /** "macvlan", "ipvlan", "vlan" for the kinds the kernel makes on a master, else null. */
-    private static String lowerKind(NetworkConfig c) {
+    /** A kind the kernel makes as the child of a master: its name, master field, MTU, and its link spec. */
+    private record Lower(String kind, String master, int mtu, java.util.function.Function<LinkAttrs, LinkSpec> spec) {
+    }
+
+    /** macvlan, ipvlan and vlan as {@link Lower}; null for every other kind. */
+    private static Lower lower(NetworkConfig c) {
         return switch (c) {
-            case NetworkConfig.Macvlan m -> "macvlan";
-            case NetworkConfig.Ipvlan v -> "ipvlan";
-            case NetworkConfig.Vlan v -> "vlan";
+            case NetworkConfig.Macvlan m -> new Lower("macvlan", m.master(), m.mtu(),
+                    attrs -> new LinkSpec.Macvlan(attrs, m.mode().isEmpty() ? LinkSpec.MacvlanMode.BRIDGE : LinkSpec.MacvlanMode.parse(m.mode())));
+            case NetworkConfig.Ipvlan v -> new Lower("ipvlan", v.master(), v.mtu(),
+                    attrs -> new LinkSpec.Ipvlan(attrs, v.mode().isEmpty() ? LinkSpec.IpvlanMode.L2 : LinkSpec.IpvlanMode.parse(v.mode()), LinkSpec.IpvlanFlag.BRIDGE));
+            case NetworkConfig.Vlan v -> new Lower("vlan", v.master(), v.mtu(), attrs -> new LinkSpec.Vlan(attrs, v.vlanId()));
             default -> null;
         };
     }
@@ -231,13 +238,13 @@ public final class PodInterfaces implements InterfaceBackend {
      * from an earlier delivery: reported as it is; someone else's: Conflict). The same examination runs when
      * anything fails before the interface exists (master gone, say), so a redelivery still succeeds.
      */
-    private InterfaceReport attachLower(Plan plan, AttachmentRequest r, PodRef pod, Netns pns, NamespaceThread.PendingSocket pending,
+    private InterfaceReport attachLower(Plan plan, Lower lower, AttachmentRequest r, PodRef pod, Netns pns, NamespaceThread.PendingSocket pending,
                                         String marker, String netnsPath) {
-        String kind = lowerKind(plan.config());
+        String kind = lower.kind();
         Rollback rollback = new Rollback();
         try {
             try {
-                makeLowerLink(plan, r, pns, pending, kind);
+                makeLowerLink(plan, lower, r, pns, pending);
             } catch (AttachException | NetlinkException beforeAnything) {
                 // Nothing of ours was made; if the name is there, that decides (redelivery or conflict).
                 Optional<Link> existing = new Links(pending.get()).get(plan.iface());
@@ -312,18 +319,11 @@ public final class PodInterfaces implements InterfaceBackend {
      * the create is thrown as the kernel's {@link NetlinkException} for EEXIST (the caller examines the name),
      * as an {@link AttachException} otherwise.
      */
-    private void makeLowerLink(Plan plan, AttachmentRequest r, Netns pns, NamespaceThread.PendingSocket pending, String kind) {
+    private void makeLowerLink(Plan plan, Lower lower, AttachmentRequest r, Netns pns, NamespaceThread.PendingSocket pending) {
         Links nodeLinks = new Links(nodeSocket);
         String masterField = "cniConfig.master";
-        String masterName;
-        int mtu;
-        LinkSpec spec;
-        switch (plan.config()) {
-            case NetworkConfig.Macvlan m -> { masterName = m.master(); mtu = m.mtu(); }
-            case NetworkConfig.Ipvlan v -> { masterName = v.master(); mtu = v.mtu(); }
-            case NetworkConfig.Vlan v -> { masterName = v.master(); mtu = v.mtu(); }
-            default -> throw new IllegalStateException("unreachable: " + plan.config());
-        }
+        String masterName = lower.master();
+        int mtu = lower.mtu();
         if (masterName.isEmpty()) {
             masterName = defaultRouteInterface().orElseThrow(() -> new AttachException("NotFound",
                     "network " + r.network() + ": " + masterField + " is empty and the node namespace " + node.path() + " has no default route"));
@@ -340,13 +340,7 @@ public final class PodInterfaces implements InterfaceBackend {
             throw new AttachException("Invalid", "network " + r.network() + ": cniConfig.mtu " + mtu + " is above the MTU "
                     + master.mtu() + " of master \"" + masterName + "\" (must be 0.." + master.mtu() + ")");
         }
-        LinkAttrs attrs = new LinkAttrs(plan.iface(), mtu, plan.mac(), master.index()).in(pns.fd());
-        spec = switch (plan.config()) {
-            case NetworkConfig.Macvlan m -> new LinkSpec.Macvlan(attrs, m.mode().isEmpty() ? LinkSpec.MacvlanMode.BRIDGE : LinkSpec.MacvlanMode.parse(m.mode()));
-            case NetworkConfig.Ipvlan v -> new LinkSpec.Ipvlan(attrs, v.mode().isEmpty() ? LinkSpec.IpvlanMode.L2 : LinkSpec.IpvlanMode.parse(v.mode()), LinkSpec.IpvlanFlag.BRIDGE);
-            case NetworkConfig.Vlan v -> new LinkSpec.Vlan(attrs, v.vlanId());
-            default -> throw new IllegalStateException("unreachable: " + plan.config());
-        };
+        LinkSpec spec = lower.spec().apply(new LinkAttrs(plan.iface(), mtu, plan.mac(), master.index()).in(pns.fd()));
         // The pod socket is needed from here on (the rollback of the create goes through it): wait for it first.
         pending.get();
         try {
@@ -354,7 +348,7 @@ public final class PodInterfaces implements InterfaceBackend {
         } catch (NetlinkException e) {
             if (e.errno() == Errno.EEXIST) throw e;
             throw new AttachException("Failed",
-                    "network " + r.network() + ": cannot create " + kind + " on master \"" + masterName + "\": " + e.getMessage(), e);
+                    "network " + r.network() + ": cannot create " + lower.kind() + " on master \"" + masterName + "\": " + e.getMessage(), e);
         }
     }
 
