@@ -88,7 +88,8 @@ public final class EventJson {
                 a.hasNonNull("mac") ? a.get("mac").asText() : null, a.path("defaultRoute").asBoolean(false),
                 a.hasNonNull("cniArgs") ? json.convertValue(a.get("cniArgs"), new TypeReference<Map<String, Object>>() {}) : null,
                 a.hasNonNull("portMappings") ? json.convertValue(a.get("portMappings"), new TypeReference<List<Object>>() {}) : null,
-                a.hasNonNull("bandwidth") ? json.convertValue(a.get("bandwidth"), new TypeReference<Map<String, Object>>() {}) : null);
+                a.hasNonNull("bandwidth") ? json.convertValue(a.get("bandwidth"), new TypeReference<Map<String, Object>>() {}) : null,
+                a.path("skipIfUnsupported").asBoolean(false));
     }
 
     private List<String> strings(JsonNode n) {
@@ -130,6 +131,7 @@ public final class EventJson {
             r.ips().forEach(ips::add);
             i.put("sandbox", r.sandbox());
             i.put("error", r.error());
+            if (r.skipped()) i.put("skipped", true);
         }
         return arr;
     }

@@ -6,14 +6,23 @@ import java.util.TreeMap;
 
 /**
  * One interface to make in a pod, as attach-service sends it: the NAD's CNI config and the addresses
- * ipam-service allocated. The node never runs IPAM itself.
+ * ipam-service allocated. The node never runs IPAM itself. {@code skipIfUnsupported}: if this node's kernel
+ * cannot make the interface's kind at all (reason {@code Unsupported}), the rest of the command goes ahead
+ * without it and the interface is reported as skipped, instead of failing the whole command.
  */
 public record AttachmentRequest(String network, String iface, Map<String, Object> cniConfig, List<String> ips,
                                 List<String> gateways, List<RouteRequest> routes, String mac, boolean defaultRoute,
-                                Map<String, Object> cniArgs, List<Object> portMappings, Map<String, Object> bandwidth) {
+                                Map<String, Object> cniArgs, List<Object> portMappings, Map<String, Object> bandwidth,
+                                boolean skipIfUnsupported) {
     public AttachmentRequest(String network, String iface, Map<String, Object> cniConfig, List<String> ips,
                              List<String> gateways, List<RouteRequest> routes, String mac, boolean defaultRoute) {
-        this(network, iface, cniConfig, ips, gateways, routes, mac, defaultRoute, null, null, null);
+        this(network, iface, cniConfig, ips, gateways, routes, mac, defaultRoute, null, null, null, false);
+    }
+
+    public AttachmentRequest(String network, String iface, Map<String, Object> cniConfig, List<String> ips,
+                             List<String> gateways, List<RouteRequest> routes, String mac, boolean defaultRoute,
+                             Map<String, Object> cniArgs, List<Object> portMappings, Map<String, Object> bandwidth) {
+        this(network, iface, cniConfig, ips, gateways, routes, mac, defaultRoute, cniArgs, portMappings, bandwidth, false);
     }
 
     public AttachmentRequest {
@@ -24,7 +33,8 @@ public record AttachmentRequest(String network, String iface, Map<String, Object
     }
 
     /**
-     * A stable fingerprint of everything that shapes the interface, so a redelivered attach can be recognised
+     * A stable fingerprint of everything that shapes the interface (not {@code skipIfUnsupported}: it shapes
+     * the command, not the interface), so a redelivered attach can be recognised
      * on the interface itself (it is stored in the interface alias).
      */
     public String fingerprint() {

@@ -30,6 +30,9 @@ public final class PodNetworks {
         void sandbox(Sandbox sandbox, String event);
     }
 
+    /** The reason of an {@link AttachException} for a kind this node's kernel cannot make at all. */
+    public static final String UNSUPPORTED = "Unsupported";
+
     private record Pending(Attach command, Instant since) {}
 
     private final InterfaceBackend backend;
@@ -82,6 +85,11 @@ public final class PodNetworks {
                 reports.add(backend.attach(sb.netns(), c.pod(), a));
                 made.add(a.iface());
             } catch (AttachException e) {
+                if (a.skipIfUnsupported() && UNSUPPORTED.equals(e.reason())) {
+                    // the kernel cannot make this kind at all: asked to go ahead without it (nothing of it was made)
+                    reports.add(InterfaceReport.skipped(a.network(), a.iface(), sb.netns(), e.getMessage()));
+                    continue;
+                }
                 failure = e;
                 reports.add(InterfaceReport.failed(a.network(), a.iface(), sb.netns(), e.getMessage()));
             } catch (RuntimeException e) {

@@ -5,6 +5,7 @@ import io.netattach.node.domain.AttachmentRequest;
 import io.netattach.node.domain.InterfaceBackend;
 import io.netattach.node.domain.InterfaceReport;
 import io.netattach.node.domain.NetworkConfig;
+import io.netattach.node.domain.PodNetworks;
 import io.netattach.node.domain.PodRef;
 import io.netattach.node.domain.RouteRequest;
 import io.netattach.node.netlink.addr.Address;
@@ -347,6 +348,11 @@ public final class PodInterfaces implements InterfaceBackend {
             nodeLinks.addElsewhere(spec, pns.path());
         } catch (NetlinkException e) {
             if (e.errno() == Errno.EEXIST) throw e;
+            if (e.errno() == Errno.EOPNOTSUPP) {
+                // rtnl_newlink: no link ops registered for the kind, even after trying to load its module
+                throw new AttachException(PodNetworks.UNSUPPORTED, "network " + r.network() + ": this node's kernel cannot make "
+                        + lower.kind() + " interfaces (creating one on master \"" + masterName + "\": " + e.getMessage() + ")", e);
+            }
             throw new AttachException("Failed",
                     "network " + r.network() + ": cannot create " + lower.kind() + " on master \"" + masterName + "\": " + e.getMessage(), e);
         }

@@ -28,6 +28,7 @@ class PodNetworksTest {
         public InterfaceReport attach(String netns, PodRef pod, AttachmentRequest r) {
             log.add("attach " + r.iface());
             if (r.iface().equals("bad")) throw new AttachException("NotFound", "master \"eth9\" not found");
+            if (r.iface().startsWith("nokind")) throw new AttachException("Unsupported", "this node's kernel cannot make ipvlan interfaces");
             made.add(r.iface());
             return new InterfaceReport(r.network(), r.iface(), "02:00:00:00:00:01", 1500, r.ips(), netns, null);
         }
@@ -90,6 +91,32 @@ class PodNetworksTest {
         assertEquals(List.of("attach net1", "attach bad", "detach [net1]"), backend.log);
         assertTrue(backend.made.isEmpty());
         assertTrue(r.interfaces().stream().allMatch(i -> i.error() != null), "every interface reports why it is not there");
+    }
+
+    @Test
+    void aKindTheKernelLacksIsSkippedOnlyWhenTheCommandSaysSo() {
+        pods.register(new Sandbox(pod, "c1", "/var/run/netns/p"));
+        AttachmentRequest optional = new AttachmentRequest("default/ipvlan-conf", "nokind2", Map.of("type", "ipvlan"), List.of("10.10.0.100/24"),
+                List.of(), List.of(), null, false, null, null, null, true);
+        Result r = pods.attach(new Attach("r1", "n1", pod, List.of(req("net1"), optional, req("net3"))));
+        assertTrue(r.ok(), "the others go ahead: " + r);
+        assertEquals(List.of("net1", "net3"), backend.made);
+        InterfaceReport skipped = r.interfaces().get(1);
+        assertTrue(skipped.skipped() && !skipped.ok(), "reported as skipped, with the reason: " + skipped);
+        assertTrue(skipped.error().contains("cannot make ipvlan"), skipped.error());
+        assertTrue(r.interfaces().get(0).ok() && r.interfaces().get(2).ok());
+
+        // without the flag the same refusal fails the command as a whole, as before
+        PodRef other = new PodRef("default", "web2", "uid-2");
+        pods.register(new Sandbox(other, "c2", "/var/run/netns/q"));
+        Result strict = pods.attach(new Attach("r2", "n1", other, List.of(req("net1"), req("nokind2"))));
+        assertFalse(strict.ok());
+        assertEquals("Unsupported", strict.errorReason());
+        assertEquals("detach [net1]", backend.log.get(backend.log.size() - 1), "net1 of the strict command was rolled back");
+        // a flagged interface is not a licence for other failures
+        AttachmentRequest flaggedButBroken = new AttachmentRequest("default/x", "bad", Map.of("type", "macvlan"), List.of(),
+                List.of(), List.of(), null, false, null, null, null, true);
+        assertFalse(pods.attach(new Attach("r3", "n1", other, List.of(flaggedButBroken))).ok());
     }
 
     @Test

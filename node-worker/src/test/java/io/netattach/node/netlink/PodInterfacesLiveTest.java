@@ -360,7 +360,11 @@ class PodInterfacesLiveTest {
             onNode1.attach(path(podNs), pod("p1"), req);
         } catch (AttachException e) {
             assertEquals(nodeBefore, linkNames(node1), "nothing left behind");
-            if (e.getMessage().contains("EOPNOTSUPP")) abort("kernel refuses ipvlan: " + e.getMessage());
+            if (e.getMessage().contains("EOPNOTSUPP")) {
+                assertEquals("Unsupported", e.reason(), "a kind the kernel lacks is told apart from other failures: " + e.getMessage());
+                assertTrue(e.getMessage().contains("cannot make ipvlan interfaces"), e.getMessage());
+                abort("kernel refuses ipvlan: " + e.getMessage());
+            }
             throw e;
         }
         assertEquals("ipvlan", ipJson(podNs, "link", "show", "net1").get(0).at("/linkinfo/info_kind").asText());
@@ -377,7 +381,11 @@ class PodInterfacesLiveTest {
             onNode1.attach(path(podNs), pod("p1"), req);
         } catch (AttachException e) {
             assertEquals(nodeBefore, linkNames(node1), "nothing left behind");
-            if (e.getMessage().contains("EOPNOTSUPP")) abort("kernel refuses vlan: " + e.getMessage());
+            if (e.getMessage().contains("EOPNOTSUPP")) {
+                assertEquals("Unsupported", e.reason(), "a kind the kernel lacks is told apart from other failures: " + e.getMessage());
+                assertTrue(e.getMessage().contains("cannot make vlan interfaces"), e.getMessage());
+                abort("kernel refuses vlan: " + e.getMessage());
+            }
             throw e;
         }
         assertEquals(42, ipJson(podNs, "link", "show", "net1").get(0).at("/linkinfo/info_data/id").asInt());
