@@ -9,9 +9,16 @@ import java.util.Map;
  * 100k pods.
  */
 public record PodView(String uid, String namespace, String name, String nodeName, String serviceAccount,
-                      Map<String, String> labels, String networks, String networkStatus) {
+                      Map<String, String> labels, String networks, String networkStatus, String skippedNetworks) {
     public static final String NETWORKS = "k8s.v1.cni.cncf.io/networks";
     public static final String NETWORK_STATUS = "k8s.v1.cni.cncf.io/network-status";
+    /** Written by attach-service: networks left out because the node's kernel lacks their kind (see SkippedNetwork). */
+    public static final String SKIPPED_NETWORKS = "netattach.io/skipped-networks";
+
+    public PodView(String uid, String namespace, String name, String nodeName, String serviceAccount,
+                   Map<String, String> labels, String networks, String networkStatus) {
+        this(uid, namespace, name, nodeName, serviceAccount, labels, networks, networkStatus, null);
+    }
 
     public static PodView of(Pod pod) {
         var meta = pod.getMetadata();
@@ -21,7 +28,7 @@ public record PodView(String uid, String namespace, String name, String nodeName
                 spec == null ? null : spec.getNodeName(),
                 spec == null ? null : spec.getServiceAccountName(),
                 meta.getLabels() == null ? Map.of() : Map.copyOf(meta.getLabels()),
-                annotations.get(NETWORKS), annotations.get(NETWORK_STATUS));
+                annotations.get(NETWORKS), annotations.get(NETWORK_STATUS), annotations.get(SKIPPED_NETWORKS));
     }
 
     private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();

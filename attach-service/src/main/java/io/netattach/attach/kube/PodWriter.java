@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.netattach.attach.domain.NetworkStatus;
+import io.netattach.attach.domain.SkippedNetwork;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import org.jboss.logging.Logger;
@@ -41,6 +42,15 @@ public class PodWriter {
         }
     }
 
+    public static List<SkippedNetwork> readSkipped(ObjectMapper json, String annotation) {
+        if (annotation == null || annotation.isBlank()) return List.of();
+        try {
+            return json.readValue(annotation, new TypeReference<List<SkippedNetwork>>() { });
+        } catch (Exception e) {
+            return List.of(); // unreadable: every network is tried again
+        }
+    }
+
     /**
      * Applies change to the pod's secondary network-status entries (entries of other writers are kept).
      * Update with the read resourceVersion, so a concurrent writer causes a 409 and a retry on fresh data.
@@ -48,6 +58,15 @@ public class PodWriter {
      * @return false when the pod no longer exists (or is another pod with the same name)
      */
     public boolean updateStatus(String namespace, String name, String uid, UnaryOperator<List<NetworkStatus>> change) {
+        return updateStatus(namespace, name, uid, change, UnaryOperator.identity());
+    }
+
+    /**
+     * As {@link #updateStatus(String, String, String, UnaryOperator)}, and in the same write the
+     * {@value PodView#SKIPPED_NETWORKS} annotation (removed when the list becomes empty).
+     */
+    public boolean updateStatus(String namespace, String name, String uid, UnaryOperator<List<NetworkStatus>> change,
+                                UnaryOperator<List<SkippedNetwork>> skippedChange) {
         for (int attempt = 1; ; attempt++) {
             Pod pod = client.pods().inNamespace(namespace).withName(name).get();
             if (pod == null || !uid.equals(pod.getMetadata().getUid())) return false;
@@ -57,10 +76,15 @@ public class PodWriter {
             List<NetworkStatus> ours = all.stream().filter(NetworkStatus::isSecondary).toList();
             List<NetworkStatus> next = new ArrayList<>(others);
             next.addAll(change.apply(ours));
+            List<SkippedNetwork> skipped = skippedChange.apply(readSkipped(json, annotations.get(PodView.SKIPPED_NETWORKS)));
             try {
                 String value = json.writeValueAsString(next);
-                if (value.equals(annotations.get(PodView.NETWORK_STATUS))) return true;
+                String skippedValue = skipped.isEmpty() ? null : json.writeValueAsString(skipped);
+                if (value.equals(annotations.get(PodView.NETWORK_STATUS))
+                        && java.util.Objects.equals(skippedValue, annotations.get(PodView.SKIPPED_NETWORKS))) return true;
                 annotations.put(PodView.NETWORK_STATUS, value);
+                if (skippedValue == null) annotations.remove(PodView.SKIPPED_NETWORKS);
+                else annotations.put(PodView.SKIPPED_NETWORKS, skippedValue);
                 pod.getMetadata().setAnnotations(annotations);
                 client.pods().inNamespace(namespace).resource(pod).update();
                 return true;

@@ -33,6 +33,7 @@ public class Explainer {
     @Inject Topics topics;
     @Inject ObjectMapper json;
     @ConfigProperty(name = "netattach.cluster-id") String clusterId;
+    @ConfigProperty(name = "netattach.attach.skip-unsupported-kinds", defaultValue = "false") boolean skipUnsupportedKinds;
     @ConfigProperty(name = "netattach.attach.policy-timeout", defaultValue = "10s") Duration policyTimeout;
     @ConfigProperty(name = "netattach.attach.ipam-timeout", defaultValue = "10s") Duration ipamTimeout;
 
@@ -118,7 +119,7 @@ public class Explainer {
             return out;
         }
         List<ObjectNode> attachments = new ArrayList<>();
-        defs.forEach((s, d) -> attachments.add(Payloads.attachment(s, d, allocations.get(s.interfaceName()))));
+        defs.forEach((s, d) -> attachments.add(Payloads.attachment(s, d, allocations.get(s.interfaceName()), skipUnsupportedKinds)));
         out.set("nodeCommand", Payloads.nodeAttach("attach/" + pod.uid() + "/<hash>", pod, attachments));
         out.put("outcome", out.path("policy").path("allowed").asBoolean(false)
                 ? "would attach " + selections.size() + " interface(s) on node " + pod.nodeName()

@@ -87,7 +87,8 @@ final class Payloads {
     }
 
     /** One attachment: the NAD's CNI config plus what IPAM gave and what the annotation asked for. */
-    static ObjectNode attachment(NetworkSelection s, NetworkDefinition d, Allocation a) {
+    /** skipIfUnsupported: the node may leave this one out if its kernel cannot make the kind (netattach.attach.skip-unsupported-kinds). */
+    static ObjectNode attachment(NetworkSelection s, NetworkDefinition d, Allocation a, boolean skipIfUnsupported) {
         ObjectNode n = F.objectNode();
         n.put("network", d.key());
         n.put("interface", s.interfaceName());
@@ -104,6 +105,7 @@ final class Payloads {
         n.set("bandwidth", s.bandwidth());
         n.put("resourceName", d.resourceName());
         if (s.infinibandGuid() != null) n.put("infinibandGuid", s.infinibandGuid());
+        if (skipIfUnsupported) n.put("skipIfUnsupported", true);
         return n;
     }
 

@@ -9,6 +9,7 @@ import io.netattach.attach.domain.NetworkDefinition;
 import io.netattach.attach.domain.NetworkSelection;
 import io.netattach.attach.domain.NetworkSelectionParser;
 import io.netattach.attach.domain.NetworkStatus;
+import io.netattach.attach.domain.SkippedNetwork;
 import io.netattach.attach.kafka.Bus;
 import io.netattach.attach.kafka.Topics;
 import io.netattach.attach.kube.ClusterView;
@@ -73,6 +74,7 @@ public class PodReconciler implements ClusterView.Listener {
     @ConfigProperty(name = "netattach.attach.backoff-max", defaultValue = "60s") Duration backoffMax;
     @ConfigProperty(name = "netattach.attach.concurrency", defaultValue = "2048") int concurrency;
     @ConfigProperty(name = "netattach.attach.node-grace", defaultValue = "5m") Duration nodeGrace;
+    @ConfigProperty(name = "netattach.attach.skip-unsupported-kinds", defaultValue = "false") boolean skipUnsupportedKinds;
 
     @ConfigProperty(name = "netattach.attach.ipam-reconcile-interval", defaultValue = "5m") Duration sweepInterval;
     @ConfigProperty(name = "netattach.attach.ipam-reconcile-delay", defaultValue = "30s") Duration sweepDelay;
@@ -235,10 +237,13 @@ public class PodReconciler implements ClusterView.Listener {
 
     // ---- reconcile -------------------------------------------------------------------------------------
 
-    /** What is to be done for a pod: attach added selections, detach removed status entries. */
-    record Plan(List<NetworkSelection> added, List<NetworkStatus> removed) {
+    /**
+     * What is to be done for a pod: attach added selections, detach removed status entries, forget skipped
+     * networks no longer asked for.
+     */
+    record Plan(List<NetworkSelection> added, List<NetworkStatus> removed, List<SkippedNetwork> staleSkips) {
         boolean isEmpty() {
-            return added.isEmpty() && removed.isEmpty();
+            return added.isEmpty() && removed.isEmpty() && staleSkips.isEmpty();
         }
     }
 
@@ -274,6 +279,10 @@ public class PodReconciler implements ClusterView.Listener {
         if (plan == null || plan.isEmpty()) return;
         try {
             if (!plan.removed().isEmpty()) detach(pod, plan.removed());
+            if (!plan.staleSkips().isEmpty()) {
+                Set<String> stale = plan.staleSkips().stream().map(SkippedNetwork::key).collect(Collectors.toSet());
+                writer.updateStatus(pod.namespace(), pod.name(), uid, ours -> ours, skips -> skips.stream().filter(k -> !stale.contains(k.key())).toList());
+            }
             if (!plan.added().isEmpty()) attach(pod, plan.added(), clock);
             failures.remove(uid);
         } catch (Retry r) {
@@ -298,11 +307,14 @@ public class PodReconciler implements ClusterView.Listener {
             return null; // nothing to do until the annotation changes
         }
         List<NetworkStatus> observed = PodWriter.readStatus(json, pod.networkStatus()).stream().filter(NetworkStatus::isSecondary).toList();
+        List<SkippedNetwork> skipped = PodWriter.readSkipped(json, pod.skippedNetworks());
         Set<String> observedKeys = observed.stream().map(NetworkStatus::key).collect(Collectors.toSet());
+        skipped.forEach(k -> observedKeys.add(k.key())); // left out on purpose: not to be tried again for this pod
         Set<String> desiredKeys = selections.stream().map(s -> s.network() + "@" + s.interfaceName()).collect(Collectors.toSet());
         return new Plan(
                 selections.stream().filter(s -> !observedKeys.contains(s.network() + "@" + s.interfaceName())).toList(),
-                observed.stream().filter(s -> !desiredKeys.contains(s.key())).toList());
+                observed.stream().filter(s -> !desiredKeys.contains(s.key())).toList(),
+                skipped.stream().filter(k -> !desiredKeys.contains(k.key())).toList());
     }
 
     /** Temporary failure: try again later with backoff. */
@@ -386,7 +398,9 @@ public class PodReconciler implements ClusterView.Listener {
             allocations.putAll(allocate(pod, defs, hash));
             clock.mark("ipam");
             List<ObjectNode> attachments = new ArrayList<>();
-            for (var e : defs.entrySet()) attachments.add(Payloads.attachment(e.getKey(), e.getValue(), allocations.get(e.getKey().interfaceName())));
+            for (var e : defs.entrySet()) {
+                attachments.add(Payloads.attachment(e.getKey(), e.getValue(), allocations.get(e.getKey().interfaceName()), skipUnsupportedKinds));
+            }
             nodeAsked = true;
             JsonNode result = ask(topics.nodeCommands(), pod.nodeName(), attachId, "io.netattach.node.attach", pod,
                     Payloads.nodeAttach(attachId, pod, attachments), nodeTimeout, true);
@@ -394,11 +408,22 @@ public class PodReconciler implements ClusterView.Listener {
                 throw new StepFailure("AttachFailed", "node " + pod.nodeName() + " could not attach: " + describe(result));
             }
             clock.mark("node");
-            List<NetworkStatus> entries = statusEntries(added, allocations, result);
+            // interfaces the node's kernel cannot make, left out as asked (skip-unsupported-kinds): their addresses go back
+            List<SkippedNetwork> skips = skipped(pod, added, result);
+            Set<String> skippedIfaces = skips.stream().map(SkippedNetwork::iface).collect(Collectors.toSet());
+            for (String iface : skippedIfaces) {
+                if (allocations.get(iface).fromIpam()) release(pod, iface, hash);
+            }
+            List<NetworkStatus> entries = statusEntries(added.stream().filter(s -> !skippedIfaces.contains(s.interfaceName())).toList(), allocations, result);
+            Set<String> replaced = entries.stream().map(NetworkStatus::key).collect(Collectors.toSet());
+            Set<String> nowSkipped = skips.stream().map(SkippedNetwork::key).collect(Collectors.toSet());
             boolean present = writer.updateStatus(pod.namespace(), pod.name(), uid, ours -> {
-                Set<String> replaced = entries.stream().map(NetworkStatus::key).collect(Collectors.toSet());
                 List<NetworkStatus> next = new ArrayList<>(ours.stream().filter(s -> !replaced.contains(s.key())).toList());
                 next.addAll(entries);
+                return next;
+            }, before -> {
+                List<SkippedNetwork> next = new ArrayList<>(before.stream().filter(k -> !nowSkipped.contains(k.key()) && !replaced.contains(k.key())).toList());
+                next.addAll(skips);
                 return next;
             });
             if (!present) throw new StepFailure.Cancelled();
@@ -406,6 +431,11 @@ public class PodReconciler implements ClusterView.Listener {
             for (NetworkStatus s : entries) {
                 audit(pod, "attached", s.name(), s.iface(), s.ips(), null, null, attachId);
                 writer.event(pod, "Normal", "AddedInterface", "Add " + s.iface() + " " + (s.ips() == null ? "[]" : s.ips()) + " from " + s.name());
+            }
+            for (SkippedNetwork k : skips) {
+                audit(pod, "skipped", k.name(), k.iface(), null, null, k.reason(), attachId);
+                writer.event(pod, "Warning", "InterfaceSkipped", k.iface() + " (" + k.name() + ") left out: node " + k.node() + " cannot make it: "
+                        + k.reason() + "; the pod runs without it (netattach.attach.skip-unsupported-kinds=true)");
             }
             Long seen = firstSeen.remove(uid);
             if (seen != null) {
@@ -472,12 +502,20 @@ public class PodReconciler implements ClusterView.Listener {
             }
         }
         for (String iface : interfaces) {
-            String id = "release/" + clusterId + "/" + pod.uid() + "/" + iface + "/" + hash;
             try {
-                ask(topics.ipamRequests(), pod.uid(), id, "io.netattach.ipam.release", pod, Payloads.release(id, clusterId, pod, iface), ipamTimeout, false);
+                release(pod, iface, hash);
             } catch (StepFailure f) {
                 LOG.warnf("pod %s: releasing addresses of %s: %s", pod.ref(), iface, f.getMessage());
             }
+        }
+    }
+
+    /** IPAM release of one interface's addresses (id {@code release/<cluster>/<podUid>/<interface>/<hash>}); NotFound is fine. */
+    private void release(PodView pod, String iface, String hash) throws StepFailure {
+        String id = "release/" + clusterId + "/" + pod.uid() + "/" + iface + "/" + hash;
+        JsonNode r = ask(topics.ipamRequests(), pod.uid(), id, "io.netattach.ipam.release", pod, Payloads.release(id, clusterId, pod, iface), ipamTimeout, false);
+        if (!r.path("ok").asBoolean(false) && !"NotFound".equals(r.path("error").path("reason").asText())) {
+            throw new StepFailure("ReleaseFailed", "addresses of " + iface + " not released: " + describe(r));
         }
     }
 
@@ -491,13 +529,7 @@ public class PodReconciler implements ClusterView.Listener {
             if (!r.path("ok").asBoolean(false) && !"NotFound".equals(r.path("error").path("reason").asText())) {
                 throw new StepFailure("DetachFailed", "node " + pod.nodeName() + " could not remove " + interfaces + ": " + describe(r));
             }
-            for (String iface : interfaces) {
-                String rid = "release/" + clusterId + "/" + pod.uid() + "/" + iface + "/" + hash;
-                JsonNode rr = ask(topics.ipamRequests(), pod.uid(), rid, "io.netattach.ipam.release", pod, Payloads.release(rid, clusterId, pod, iface), ipamTimeout, false);
-                if (!rr.path("ok").asBoolean(false) && !"NotFound".equals(rr.path("error").path("reason").asText())) {
-                    throw new StepFailure("ReleaseFailed", "addresses of " + iface + " not released: " + describe(rr));
-                }
-            }
+            for (String iface : interfaces) release(pod, iface, hash);
         } catch (StepFailure.Cancelled c) {
             throw c;
         } catch (StepFailure f) {
@@ -583,6 +615,20 @@ public class PodReconciler implements ClusterView.Listener {
     }
 
     // ---- helpers ---------------------------------------------------------------------------------------
+
+    /** The node's reports with {@code skipped: true}, as entries of the skipped-networks annotation. */
+    private static List<SkippedNetwork> skipped(PodView pod, List<NetworkSelection> added, JsonNode nodeResult) {
+        Map<String, NetworkSelection> byIface = new LinkedHashMap<>();
+        added.forEach(s -> byIface.put(s.interfaceName(), s));
+        List<SkippedNetwork> out = new ArrayList<>();
+        for (JsonNode r : nodeResult.path("interfaces")) {
+            NetworkSelection s = byIface.get(r.path("interface").asText());
+            if (s != null && r.path("skipped").asBoolean(false)) {
+                out.add(new SkippedNetwork(s.network(), s.interfaceName(), pod.nodeName(), r.path("error").asText("the node's kernel cannot make it")));
+            }
+        }
+        return out;
+    }
 
     private List<NetworkStatus> statusEntries(List<NetworkSelection> added, Map<String, Allocation> allocations, JsonNode nodeResult) {
         Map<String, JsonNode> reports = new LinkedHashMap<>();

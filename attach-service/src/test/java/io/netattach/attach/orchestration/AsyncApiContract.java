@@ -32,7 +32,8 @@ final class AsyncApiContract {
             Map.entry("io.netattach.node.result", "NodeResultData"),
             Map.entry("io.netattach.attach.attached", "AuditData"),
             Map.entry("io.netattach.attach.detached", "AuditData"),
-            Map.entry("io.netattach.attach.failed", "AuditData"));
+            Map.entry("io.netattach.attach.failed", "AuditData"),
+            Map.entry("io.netattach.attach.skipped", "AuditData"));
     private static JsonNode components;
     private static final Map<String, JsonSchema> SCHEMAS = new ConcurrentHashMap<>();
 

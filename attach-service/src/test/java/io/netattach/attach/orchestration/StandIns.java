@@ -46,6 +46,8 @@ final class StandIns implements AutoCloseable {
     final Set<String> unavailable = ConcurrentHashMap.newKeySet();
     /** Pod names whose node attach fails. */
     final Set<String> nodeFailsFor = ConcurrentHashMap.newKeySet();
+    /** Networks ("ns/name") whose interface kind the node's kernel cannot make (as node-worker reports EOPNOTSUPP). */
+    final Set<String> kernelLacks = ConcurrentHashMap.newKeySet();
     /** Pod names whose first node attach command is dropped (the node never answers it). */
     final Set<String> nodeSilentOnceFor = ConcurrentHashMap.newKeySet();
     /** Pod names whose node attach commands are all dropped while listed. */
@@ -183,6 +185,18 @@ final class StandIns implements AutoCloseable {
                     for (JsonNode a : d.path("attachments")) {
                         ObjectNode r = ifs.addObject();
                         r.put("network", a.path("network").asText()).put("interface", a.path("interface").asText());
+                        if (kernelLacks.contains(a.path("network").asText())) {
+                            String why = "network " + a.path("network").asText() + ": this node's kernel cannot make ipvlan interfaces (creating one on master \"eth1\": "
+                                    + "add link: EOPNOTSUPP (Operation not supported): Unknown device type)";
+                            if (!a.path("skipIfUnsupported").asBoolean(false)) {
+                                out.put("ok", false).remove("interfaces");
+                                out.putObject("error").put("reason", "Unsupported").put("message", why);
+                                break;
+                            }
+                            r.putNull("mac").putNull("mtu").putArray("ips");
+                            r.put("error", why).put("skipped", true);
+                            continue;
+                        }
                         r.put("mac", a.path("mac").isTextual() ? a.path("mac").asText() : String.format("02:42:ac:11:00:%02x", ++i));
                         r.put("mtu", a.path("cniConfig").path("mtu").asInt(1500));
                         r.set("ips", a.path("ips"));
