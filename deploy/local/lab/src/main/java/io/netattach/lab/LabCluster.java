@@ -134,9 +134,15 @@ final class LabCluster {
             }
             String node = nodes.get(Math.floorMod(nextNode.getAndIncrement(), nodes.size()));
             // edit reads the API server's pod: a pod the cache shows unbound may be bound already, and stays where it is
-            client.pods().inNamespace(pod.getMetadata().getNamespace()).withName(pod.getMetadata().getName())
-                    .edit(p -> p.getSpec().getNodeName() != null ? p : new PodBuilder(p).editSpec().withNodeName(node).endSpec().build());
-            System.out.printf("scheduler: %s/%s -> %s%n", pod.getMetadata().getNamespace(), pod.getMetadata().getName(), node);
+            boolean[] bound = {false};
+            client.pods().inNamespace(pod.getMetadata().getNamespace()).withName(pod.getMetadata().getName()).edit(p -> {
+                if (p.getSpec().getNodeName() != null) return p;
+                bound[0] = true;
+                return new PodBuilder(p).editSpec().withNodeName(node).endSpec().build();
+            });
+            if (bound[0]) {
+                System.out.printf("scheduler: %s/%s -> %s%n", pod.getMetadata().getNamespace(), pod.getMetadata().getName(), node);
+            }
         }
     }
 

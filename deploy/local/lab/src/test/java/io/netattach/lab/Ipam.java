@@ -30,6 +30,18 @@ final class Ipam {
         return uids;
     }
 
+    /** Every address ipam-service holds for the pod, over all pools. */
+    static Set<String> addressesOf(String podUid) {
+        Set<String> out = new HashSet<>();
+        for (JsonNode pool : get("/api/v1/pools")) {
+            String name = URLEncoder.encode(pool.path("name").asText(), StandardCharsets.UTF_8);
+            for (JsonNode a : get("/api/v1/pools/" + name + "/allocations")) {
+                if (podUid.equals(a.path("owner").path("podUid").asText())) out.add(a.path("address").asText());
+            }
+        }
+        return out;
+    }
+
     private static JsonNode get(String path) {
         try {
             HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(BASE + path)).GET().build(),

@@ -51,10 +51,19 @@ final class LabWorld implements AutoCloseable {
         client = new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(Files.readString(kubeconfig))).build();
     }
 
-    /** Applies every object of an example file, as `kubectl apply -f` would (create or replace). */
+    /**
+     * Applies every object of an example file as `kubectl apply -f` would: created if absent, otherwise
+     * replaced, except a Pod that exists already: applying its unchanged manifest again changes nothing (a
+     * replace would clear the spec.nodeName the scheduler set, which no real API server allows).
+     */
     List<HasMetadata> apply(String example) throws IOException {
         try (var in = new FileInputStream(EXAMPLES.resolve(example).toFile())) {
-            return client.load(in).createOrReplace();
+            List<HasMetadata> out = new ArrayList<>();
+            for (HasMetadata item : client.load(in).items()) {
+                HasMetadata existing = client.resource(item).get();
+                out.add(existing instanceof Pod ? existing : client.resource(item).createOr(io.fabric8.kubernetes.client.dsl.NonDeletingOperation::update));
+            }
+            return out;
         }
     }
 
