@@ -16,6 +16,7 @@ import org.jboss.logging.Logger;
 
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 
@@ -51,6 +52,8 @@ public class ClusterView {
     private SharedIndexInformer<Pod> podInformer;
     private SharedIndexInformer<GenericKubernetesResource> nadInformer;
     private SharedIndexInformer<io.fabric8.kubernetes.api.model.Node> nodeInformer;
+    private volatile CompletableFuture<Void> definitionsListed = new CompletableFuture<>();
+    private long podsTerm;
 
     public interface Listener {
         void podChanged(PodView now);
@@ -63,9 +66,13 @@ public class ClusterView {
         void nodeChanged(String node, boolean present);
     }
 
-    /** NADs: every replica watches them (explain and the REST API need them on standbys too). */
+    /**
+     * NADs: every replica watches them (explain and the REST API need them on standbys too). Does not wait
+     * for the first list: an API server that cannot be reached yet makes the service not ready, not dead.
+     */
     public void startDefinitions(Listener listener) {
-        nadInformer = client.genericKubernetesResources(NAD).inAnyNamespace().inform(new ResourceEventHandler<>() {
+        nadInformer = client.genericKubernetesResources(NAD).inAnyNamespace().runnableInformer(0);
+        nadInformer.addEventHandler(new ResourceEventHandler<>() {
             public void onAdd(GenericKubernetesResource r) { nad(r, listener); }
             public void onUpdate(GenericKubernetesResource o, GenericKubernetesResource r) { nad(r, listener); }
             public void onDelete(GenericKubernetesResource r, boolean unknown) {
@@ -73,7 +80,36 @@ public class ClusterView {
                 definitions.remove(key);
                 listener.definitionChanged(key);
             }
-        }, 0);
+        });
+        definitionsListed = start(nadInformer, "NetworkAttachmentDefinitions");
+    }
+
+    /**
+     * Starts an informer that never gives up: fabric8's default stops an informer for good on any error before
+     * its first list (API server not reachable yet, RBAC not applied yet) and on watch errors other than 410
+     * after it; a controller whose informer silently stopped would act on a frozen cache. Every error is
+     * logged and retried with the client's backoff instead; readiness shows whether the caches are synced.
+     */
+    private static <T extends io.fabric8.kubernetes.api.model.HasMetadata> CompletableFuture<Void> start(SharedIndexInformer<T> informer, String what) {
+        informer.exceptionHandler((started, t) -> {
+            LOG.warnf("informer on %s: %s; retrying%s", what, t.getMessage() == null ? t.toString() : t.getMessage(),
+                    started ? "" : " (not synced yet: not ready)");
+            return true;
+        });
+        return informer.start().whenComplete((v, e) -> {
+            if (e != null) LOG.errorf("informer on %s stopped: %s", what, e.getMessage());
+            else LOG.infof("informer on %s synced", what);
+        }).toCompletableFuture();
+    }
+
+    /** Empty when the caches this replica needs are synced; else what is not (for the readiness check). */
+    public Optional<String> notSynced() {
+        SharedIndexInformer<GenericKubernetesResource> nads = nadInformer;
+        if (nads == null) return Optional.empty(); // controller off (netattach.attach.controller.enabled=false): no cache to wait for
+        if (!nads.hasSynced()) return Optional.of("NetworkAttachmentDefinitions not listed yet");
+        SharedIndexInformer<Pod> p = podInformer;
+        if (p != null && !p.hasSynced()) return Optional.of("pods not listed yet");
+        return Optional.empty();
     }
 
     /**
@@ -82,7 +118,17 @@ public class ClusterView {
      * stays small at 100k pods. The fieldSelector spec.nodeName!= would filter on the server; we filter
      * here, so it works on every API server (the test mock ignores that selector).
      */
-    public void startPods(Listener listener) {
+    public synchronized void startPods(Listener listener) {
+        long term = ++podsTerm;
+        // pods only once the NADs are known: a pod seen first would get a false NetworkNotFound
+        definitionsListed.thenRun(() -> {
+            synchronized (this) {
+                if (term == podsTerm) informPods(listener);
+            }
+        });
+    }
+
+    private void informPods(Listener listener) {
         podInformer = client.pods().inAnyNamespace().runnableInformer(0);
         podInformer.itemStore(new ReducedStateItemStore<>(ReducedStateItemStore.UID_KEY_STATE, Pod.class,
                 client.getKubernetesSerialization(), "metadata.namespace", "metadata.name"));
@@ -97,7 +143,7 @@ public class ClusterView {
                 else if (view.concernsUs()) listener.podDeleted(view);
             }
         });
-        podInformer.start();
+        start(podInformer, "pods");
         if (!watchNodes) return;
         nodeInformer = client.nodes().runnableInformer(0);
         nodeInformer.itemStore(new ReducedStateItemStore<>(ReducedStateItemStore.NAME_KEY_STATE, io.fabric8.kubernetes.api.model.Node.class,
@@ -107,10 +153,11 @@ public class ClusterView {
             public void onUpdate(io.fabric8.kubernetes.api.model.Node o, io.fabric8.kubernetes.api.model.Node n) { }
             public void onDelete(io.fabric8.kubernetes.api.model.Node n, boolean unknown) { listener.nodeChanged(n.getMetadata().getName(), false); }
         });
-        nodeInformer.start();
+        start(nodeInformer, "nodes");
     }
 
-    public void stopPods() {
+    public synchronized void stopPods() {
+        podsTerm++;
         if (podInformer != null) podInformer.close();
         if (nodeInformer != null) nodeInformer.close();
         podInformer = null;

@@ -37,12 +37,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** No API server at the configured address: every evaluator reports unknown and the gate denies "policy unavailable". */
 class ApiServerUnreachableTest {
     private KubernetesClient client;
+    private int port;
     private final PodRef pod = new PodRef("default", "multi-net-pod", "uid-1", "app-sa", Map.of());
     private final PolicyRequest request = new PolicyRequest("r-1", "local", pod, List.of(new Selection("default", "macvlan-conf", "net1", null, null, null)));
 
     @BeforeEach
     void clientToAClosedPort() throws IOException {
-        int port;
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort(); // closed again at once: nothing listens there
         }
@@ -85,6 +85,37 @@ class ApiServerUnreachableTest {
         } finally {
             rbac.close();
             policies.close();
+        }
+    }
+
+    /**
+     * The API server comes up after policy-service (or was restarting): the informers keep trying and decisions
+     * stop being "policy unavailable" by themselves, without a restart (fabric8's default gives up for good).
+     */
+    @Test
+    void informersThatCouldNotListRecoverOnceTheApiServerAnswers() throws Exception {
+        var rbac = new RbacInformers(client);
+        var policies = new PolicyInformers(client, new ObjectMapper());
+        rbac.start();
+        policies.start();
+        var server = new io.fabric8.kubernetes.client.server.mock.KubernetesMockServer(new io.fabric8.mockwebserver.Context(),
+                new io.fabric8.mockwebserver.MockWebServer(), new java.util.HashMap<>(),
+                new io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher(List.of()), false);
+        try {
+            assertFalse(rbac.ready() || policies.ready());
+            server.init(java.net.InetAddress.getByName("127.0.0.1"), port);
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (!(rbac.ready() && policies.ready())) {
+                if (System.nanoTime() > deadline) org.junit.jupiter.api.Assertions.fail("informers not ready 60 s after the API server appeared");
+                Thread.sleep(100);
+            }
+            PolicyDecision d = gate(new LocalAccessReview(rbac), policies, false).decide(request);
+            assertFalse(d.allowed(), "no Role grants app-sa anything");
+            assertEquals("rbac", d.decisions().getFirst().rule(), "an RBAC answer now, not 'unavailable': " + d);
+        } finally {
+            rbac.close();
+            policies.close();
+            server.destroy();
         }
     }
 
