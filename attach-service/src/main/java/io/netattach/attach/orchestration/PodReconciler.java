@@ -151,13 +151,20 @@ public class PodReconciler implements ClusterView.Listener {
      */
     private void scheduleSweep(WorkQueue q, Duration delay) {
         if (sweepInterval.isZero() || sweepInterval.isNegative()) return;
-        q.addAfterAction(delay, () -> Thread.ofVirtual().name("ipam-sweep").start(() -> {
+        q.addAfterAction(delay, () -> WorkQueue.ownLoader(Thread.ofVirtual().name("ipam-sweep").unstarted(() -> {
             if (queue != q) return; // leadership lost meanwhile
-            boolean synced = cluster.podsSynced();
-            boolean done = sweep.sweep().isPresent();
-            // not synced yet, or IPAM did not answer: try again soon rather than a whole interval later
-            scheduleSweep(q, done ? sweepInterval : synced ? backoffMax : Duration.ofSeconds(1));
-        }));
+            Duration next = backoffMax;
+            try {
+                boolean synced = cluster.podsSynced();
+                boolean done = sweep.sweep().isPresent();
+                // not synced yet, or IPAM did not answer: try again soon rather than a whole interval later
+                next = done ? sweepInterval : synced ? backoffMax : Duration.ofSeconds(1);
+            } catch (RuntimeException e) {
+                LOG.warnf(e, "IPAM leak sweep failed; next try in %s", backoffMax);
+            } finally {
+                scheduleSweep(q, next); // whatever happened: a sweep that died would never run again
+            }
+        })).start());
     }
 
     private synchronized void stopLeading() {

@@ -22,11 +22,21 @@ final class WorkQueue {
 
     private final Consumer<String> reconcile;
     private final Semaphore permits;
-    private final ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
-    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().name("attach-requeue").unstarted(r));
+    private final ExecutorService workers = Executors.newThreadPerTaskExecutor(r -> ownLoader(Thread.ofVirtual().unstarted(r)));
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> ownLoader(Thread.ofPlatform().daemon().name("attach-requeue").unstarted(r)));
     private final Set<String> running = new HashSet<>();
     private final Set<String> dirty = new HashSet<>();
     private volatile boolean closed;
+
+    /**
+     * The queue is made on whatever thread wins the Lease (a fabric8 client thread); its threads get this
+     * application's class loader rather than inherit that thread's (a test JVM restarts Quarkus apps, and a
+     * pool thread of an earlier one carries a class loader whose configuration is gone).
+     */
+    static Thread ownLoader(Thread t) {
+        t.setContextClassLoader(WorkQueue.class.getClassLoader());
+        return t;
+    }
 
     WorkQueue(int concurrency, Consumer<String> reconcile) {
         this.permits = new Semaphore(concurrency);
