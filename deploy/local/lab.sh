@@ -112,7 +112,9 @@ up() {
     NETATTACH_POLICY_RBAC_EVALUATOR=local NETATTACH_POLICY_RBAC_VERB=get java -jar "$NETATTACH_ROOT/policy-service/target/quarkus-app/quarkus-run.jar"
   # This kernel has no ipvlan / vlan: the lab attaches a pod's other networks and leaves those out with a
   # Warning Event (InterfaceSkipped) rather than failing the pod (the product's default is to fail it, as Multus).
+  # The IPAM leak sweep every 10 s instead of 5 min, so the end-to-end test sees a reclaim.
   start_bg attach-service "$LAB/attach-service.log" "${kube[@]}" NETATTACH_ATTACH_SKIP_UNSUPPORTED_KINDS=true \
+    NETATTACH_ATTACH_IPAM_RECONCILE_INTERVAL=10s NETATTACH_ATTACH_IPAM_RECONCILE_DELAY=10s \
     java -jar "$NETATTACH_ROOT/attach-service/target/quarkus-app/quarkus-run.jar"
 
   # The CNI shim, installed as a node would have it: the executable in a CNI bin dir.

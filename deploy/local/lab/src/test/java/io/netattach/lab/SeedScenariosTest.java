@@ -255,6 +255,37 @@ class SeedScenariosTest {
         assertTrue(!ip.isEmpty());
     }
 
+    /**
+     * An address whose pod is gone without a release (a crash between allocate and release, a pod deleted while
+     * attach-service was down) is reclaimed by attach-service's leak sweep through the real ipam-service, while an
+     * address of a pod that exists is kept (the lab runs the sweep every 10 s).
+     */
+    @Test
+    void leakSweepReclaimsTheAddressOfAPodThatIsGoneAndSparesALivePod() throws Exception {
+        var pool = Ipam.send("PUT", "/api/v1/pools/e2e-leak", "{\"ipam\": {\"type\": \"whereabouts\", \"range\": \"10.77.0.0/24\"}}");
+        assertTrue(pool.statusCode() == 200 || pool.statusCode() == 201, "pool: " + pool.statusCode() + " " + pool.body());
+        lab.client.load(new java.io.ByteArrayInputStream("""
+                apiVersion: v1
+                kind: Pod
+                metadata:
+                  name: leak-survivor
+                spec:
+                  containers: [{name: app, image: nicolaka/netshoot}]
+                """.getBytes())).createOrReplace();
+        String live = lab.pod("default", "leak-survivor").getMetadata().getUid();
+        String gone = java.util.UUID.randomUUID().toString();
+        for (String[] owner : List.of(new String[] {live, "leak-survivor"}, new String[] {gone, "leak-ghost"})) {
+            var r = Ipam.send("POST", "/api/v1/pools/e2e-leak/allocations", "{\"owner\": {\"cluster\": \"local\", \"namespace\": \"default\", \"pod\": \""
+                    + owner[1] + "\", \"podUid\": \"" + owner[0] + "\", \"interface\": \"net1\"}}");
+            assertEquals(201, r.statusCode(), "allocation for " + owner[1] + ": " + r.body());
+        }
+        LabWorld.waitFor("the address of the pod that is gone reclaimed by the leak sweep", Duration.ofSeconds(60),
+                () -> Ipam.addressesOf(gone).isEmpty() ? true : null);
+        assertEquals(1, Ipam.addressesOf(live).size(), "the pod that exists keeps its address");
+        Set<String> outcomes = Audit.outcomesFor(gone);
+        assertTrue(outcomes.contains("released"), "the reclaim is audited: " + outcomes);
+    }
+
     private static boolean kernelHasIpvlan() {
         String ns = "na-e2e-probe";
         LabWorld.exitCode(List.of("ip", "netns", "add", ns));
