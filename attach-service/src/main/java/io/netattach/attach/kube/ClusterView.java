@@ -175,7 +175,7 @@ public class ClusterView {
         if (p.getMetadata().getDeletionTimestamp() != null) return; // the delete event follows
         if (view.concernsUs()) {
             PodView before = pods.put(view.uid(), view);
-            if (!view.equals(before)) listener.podChanged(view);
+            if (!view.sameAs(before)) listener.podChanged(view);
         } else if (pods.remove(view.uid()) != null) {
             listener.podChanged(view);
         }

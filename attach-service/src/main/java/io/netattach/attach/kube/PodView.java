@@ -9,7 +9,8 @@ import java.util.Map;
  * 100k pods.
  */
 public record PodView(String uid, String namespace, String name, String nodeName, String serviceAccount,
-                      Map<String, String> labels, String networks, String networkStatus, String skippedNetworks) {
+                      Map<String, String> labels, String networks, String networkStatus, String skippedNetworks,
+                      String resourceVersion) {
     public static final String NETWORKS = "k8s.v1.cni.cncf.io/networks";
     public static final String NETWORK_STATUS = "k8s.v1.cni.cncf.io/network-status";
     /** Written by attach-service: networks left out because the node's kernel lacks their kind (see SkippedNetwork). */
@@ -17,7 +18,13 @@ public record PodView(String uid, String namespace, String name, String nodeName
 
     public PodView(String uid, String namespace, String name, String nodeName, String serviceAccount,
                    Map<String, String> labels, String networks, String networkStatus) {
-        this(uid, namespace, name, nodeName, serviceAccount, labels, networks, networkStatus, null);
+        this(uid, namespace, name, nodeName, serviceAccount, labels, networks, networkStatus, null, null);
+    }
+
+    /** Equal in everything the controller acts on (the resourceVersion changes with every write of the pod). */
+    public boolean sameAs(PodView other) {
+        return other != null && equals(new PodView(other.uid, other.namespace, other.name, other.nodeName, other.serviceAccount,
+                other.labels, other.networks, other.networkStatus, other.skippedNetworks, resourceVersion));
     }
 
     public static PodView of(Pod pod) {
@@ -28,7 +35,7 @@ public record PodView(String uid, String namespace, String name, String nodeName
                 spec == null ? null : spec.getNodeName(),
                 spec == null ? null : spec.getServiceAccountName(),
                 meta.getLabels() == null ? Map.of() : Map.copyOf(meta.getLabels()),
-                annotations.get(NETWORKS), annotations.get(NETWORK_STATUS), annotations.get(SKIPPED_NETWORKS));
+                annotations.get(NETWORKS), annotations.get(NETWORK_STATUS), annotations.get(SKIPPED_NETWORKS), meta.getResourceVersion());
     }
 
     private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();

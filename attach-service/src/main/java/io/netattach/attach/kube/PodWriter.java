@@ -14,7 +14,6 @@ import org.jboss.logging.Logger;
 
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -53,44 +52,67 @@ public class PodWriter {
 
     /**
      * Applies change to the pod's secondary network-status entries (entries of other writers are kept).
-     * Update with the read resourceVersion, so a concurrent writer causes a 409 and a retry on fresh data.
+     * The pod is read first; see {@link #updateStatus(PodView, UnaryOperator, UnaryOperator)}.
      *
      * @return false when the pod no longer exists (or is another pod with the same name)
      */
     public boolean updateStatus(String namespace, String name, String uid, UnaryOperator<List<NetworkStatus>> change) {
-        return updateStatus(namespace, name, uid, change, UnaryOperator.identity());
+        return write(namespace, name, uid, read(namespace, name, uid), change, UnaryOperator.identity());
     }
 
     /**
-     * As {@link #updateStatus(String, String, String, UnaryOperator)}, and in the same write the
-     * {@value PodView#SKIPPED_NETWORKS} annotation (removed when the list becomes empty).
+     * As above, and in the same write the {@value PodView#SKIPPED_NETWORKS} annotation (removed when the list
+     * becomes empty). Starts from {@code known} (the informer's view, or a fresh read), so the usual attach costs
+     * one request: a JSON merge patch of the two annotations that carries {@code known}'s resourceVersion, which
+     * the API server checks like an update's. A pod changed meanwhile answers 409; it is then read, the change is
+     * applied again to what it holds now, and written again (no lost update).
+     *
+     * @return false when the pod no longer exists (or is another pod with the same name)
      */
-    public boolean updateStatus(String namespace, String name, String uid, UnaryOperator<List<NetworkStatus>> change,
-                                UnaryOperator<List<SkippedNetwork>> skippedChange) {
+    public boolean updateStatus(PodView known, UnaryOperator<List<NetworkStatus>> change, UnaryOperator<List<SkippedNetwork>> skippedChange) {
+        Annotations start = known.resourceVersion() == null ? read(known.namespace(), known.name(), known.uid())
+                : new Annotations(known.resourceVersion(), known.networkStatus(), known.skippedNetworks());
+        return write(known.namespace(), known.name(), known.uid(), start, change, skippedChange);
+    }
+
+    /** What a status write starts from: the pod's resourceVersion and its two annotations (null = pod gone). */
+    private record Annotations(String resourceVersion, String networkStatus, String skippedNetworks) {
+    }
+
+    private Annotations read(String namespace, String name, String uid) {
+        Pod pod = client.pods().inNamespace(namespace).withName(name).get();
+        if (pod == null || !uid.equals(pod.getMetadata().getUid())) return null;
+        Map<String, String> a = pod.getMetadata().getAnnotations() == null ? Map.of() : pod.getMetadata().getAnnotations();
+        return new Annotations(pod.getMetadata().getResourceVersion(), a.get(PodView.NETWORK_STATUS), a.get(PodView.SKIPPED_NETWORKS));
+    }
+
+    private boolean write(String namespace, String name, String uid, Annotations now, UnaryOperator<List<NetworkStatus>> change,
+                          UnaryOperator<List<SkippedNetwork>> skippedChange) {
         for (int attempt = 1; ; attempt++) {
-            Pod pod = client.pods().inNamespace(namespace).withName(name).get();
-            if (pod == null || !uid.equals(pod.getMetadata().getUid())) return false;
-            Map<String, String> annotations = new HashMap<>(pod.getMetadata().getAnnotations() == null ? Map.of() : pod.getMetadata().getAnnotations());
-            List<NetworkStatus> all = readStatus(json, annotations.get(PodView.NETWORK_STATUS));
-            List<NetworkStatus> others = all.stream().filter(s -> !s.isSecondary()).toList();
-            List<NetworkStatus> ours = all.stream().filter(NetworkStatus::isSecondary).toList();
-            List<NetworkStatus> next = new ArrayList<>(others);
-            next.addAll(change.apply(ours));
-            List<SkippedNetwork> skipped = skippedChange.apply(readSkipped(json, annotations.get(PodView.SKIPPED_NETWORKS)));
+            if (now == null) return false;
+            List<NetworkStatus> all = readStatus(json, now.networkStatus());
+            List<NetworkStatus> next = new ArrayList<>(all.stream().filter(s -> !s.isSecondary()).toList());
+            next.addAll(change.apply(all.stream().filter(NetworkStatus::isSecondary).toList()));
+            List<SkippedNetwork> skipped = skippedChange.apply(readSkipped(json, now.skippedNetworks()));
             try {
                 String value = json.writeValueAsString(next);
                 String skippedValue = skipped.isEmpty() ? null : json.writeValueAsString(skipped);
-                if (value.equals(annotations.get(PodView.NETWORK_STATUS))
-                        && java.util.Objects.equals(skippedValue, annotations.get(PodView.SKIPPED_NETWORKS))) return true;
+                if (value.equals(now.networkStatus()) && java.util.Objects.equals(skippedValue, now.skippedNetworks())) return true;
+                var patch = json.createObjectNode();
+                var meta = patch.putObject("metadata");
+                meta.put("resourceVersion", now.resourceVersion()); // the precondition: 409 if the pod changed since
+                var annotations = meta.putObject("annotations");
                 annotations.put(PodView.NETWORK_STATUS, value);
-                if (skippedValue == null) annotations.remove(PodView.SKIPPED_NETWORKS);
-                else annotations.put(PodView.SKIPPED_NETWORKS, skippedValue);
-                pod.getMetadata().setAnnotations(annotations);
-                client.pods().inNamespace(namespace).resource(pod).update();
+                if (skippedValue != null) annotations.put(PodView.SKIPPED_NETWORKS, skippedValue);
+                else if (now.skippedNetworks() != null) annotations.putNull(PodView.SKIPPED_NETWORKS); // merge patch: null removes
+                client.pods().inNamespace(namespace).withName(name)
+                        .patch(io.fabric8.kubernetes.client.dsl.base.PatchContext.of(io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
+                                json.writeValueAsString(patch));
                 return true;
             } catch (KubernetesClientException e) {
                 if (e.getCode() == 409 && attempt < CONFLICT_RETRIES) {
-                    sleep(ThreadLocalRandom.current().nextLong(20, 50L * attempt));
+                    if (attempt > 1) sleep(ThreadLocalRandom.current().nextLong(20, 50L * attempt));
+                    now = read(namespace, name, uid);
                     continue;
                 }
                 if (e.getCode() == 404) return false;

@@ -100,6 +100,8 @@ public class PodReconciler implements ClusterView.Listener {
     private final Map<String, Long> goneNodes = new ConcurrentHashMap<>();
     // when a pod was first seen wanting networks: the attach duration runs from there to network-status
     private final Map<String, Long> firstSeen = new ConcurrentHashMap<>();
+    // pods whose annotations this leader has written: their next reconcile reads the pod from the API server first
+    private final Set<String> written = ConcurrentHashMap.newKeySet();
 
     void start(@Observes @Priority(20) StartupEvent ev) {
         if (!enabled) return;
@@ -174,6 +176,7 @@ public class PodReconciler implements ClusterView.Listener {
         queue.close();
         queue = null;
         deleted.clear();
+        written.clear();
         goneNodes.clear();
         firstSeen.clear();
         waitingForNetwork.clear();
@@ -264,7 +267,10 @@ public class PodReconciler implements ClusterView.Listener {
             return;
         }
         Optional<PodView> cached = cluster.pod(uid);
-        if (cached.isEmpty()) return;
+        if (cached.isEmpty()) {
+            written.remove(uid); // no longer concerns us (or gone): nothing to read back
+            return;
+        }
         Long nodeDeletedAt = goneNodes.get(cached.get().nodeName());
         if (nodeDeletedAt != null) {
             // nothing is attached on a deleted node; its pods' addresses go back once the grace period is over
@@ -277,18 +283,23 @@ public class PodReconciler implements ClusterView.Listener {
             firstSeen.remove(uid);
             return;
         }
-        // act on the API server's version: the cache may not show the status we wrote a moment ago
-        Optional<PodView> fresh = writer.fetch(cached.get().namespace(), cached.get().name(), uid);
-        if (fresh.isEmpty() || !fresh.get().concernsUs()) return;
+        PodView pod = cached.get();
+        if (written.contains(uid)) {
+            // act on the API server's version: the cache may not show the status we wrote a moment ago. A pod this
+            // leader never wrote cannot be behind our own writes: the cache is as good (a new pod, the usual case).
+            Optional<PodView> fresh = writer.fetch(pod.namespace(), pod.name(), uid);
+            if (fresh.isEmpty() || !fresh.get().concernsUs()) return;
+            pod = fresh.get();
+            plan = plan(pod);
+            if (plan == null || plan.isEmpty()) return;
+        }
         clock.mark("fetch");
-        PodView pod = fresh.get();
-        plan = plan(pod);
-        if (plan == null || plan.isEmpty()) return;
         try {
             if (!plan.removed().isEmpty()) detach(pod, plan.removed());
             if (!plan.staleSkips().isEmpty()) {
                 Set<String> stale = plan.staleSkips().stream().map(SkippedNetwork::key).collect(Collectors.toSet());
-                writer.updateStatus(pod.namespace(), pod.name(), uid, ours -> ours, skips -> skips.stream().filter(k -> !stale.contains(k.key())).toList());
+                written.add(uid);
+                writer.updateStatus(pod, ours -> ours, skips -> skips.stream().filter(k -> !stale.contains(k.key())).toList());
             }
             if (!plan.added().isEmpty()) attach(pod, plan.added(), clock);
             failures.remove(uid);
@@ -424,7 +435,8 @@ public class PodReconciler implements ClusterView.Listener {
             List<NetworkStatus> entries = statusEntries(added.stream().filter(s -> !skippedIfaces.contains(s.interfaceName())).toList(), allocations, result);
             Set<String> replaced = entries.stream().map(NetworkStatus::key).collect(Collectors.toSet());
             Set<String> nowSkipped = skips.stream().map(SkippedNetwork::key).collect(Collectors.toSet());
-            boolean present = writer.updateStatus(pod.namespace(), pod.name(), uid, ours -> {
+            written.add(uid);
+            boolean present = writer.updateStatus(pod, ours -> {
                 List<NetworkStatus> next = new ArrayList<>(ours.stream().filter(s -> !replaced.contains(s.key())).toList());
                 next.addAll(entries);
                 return next;
@@ -545,7 +557,8 @@ public class PodReconciler implements ClusterView.Listener {
             throw new Retry(f.getMessage());
         }
         Set<String> keys = removed.stream().map(NetworkStatus::key).collect(Collectors.toSet());
-        writer.updateStatus(pod.namespace(), pod.name(), pod.uid(), ours -> ours.stream().filter(s -> !keys.contains(s.key())).toList());
+        written.add(pod.uid());
+        writer.updateStatus(pod, ours -> ours.stream().filter(s -> !keys.contains(s.key())).toList(), skips -> skips);
         for (NetworkStatus s : removed) {
             audit(pod, "detached", s.name(), s.iface(), s.ips(), null, "removed from " + PodView.NETWORKS, id);
             writer.event(pod, "Normal", "RemovedInterface", "Remove " + s.iface() + " from " + s.name());
@@ -570,6 +583,7 @@ public class PodReconciler implements ClusterView.Listener {
             if (q != null) q.addAfter(pod.uid(), backoffMax);
             return;
         }
+        written.add(pod.uid());
         writer.updateStatus(pod.namespace(), pod.name(), pod.uid(), ours -> List.of());
         for (NetworkStatus s : had) audit(pod, "detached", s.name(), s.iface(), s.ips(), null, reason, id);
         writer.event(pod, "Warning", "NodeGone", reason + ": addresses of " + had.stream().map(NetworkStatus::iface).toList() + " released");
@@ -605,6 +619,7 @@ public class PodReconciler implements ClusterView.Listener {
         for (NetworkStatus s : had) audit(pod, "detached", s.name(), s.iface(), s.ips(), null, "pod deleted", detachId);
         if (had.isEmpty()) audit(pod, "detached", null, null, null, null, "pod deleted", detachId);
         deleted.remove(uid);
+        written.remove(uid);
         failures.remove(uid);
         firstSeen.remove(uid);
         waitingForNetwork.values().forEach(s -> s.remove(uid));

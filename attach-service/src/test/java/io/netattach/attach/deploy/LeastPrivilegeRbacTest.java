@@ -85,7 +85,7 @@ class LeastPrivilegeRbacTest {
     void attachServiceMayReadAndWritePodsReadNadsWriteEventsAndHoldItsLeaseOnly() {
         RenderedManifests r = RenderedManifests.of("overlays/single-cluster");
         assertEquals(Set.of(
-                        "/pods:get,list,patch,update,watch",
+                        "/pods:get,list,patch,watch",
                         "k8s.cni.cncf.io/network-attachment-definitions:get,list,watch",
                         "/events:create,patch"),
                 grants(r.get(ClusterRole.class, "netattach-attach-service").getRules()));
