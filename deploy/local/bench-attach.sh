@@ -2,7 +2,8 @@
 # Attach benchmark on the lab (deploy/local/bench.sh attach): 4 nodes, two phases in one run:
 #   (a) steady arrivals (default 50 pods/s for 10 s): p50 / p99 from bound to network-status;
 #   (b) a burst (default 500 pods created at once): time until the last has its network-status, pods/s;
-# before them a warm-up (default 100 pods, not counted); after them each service's peak RSS (VmHWM). Last line: one JSON object.
+# before them a warm-up (default 5000 pods in bursts of 250, not counted: JIT); after them each process's CPU per
+# pod over the measured phases (its JIT compiler threads' share too) and peak RSS (VmHWM). Last line: one JSON object.
 # Options: --rate N --seconds N --burst N --warmup N.
 # Uses a running lab if there is one (its node count and primary CNI), else brings one up with 4 nodes and
 # removes it after. That lab's chain is the netattach shim alone (PRIMARY_CNI=none): the figures are netattach's,
@@ -30,9 +31,47 @@ spec:
 YAML
 primary=$(cat "$LAB/primary-cni" 2>/dev/null || echo bridge)
 say "attach benchmark on nodes $nodes (primary CNI: $primary)"
-out=$(java -jar "$NETATTACH_ROOT/deploy/local/lab/target/netattach-lab.jar" bench-attach --api "http://127.0.0.1:${LAB_API_PORT:-6443}" \
-  --nodes "$nodes" "$@" 2> "$LAB/bench-attach.err")
+bench=(java -jar "$NETATTACH_ROOT/deploy/local/lab/target/netattach-lab.jar" bench-attach --api "http://127.0.0.1:${LAB_API_PORT:-6443}" --nodes "$nodes")
+# The warm-up (--warmup N, default 5000 pods in bursts of 250) runs first, on its own, so that the CPU each
+# process spends can be counted over the measured phases only.
+warmup=5000
+args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --warmup) warmup="$2"; shift 2 ;;
+    *) args+=("$1"); shift ;;
+  esac
+done
+if [ "$warmup" -gt 0 ]; then
+  "${bench[@]}" --warmup "$warmup" --only-warmup true 2>> "$LAB/bench-attach.err" | sed 's/^/  /'
+fi
+# CPU ticks per process (user + system), and those of its JIT compiler threads ("C1/C2 CompilerThread").
+cpu_snapshot() {
+  local f name pid t
+  for f in "$LAB"/*.pid "$NETATTACH_STATE/kafka.pid"; do
+    name=$(basename "$f" .pid); pid=$(cat "$f")
+    [ -d "/proc/$pid" ] || continue
+    t=0
+    for task in /proc/"$pid"/task/*; do
+      if grep -q 'CompilerThre' "$task/comm" 2>/dev/null; then t=$((t + $(awk '{print $14 + $15}' "$task/stat" 2>/dev/null || echo 0))); fi
+    done
+    echo "$name $(awk '{print $14 + $15}' "/proc/$pid/stat") $t"
+  done
+}
+before=$(cpu_snapshot)
+out=$("${bench[@]}" --warmup 0 "${args[@]}" 2>> "$LAB/bench-attach.err")
+after=$(cpu_snapshot)
 echo "$out" | grep -v '^{'
+pods=$(echo "$out" | grep '^{' | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["steady"]["pods"] + d["burst"]["pods"])')
+hz=$(getconf CLK_TCK)
+cpu_table=$(join <(echo "$before" | sort) <(echo "$after" | sort) | awk -v pods="$pods" -v hz="$hz" '
+  { ms = ($4 - $2) * 1000 / hz / pods; jit = ($5 - $3) * 1000 / hz / pods; total += ms; totaljit += jit
+    printf "CPU per pod (attach + delete, measured phases) %-15s %6.2f ms (JIT compiler threads %.2f)\n", $1, ms, jit
+    json = json sep "\"" $1 "\":" sprintf("%.2f", ms); sep = "," }
+  END { printf "CPU per pod (attach + delete, measured phases) %-15s %6.2f ms (JIT compiler threads %.2f)\n", "all", total, totaljit
+        printf "JSON {%s,\"all\":%.2f,\"all_jit\":%.2f}\n", json, total, totaljit }')
+echo "$cpu_table" | grep -v '^JSON '
+cpu=$(echo "$cpu_table" | sed -n 's/^JSON //p')
 rss="{"
 sep=""
 for f in "$LAB"/*.pid; do
@@ -45,4 +84,4 @@ for f in "$LAB"/*.pid; do
 done
 rss="$rss}"
 json=$(echo "$out" | grep '^{')
-echo "${json%\}},\"peak_rss_mib\":$rss,\"nodes\":$(cat "$LAB/nodes"),\"primary_cni\":\"$primary\"}"
+echo "${json%\}},\"peak_rss_mib\":$rss,\"cpu_ms_per_pod\":$cpu,\"warmup_pods\":$warmup,\"nodes\":$(cat "$LAB/nodes"),\"primary_cni\":\"$primary\"}"

@@ -7,7 +7,7 @@ import java.util.Arrays;
  * Entry point of the local lab's stand-ins. Test infrastructure, not product: nothing in a service depends
  * on it. Sub-commands:
  * <pre>
- *   api-server --port 6443 --kubeconfig FILE [--apply FILE ...]   the stand-in Kubernetes API server
+ *   api-server --port 6443 --kubeconfig FILE [--apply FILE ...] [--event-ttl 60s] [--max-events 500]   the stand-in Kubernetes API server
  *   cluster --api URL --nodes a,b --cni-conf-dir DIR --cni-path DIRS  scheduler, controllers, kubelets
  * </pre>
  */
@@ -29,7 +29,7 @@ public final class Lab {
     }
 
     private static void usage() {
-        System.err.println("usage: lab api-server --port N --kubeconfig FILE [--apply FILE ...] | lab cluster --api URL --nodes a,b --cni-conf-dir DIR --cni-path DIRS");
+        System.err.println("usage: lab api-server --port N --kubeconfig FILE [--apply FILE ...] [--event-ttl 60s] [--max-events 500] | lab cluster --api URL --nodes a,b --cni-conf-dir DIR --cni-path DIRS");
         System.exit(2);
     }
 

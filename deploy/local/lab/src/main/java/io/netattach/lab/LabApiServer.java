@@ -53,8 +53,49 @@ final class LabApiServer {
         }
         System.out.println("lab API server (fabric8 mock, CRUD mode; a stand-in, not a real API server) on " + url
                 + "; kubeconfig " + kubeconfig);
+        expireEvents(url, java.time.Duration.parse("PT" + options.get("event-ttl", "60s").toUpperCase()),
+                Integer.parseInt(options.get("max-events", "500")));
         Runtime.getRuntime().addShutdownHook(new Thread(server::destroy));
         new CountDownLatch(1).await();
+    }
+
+    /**
+     * Events expire, as on a real API server (kube-apiserver --event-ttl, 1 h by default), here after {@code ttl},
+     * and beyond the newest {@code max}: the mock keeps every object in one list and scans it on every request, so
+     * a store that only grows (an AddedInterface Event per attached pod) made each request slower: after 6,000
+     * pods the stand-in spent 17 ms of CPU per pod, more than all of netattach's services together
+     * (docs/benchmarks.md, "Attach").
+     */
+    private static void expireEvents(String url, java.time.Duration ttl, int max) {
+        KubernetesClient client = new KubernetesClientBuilder()
+                .withConfig(new io.fabric8.kubernetes.client.ConfigBuilder().withMasterUrl(url).build()).build();
+        var timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "event-ttl");
+            t.setDaemon(true);
+            return t;
+        });
+        timer.scheduleWithFixedDelay(() -> {
+            try {
+                java.time.Instant limit = java.time.Instant.now().minus(ttl);
+                List<io.fabric8.kubernetes.api.model.Event> events = new java.util.ArrayList<>(client.v1().events().inAnyNamespace().list().getItems());
+                events.sort(java.util.Comparator.comparing(LabApiServer::lastSeen));
+                int over = events.size() - max;
+                for (var e : events) {
+                    if (over-- > 0 || lastSeen(e).isBefore(limit)) client.resource(e).delete();
+                }
+            } catch (RuntimeException ex) {
+                System.err.println("lab API server: event expiry: " + ex.getMessage());
+            }
+        }, 2, 2, java.util.concurrent.TimeUnit.SECONDS);
+    }
+
+    private static java.time.Instant lastSeen(io.fabric8.kubernetes.api.model.Event e) {
+        String at = e.getLastTimestamp() != null ? e.getLastTimestamp() : e.getMetadata().getCreationTimestamp();
+        try {
+            return at == null ? java.time.Instant.EPOCH : java.time.Instant.parse(at);
+        } catch (java.time.format.DateTimeParseException x) {
+            return java.time.Instant.EPOCH;
+        }
     }
 
     private static void writeKubeconfig(Path file, String url) throws Exception {

@@ -87,7 +87,14 @@ final class LabCluster {
         };
         // One watch per kind for the whole process, as the controllers of a cluster read from informer caches:
         // listing every pod from the API server on every event was most of the lab's CPU under load.
-        pods = client.pods().inAnyNamespace().inform(cast(any), 30_000);
+        // Pod updates (netattach's status writes, mostly) change nothing the scheduler and the controllers act on:
+        // only a pod's creation and deletion wake them (a pass is O(pods); the 2 s pass catches anything else).
+        ResourceEventHandler<Pod> podsAddedOrDeleted = new ResourceEventHandler<>() {
+            @Override public void onAdd(Pod p) { kick.run(); }
+            @Override public void onUpdate(Pod a, Pod b) { }
+            @Override public void onDelete(Pod p, boolean unknown) { kick.run(); }
+        };
+        pods = client.pods().inAnyNamespace().inform(podsAddedOrDeleted, 30_000);
         deployments = client.apps().deployments().inAnyNamespace().inform(cast(any), 30_000);
         statefulSets = client.apps().statefulSets().inAnyNamespace().inform(cast(any), 30_000);
         kubelets.forEach(k -> pods.addEventHandler(k.handler()));
