@@ -48,6 +48,7 @@ public class ClusterView {
     @org.eclipse.microprofile.config.inject.ConfigProperty(name = "netattach.attach.watch-nodes", defaultValue = "false") boolean watchNodes;
 
     private final Map<String, PodView> pods = new ConcurrentHashMap<>();
+    private final java.util.Set<String> terminating = ConcurrentHashMap.newKeySet();
     private final Map<String, Definition> definitions = new ConcurrentHashMap<>();
     private SharedIndexInformer<Pod> podInformer;
     private SharedIndexInformer<GenericKubernetesResource> nadInformer;
@@ -136,6 +137,7 @@ public class ClusterView {
             public void onAdd(Pod p) { pod(p, listener); }
             public void onUpdate(Pod o, Pod p) { pod(p, listener); }
             public void onDelete(Pod p, boolean unknown) {
+                terminating.remove(p.getMetadata().getUid());
                 PodView last = pods.remove(p.getMetadata().getUid());
                 PodView view = PodView.of(p);
                 // the delete event may carry a reduced object: our last full view knows node and status
@@ -163,6 +165,7 @@ public class ClusterView {
         podInformer = null;
         nodeInformer = null;
         pods.clear();
+        terminating.clear();
     }
 
     public void stop() {
@@ -172,7 +175,11 @@ public class ClusterView {
 
     private void pod(Pod p, Listener listener) {
         PodView view = PodView.of(p);
-        if (p.getMetadata().getDeletionTimestamp() != null) return; // the delete event follows
+        if (p.getMetadata().getDeletionTimestamp() != null) {
+            // terminating (graceful deletion, finalizers): nothing more to attach; the delete event follows and tears down
+            terminating.add(view.uid());
+            return;
+        }
         if (view.concernsUs()) {
             PodView before = pods.put(view.uid(), view);
             if (!view.sameAs(before)) listener.podChanged(view);
@@ -217,6 +224,11 @@ public class ClusterView {
 
     public Optional<PodView> pod(String uid) {
         return Optional.ofNullable(pods.get(uid));
+    }
+
+    /** The pod has a deletionTimestamp (it is going away: attach nothing more to it). */
+    public boolean terminating(String uid) {
+        return terminating.contains(uid);
     }
 
     public Iterable<PodView> pods() {

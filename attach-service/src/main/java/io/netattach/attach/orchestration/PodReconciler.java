@@ -271,6 +271,7 @@ public class PodReconciler implements ClusterView.Listener {
             written.remove(uid); // no longer concerns us (or gone): nothing to read back
             return;
         }
+        if (cluster.terminating(uid)) return; // being deleted: its teardown follows the delete event
         Long nodeDeletedAt = goneNodes.get(cached.get().nodeName());
         if (nodeDeletedAt != null) {
             // nothing is attached on a deleted node; its pods' addresses go back once the grace period is over

@@ -54,6 +54,7 @@ class AttachFlowTest {
 
     @Inject KubernetesClient client;
     @Inject PodReconciler reconciler;
+    @Inject io.netattach.attach.kube.ClusterView clusterView;
     final ObjectMapper json = new ObjectMapper();
 
     @BeforeEach
@@ -179,6 +180,31 @@ class AttachFlowTest {
         nad("late", "late-net", BRIDGE, null);
         List<JsonNode> status = awaitStatus("late", "waiting-pod", 1);
         assertEquals("late/late-net", status.getFirst().path("name").asText());
+    }
+
+    @Test
+    void aPodBeingDeletedGetsNothingAttachedWhenItsNadAppears() throws Exception {
+        // both wait for the same missing NAD; one is then deleted but held by a finalizer (graceful deletion)
+        String going = pod("leaving", "terminating-pod", "node-t", "later-net");
+        String staying = pod("leaving", "staying-pod", "node-t", "later-net");
+        await(() -> event("leaving", going, "NetworkNotFound"), "a NetworkNotFound event on the pod to be deleted");
+        await(() -> event("leaving", staying, "NetworkNotFound"), "a NetworkNotFound event on the pod that stays");
+        client.pods().inNamespace("leaving").withName("terminating-pod")
+                .edit(p -> new PodBuilder(p).editMetadata().addToFinalizers("test.netattach.io/hold").endMetadata().build());
+        client.pods().inNamespace("leaving").withName("terminating-pod").delete();
+        awaitTrue(() -> pod("leaving", "terminating-pod").getMetadata().getDeletionTimestamp() != null, "the deletionTimestamp");
+        awaitTrue(() -> reconcilerSawTerminating(going), "attach-service saw the deletionTimestamp");
+
+        nad("leaving", "later-net", BRIDGE, null); // wakes both
+        awaitStatus("leaving", "staying-pod", 1);
+        assertTrue(standIns.of("io.netattach.ipam.allocate", going).isEmpty(), "no address for a pod being deleted");
+        assertTrue(standIns.of("io.netattach.node.attach", going).isEmpty(), "no node command for a pod being deleted");
+        client.pods().inNamespace("leaving").withName("terminating-pod")
+                .edit(p -> new PodBuilder(p).editMetadata().withFinalizers(List.of()).endMetadata().build());
+    }
+
+    private boolean reconcilerSawTerminating(String uid) {
+        return clusterView.terminating(uid);
     }
 
     @Test
