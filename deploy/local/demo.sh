@@ -58,6 +58,12 @@ for p in $(pods); do
   s=$(status_of "$p")
   if [ -n "$s" ]; then
     echo "  network-status: $s"
+    # networks left out because the node's kernel lacks their kind (this machine: ipvlan), with the reason
+    kubectl get pod -n "${p%%/*}" "${p#*/}" -o jsonpath='{.metadata.annotations.netattach\.io/skipped-networks}' | python3 -c '
+import json, sys
+text = sys.stdin.read().strip()
+for k in (json.loads(text) if text and text != "null" else []):
+    print("  left out: " + k["interface"] + " (" + k["name"] + "): " + k["reason"])'
   else
     echo "  no network-status: $(last_warning "$p")"
   fi
