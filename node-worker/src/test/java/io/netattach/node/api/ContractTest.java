@@ -27,6 +27,14 @@ class ContractTest {
         Commands.Result failed = new Commands.Result("r2", pod, false, false, null, List.of(), "NotFound", "master \"eth9\" not found");
         assertEquals(List.of(), Contract.checkEvent(new ObjectMapper().readTree(json.result(failed)), "NodeResultData"));
 
+        Commands.Result unsupported = new Commands.Result("r4", pod, false, false, null, List.of(), "Unsupported", "this node's kernel cannot make ipvlan interfaces");
+        assertEquals(List.of(), Contract.checkEvent(new ObjectMapper().readTree(json.result(unsupported)), "NodeResultData"));
+        Commands.Result withSkip = new Commands.Result("r5", pod, true, false, "/var/run/netns/p",
+                List.of(InterfaceReport.skipped("default/ipvlan-conf", "net2", "/var/run/netns/p", "this node's kernel cannot make ipvlan interfaces")), null, null);
+        JsonNode skipEvent = new ObjectMapper().readTree(json.result(withSkip));
+        assertEquals(List.of(), Contract.checkEvent(skipEvent, "NodeResultData"));
+        assertTrue(skipEvent.at("/data/interfaces/0/skipped").asBoolean(), skipEvent.toString());
+
         Commands.Result badReason = new Commands.Result("r3", pod, false, false, null, List.of(), "Oops", "x");
         List<String> errors = Contract.checkEvent(new ObjectMapper().readTree(json.result(badReason)), "NodeResultData");
         assertTrue(errors.stream().anyMatch(e -> e.startsWith("data.error")), errors.toString());
