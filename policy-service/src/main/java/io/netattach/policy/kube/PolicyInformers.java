@@ -63,17 +63,7 @@ public class PolicyInformers implements PolicySource, AutoCloseable {
             }
             @Override public void onDelete(T obj, boolean unknown) { version.incrementAndGet(); }
         });
-        // Never give up: fabric8's default stops an informer for good at an error before its first list (API
-        // server not reachable yet) and at watch errors other than 410 after it, which would leave decisions
-        // failing closed (or, worse, served from a frozen cache) until a restart. Retried with the client's backoff.
-        informer.exceptionHandler((started, t) -> {
-            LOG.warnf("informer on %s: %s; retrying", what, t.getMessage() == null ? t.toString() : t.getMessage());
-            return true;
-        });
-        informer.start().whenComplete((v, e) -> {
-            if (e != null) LOG.errorf("informer on %s could not start: %s; policy decisions fail closed until it does", what, e.getMessage());
-        });
-        return informer;
+        return Informers.start(informer, what, "policy");
     }
 
     @Override

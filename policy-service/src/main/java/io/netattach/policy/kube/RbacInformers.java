@@ -15,7 +15,6 @@ import io.netattach.policy.domain.rbac.RbacSource;
 import io.netattach.policy.domain.rbac.Role;
 import io.netattach.policy.domain.rbac.RoleRule;
 import io.netattach.policy.domain.rbac.Subject;
-import org.jboss.logging.Logger;
 
 import java.util.List;
 import java.util.Optional;
@@ -23,7 +22,6 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /** Informer caches of Roles, ClusterRoles, RoleBindings and ClusterRoleBindings, read by the local RBAC evaluator. */
 public class RbacInformers implements RbacSource, AutoCloseable {
-    private static final Logger LOG = Logger.getLogger(RbacInformers.class);
     private final KubernetesClient client;
     private final AtomicLong version = new AtomicLong();
     private SharedIndexInformer<io.fabric8.kubernetes.api.model.rbac.Role> roles;
@@ -50,17 +48,7 @@ public class RbacInformers implements RbacSource, AutoCloseable {
             @Override public void onUpdate(T oldObj, T newObj) { version.incrementAndGet(); }
             @Override public void onDelete(T obj, boolean unknown) { version.incrementAndGet(); }
         });
-        // Never give up: fabric8's default stops an informer for good at an error before its first list (API
-        // server not reachable yet) and at watch errors other than 410 after it, which would leave decisions
-        // failing closed (or, worse, served from a frozen cache) until a restart. Retried with the client's backoff.
-        informer.exceptionHandler((started, t) -> {
-            LOG.warnf("informer on %s: %s; retrying", what, t.getMessage() == null ? t.toString() : t.getMessage());
-            return true;
-        });
-        informer.start().whenComplete((v, e) -> {
-            if (e != null) LOG.errorf("informer on %s could not start: %s; RBAC decisions fail closed until it does", what, e.getMessage());
-        });
-        return informer;
+        return Informers.start(informer, what, "RBAC");
     }
 
     @Override
