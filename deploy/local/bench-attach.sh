@@ -63,6 +63,7 @@ out=$("${bench[@]}" --warmup 0 "${args[@]}" 2>> "$LAB/bench-attach.err")
 after=$(cpu_snapshot)
 echo "$out" | grep -v '^{'
 pods=$(echo "$out" | grep '^{' | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["steady"]["pods"] + d["burst"]["pods"])')
+[ "$pods" -gt 0 ] || pods=1 # no pod measured (--rate 0 --burst 0): per-pod figures are then per run
 hz=$(getconf CLK_TCK)
 cpu_table=$(join <(echo "$before" | sort) <(echo "$after" | sort) | awk -v pods="$pods" -v hz="$hz" '
   { ms = ($4 - $2) * 1000 / hz / pods; jit = ($5 - $3) * 1000 / hz / pods; total += ms; totaljit += jit

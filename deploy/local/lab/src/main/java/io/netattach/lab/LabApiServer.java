@@ -92,9 +92,9 @@ final class LabApiServer {
     private static java.time.Instant lastSeen(io.fabric8.kubernetes.api.model.Event e) {
         String at = e.getLastTimestamp() != null ? e.getLastTimestamp() : e.getMetadata().getCreationTimestamp();
         try {
-            return at == null ? java.time.Instant.EPOCH : java.time.Instant.parse(at);
-        } catch (java.time.format.DateTimeParseException x) {
-            return java.time.Instant.EPOCH;
+            return java.time.Instant.parse(at);
+        } catch (RuntimeException x) {
+            return java.time.Instant.now(); // no readable time: kept (only the count limit applies to it)
         }
     }
 
