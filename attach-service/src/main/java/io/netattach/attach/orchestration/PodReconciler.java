@@ -299,8 +299,7 @@ public class PodReconciler implements ClusterView.Listener {
             if (!plan.removed().isEmpty()) detach(pod, plan.removed());
             if (!plan.staleSkips().isEmpty()) {
                 Set<String> stale = plan.staleSkips().stream().map(SkippedNetwork::key).collect(Collectors.toSet());
-                written.add(uid);
-                writer.updateStatus(pod, ours -> ours, skips -> skips.stream().filter(k -> !stale.contains(k.key())).toList());
+                writeStatus(pod, ours -> ours, skips -> skips.stream().filter(k -> !stale.contains(k.key())).toList());
             }
             if (!plan.added().isEmpty()) attach(pod, plan.added(), clock);
             failures.remove(uid);
@@ -436,8 +435,7 @@ public class PodReconciler implements ClusterView.Listener {
             List<NetworkStatus> entries = statusEntries(added.stream().filter(s -> !skippedIfaces.contains(s.interfaceName())).toList(), allocations, result);
             Set<String> replaced = entries.stream().map(NetworkStatus::key).collect(Collectors.toSet());
             Set<String> nowSkipped = skips.stream().map(SkippedNetwork::key).collect(Collectors.toSet());
-            written.add(uid);
-            boolean present = writer.updateStatus(pod, ours -> {
+            boolean present = writeStatus(pod, ours -> {
                 List<NetworkStatus> next = new ArrayList<>(ours.stream().filter(s -> !replaced.contains(s.key())).toList());
                 next.addAll(entries);
                 return next;
@@ -530,6 +528,16 @@ public class PodReconciler implements ClusterView.Listener {
         }
     }
 
+    /**
+     * Every write of a pod's annotations goes through here, so the pod is read back from the API server before
+     * the next reconcile acts on it (the cache may not show the write yet).
+     */
+    private boolean writeStatus(PodView pod, java.util.function.UnaryOperator<List<NetworkStatus>> change,
+                                java.util.function.UnaryOperator<List<SkippedNetwork>> skipped) {
+        written.add(pod.uid());
+        return writer.updateStatus(pod, change, skipped);
+    }
+
     /** IPAM release of one interface's addresses (id {@code release/<cluster>/<podUid>/<interface>/<hash>}); NotFound is fine. */
     private void release(PodView pod, String iface, String hash) throws StepFailure {
         String id = "release/" + clusterId + "/" + pod.uid() + "/" + iface + "/" + hash;
@@ -558,8 +566,7 @@ public class PodReconciler implements ClusterView.Listener {
             throw new Retry(f.getMessage());
         }
         Set<String> keys = removed.stream().map(NetworkStatus::key).collect(Collectors.toSet());
-        written.add(pod.uid());
-        writer.updateStatus(pod, ours -> ours.stream().filter(s -> !keys.contains(s.key())).toList(), skips -> skips);
+        writeStatus(pod, ours -> ours.stream().filter(s -> !keys.contains(s.key())).toList(), skips -> skips);
         for (NetworkStatus s : removed) {
             audit(pod, "detached", s.name(), s.iface(), s.ips(), null, "removed from " + PodView.NETWORKS, id);
             writer.event(pod, "Normal", "RemovedInterface", "Remove " + s.iface() + " from " + s.name());
@@ -584,8 +591,7 @@ public class PodReconciler implements ClusterView.Listener {
             if (q != null) q.addAfter(pod.uid(), backoffMax);
             return;
         }
-        written.add(pod.uid());
-        writer.updateStatus(pod.namespace(), pod.name(), pod.uid(), ours -> List.of());
+        writeStatus(pod, ours -> List.of(), skips -> skips);
         for (NetworkStatus s : had) audit(pod, "detached", s.name(), s.iface(), s.ips(), null, reason, id);
         writer.event(pod, "Warning", "NodeGone", reason + ": addresses of " + had.stream().map(NetworkStatus::iface).toList() + " released");
     }
