@@ -51,18 +51,10 @@ public class PodWriter {
     }
 
     /**
-     * Applies change to the pod's secondary network-status entries (entries of other writers are kept).
-     * The pod is read first; see {@link #updateStatus(PodView, UnaryOperator, UnaryOperator)}.
-     *
-     * @return false when the pod no longer exists (or is another pod with the same name)
-     */
-    public boolean updateStatus(String namespace, String name, String uid, UnaryOperator<List<NetworkStatus>> change) {
-        return write(namespace, name, uid, read(namespace, name, uid), change, UnaryOperator.identity());
-    }
-
-    /**
-     * As above, and in the same write the {@value PodView#SKIPPED_NETWORKS} annotation (removed when the list
-     * becomes empty). Starts from {@code known} (the informer's view, or a fresh read), so the usual attach costs
+     * Applies change to the pod's secondary network-status entries (entries of other writers are kept) and, in the
+     * same write, skippedChange to the {@value PodView#SKIPPED_NETWORKS} annotation (removed when the list becomes
+     * empty). Starts from {@code known} (the informer's view, or a fresh read; without a resourceVersion the pod is
+     * read first), so the usual attach costs
      * one request: a JSON merge patch of the two annotations that carries {@code known}'s resourceVersion, which
      * the API server checks like an update's. A pod changed meanwhile answers 409; it is then read, the change is
      * applied again to what it holds now, and written again (no lost update).

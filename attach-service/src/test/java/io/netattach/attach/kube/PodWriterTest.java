@@ -33,11 +33,16 @@ class PodWriterTest {
         return client.pods().inNamespace("writer").resource(b.build()).create();
     }
 
+    /** A pod known by name and UID only (no resourceVersion): the writer reads it first. */
+    private static PodView notRead(String name, String uid) {
+        return new PodView(uid, "writer", name, null, null, java.util.Map.of(), null, null);
+    }
+
     @Test
     void aConcurrentWriteCausesAConflictAndARetryOnFreshDataNotALostUpdate() {
         Pod pod = pod("contended", null);
         AtomicInteger calls = new AtomicInteger();
-        boolean present = writer.updateStatus("writer", "contended", pod.getMetadata().getUid(), ours -> {
+        boolean present = writer.updateStatus(notRead("contended", pod.getMetadata().getUid()), ours -> {
             if (calls.incrementAndGet() == 1) {
                 // someone else writes the pod between our read and our write
                 client.pods().inNamespace("writer").withName("contended")
@@ -46,7 +51,7 @@ class PodWriterTest {
             List<NetworkStatus> next = new ArrayList<>(ours);
             next.add(new NetworkStatus("writer/a", "net1", List.of("10.0.0.5"), "02:00:00:00:00:01", 1500, null, null, null, null));
             return next;
-        });
+        }, skipped -> skipped);
         assertTrue(present);
         assertEquals(2, calls.get(), "the first write got 409 and the change was applied again on the fresh pod");
         Pod now = client.pods().inNamespace("writer").withName("contended").get();
@@ -90,8 +95,8 @@ class PodWriterTest {
     void keepsTheEntriesOfOtherWritersSuchAsTheClusterNetwork() {
         String cluster = "[{\"name\":\"k8s-pod-network\",\"interface\":\"eth0\",\"ips\":[\"10.244.0.7\"],\"default\":true}]";
         Pod pod = pod("with-primary", cluster);
-        writer.updateStatus("writer", "with-primary", pod.getMetadata().getUid(),
-                ours -> List.of(new NetworkStatus("writer/a", "net1", List.of("10.0.0.6"), null, null, null, null, null, null)));
+        writer.updateStatus(notRead("with-primary", pod.getMetadata().getUid()),
+                ours -> List.of(new NetworkStatus("writer/a", "net1", List.of("10.0.0.6"), null, null, null, null, null, null)), skipped -> skipped);
         String status = client.pods().inNamespace("writer").withName("with-primary").get().getMetadata().getAnnotations().get(PodView.NETWORK_STATUS);
         assertTrue(status.startsWith("[{\"name\":\"k8s-pod-network\",\"interface\":\"eth0\""), status);
         assertTrue(status.contains("\"name\":\"writer/a\",\"interface\":\"net1\",\"ips\":[\"10.0.0.6\"]"), status);
@@ -101,6 +106,6 @@ class PodWriterTest {
     @Test
     void aPodReplacedUnderTheSameNameIsNotWritten() {
         pod("replaced", null);
-        assertFalse(writer.updateStatus("writer", "replaced", "some-other-uid", ours -> ours));
+        assertFalse(writer.updateStatus(notRead("replaced", "some-other-uid"), ours -> ours, skipped -> skipped));
     }
 }
