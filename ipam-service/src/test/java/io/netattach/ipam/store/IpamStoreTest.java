@@ -224,37 +224,20 @@ class IpamStoreTest {
     @Test
     void twoStoreInstancesWithSeparateConnectionPoolsNeverHandOutADuplicate() throws Exception {
         String p = put("{\"type\":\"whereabouts\",\"range\":\"10.60.0.0/16\"}");
-        String url = ConfigProvider.getConfig().getValue("quarkus.datasource.reactive.url", String.class);
-        PgConnectOptions options = PgConnectOptions.fromUri(url).setUser("netattach_ipam").setPassword("netattach");
-        Pool otherDb = Pool.newInstance(PgBuilder.pool().with(new PoolOptions().setMaxSize(8)).connectingTo(options).using(vertx.getDelegate()).build());
-        IpamStore replica = new IpamStore(otherDb, JSON);
         int threads = 16;
         int perThread = 40;
-        ExecutorService exec = Executors.newFixedThreadPool(threads);
         List<String> handedOut = Collections.synchronizedList(new ArrayList<>());
         AtomicInteger released = new AtomicInteger();
-        try {
-            List<Future<?>> futures = new ArrayList<>();
-            for (int t = 0; t < threads; t++) {
-                final int thread = t;
-                IpamStore s = t % 2 == 0 ? store : replica;
-                futures.add(exec.submit(() -> {
-                    for (int i = 0; i < perThread; i++) {
-                        String uid = "t" + thread + "-" + i;
-                        handedOut.add(s.allocate(p, pod("pod-" + uid, uid, "net1"), null, null).ips().getFirst());
-                        if (i % 4 == 3) { // churn: release an earlier one now and then
-                            String old = "t" + thread + "-" + (i - 2);
-                            released.addAndGet(s.release("c1", old, "net1", p).size());
-                        }
-                    }
-                    return null;
-                }));
+        onTwoInstances(threads, (thread, s) -> {
+            for (int i = 0; i < perThread; i++) {
+                String uid = "t" + thread + "-" + i;
+                handedOut.add(s.allocate(p, pod("pod-" + uid, uid, "net1"), null, null).ips().getFirst());
+                if (i % 4 == 3) { // churn: release an earlier one now and then
+                    String old = "t" + thread + "-" + (i - 2);
+                    released.addAndGet(s.release("c1", old, "net1", p).size());
+                }
             }
-            for (Future<?> f : futures) f.get(120, TimeUnit.SECONDS);
-        } finally {
-            exec.shutdownNow();
-            otherDb.close().await().atMost(Duration.ofSeconds(10));
-        }
+        });
         Row dup = db.preparedQuery("select count(*) - count(distinct (range_set, ordinal, value)), count(*) from allocation where pool = $1").execute(Tuple.of(p))
                 .await().atMost(Duration.ofSeconds(10)).iterator().next();
         assertEquals(0L, dup.getLong(0), "duplicate addresses in SQL");
@@ -268,46 +251,58 @@ class IpamStoreTest {
         }));
     }
 
-    IpamStore replica(Pool[] opened) {
-        String url = ConfigProvider.getConfig().getValue("quarkus.datasource.reactive.url", String.class);
-        PgConnectOptions options = PgConnectOptions.fromUri(url).setUser("netattach_ipam").setPassword("netattach");
-        opened[0] = Pool.newInstance(PgBuilder.pool().with(new PoolOptions().setMaxSize(8)).connectingTo(options).using(vertx.getDelegate()).build());
-        return new IpamStore(opened[0], JSON);
+    /** What one thread of a concurrency test does, on the store instance it was given. */
+    interface OnInstance {
+        void run(int thread, IpamStore s) throws Exception;
     }
 
-    @Test
-    void concurrentAllocatorsOnTwoInstancesExhaustASlash24Exactly() throws Exception {
-        String p = put("{\"type\":\"whereabouts\",\"range\":\"10.61.0.0/24\"}");
-        Pool[] opened = new Pool[1];
-        IpamStore replica = replica(opened);
-        ExecutorService exec = Executors.newFixedThreadPool(8);
-        Set<String> granted = Collections.synchronizedSet(new HashSet<>());
-        AtomicInteger grants = new AtomicInteger();
-        AtomicInteger exhausted = new AtomicInteger();
+    /**
+     * Runs body on {@code threads} threads at once: even threads on this test's store, odd ones on a second
+     * IpamStore with its own connection pool (another replica, coordinated by PostgreSQL alone). Waits up to
+     * 120 s for all of them (an assertion failing in one fails the test), then closes that second pool.
+     */
+    void onTwoInstances(int threads, OnInstance body) throws Exception {
+        String url = ConfigProvider.getConfig().getValue("quarkus.datasource.reactive.url", String.class);
+        PgConnectOptions options = PgConnectOptions.fromUri(url).setUser("netattach_ipam").setPassword("netattach");
+        Pool otherDb = Pool.newInstance(PgBuilder.pool().with(new PoolOptions().setMaxSize(8)).connectingTo(options).using(vertx.getDelegate()).build());
+        IpamStore replica = new IpamStore(otherDb, JSON);
+        ExecutorService exec = Executors.newFixedThreadPool(threads);
         try {
             List<Future<?>> futures = new ArrayList<>();
-            for (int t = 0; t < 8; t++) {
-                final int thread = t;
+            for (int t = 0; t < threads; t++) {
+                int thread = t;
                 IpamStore s = t % 2 == 0 ? store : replica;
                 futures.add(exec.submit(() -> {
-                    for (int i = 0; ; i++) {
-                        try {
-                            granted.add(s.allocate(p, pod("x", "ex-" + thread + "-" + i, "net1"), null, null).ips().getFirst());
-                            grants.incrementAndGet();
-                        } catch (IpamException e) {
-                            assertEquals(Reason.Exhausted, e.reason(), e.getMessage());
-                            assertTrue(e.getMessage().contains("all 254 addresses"), e.getMessage());
-                            exhausted.incrementAndGet();
-                            return null;
-                        }
-                    }
+                    body.run(thread, s);
+                    return null;
                 }));
             }
             for (Future<?> f : futures) f.get(120, TimeUnit.SECONDS);
         } finally {
             exec.shutdownNow();
-            opened[0].close().await().atMost(Duration.ofSeconds(10));
+            otherDb.close().await().atMost(Duration.ofSeconds(10));
         }
+    }
+
+    @Test
+    void concurrentAllocatorsOnTwoInstancesExhaustASlash24Exactly() throws Exception {
+        String p = put("{\"type\":\"whereabouts\",\"range\":\"10.61.0.0/24\"}");
+        Set<String> granted = Collections.synchronizedSet(new HashSet<>());
+        AtomicInteger grants = new AtomicInteger();
+        AtomicInteger exhausted = new AtomicInteger();
+        onTwoInstances(8, (thread, s) -> {
+            for (int i = 0; ; i++) {
+                try {
+                    granted.add(s.allocate(p, pod("x", "ex-" + thread + "-" + i, "net1"), null, null).ips().getFirst());
+                    grants.incrementAndGet();
+                } catch (IpamException e) {
+                    assertEquals(Reason.Exhausted, e.reason(), e.getMessage());
+                    assertTrue(e.getMessage().contains("all 254 addresses"), e.getMessage());
+                    exhausted.incrementAndGet();
+                    return;
+                }
+            }
+        });
         assertEquals(254, grants.get());
         assertEquals(254, granted.size()); // no address given twice
         assertEquals(8, exhausted.get());
@@ -317,48 +312,30 @@ class IpamStoreTest {
     @Test
     void staticRequestsRacingDynamicAllocatorsNeverShareAnAddress() throws Exception {
         String p = put("{\"type\":\"whereabouts\",\"range\":\"10.62.0.0/24\"}");
-        Pool[] opened = new Pool[1];
-        IpamStore replica = replica(opened);
-        ExecutorService exec = Executors.newFixedThreadPool(6);
         Map<String, String> holders = new java.util.concurrent.ConcurrentHashMap<>();
         AtomicInteger conflicts = new AtomicInteger();
         AtomicInteger duplicates = new AtomicInteger();
-        try {
-            List<Future<?>> futures = new ArrayList<>();
-            for (int t = 0; t < 4; t++) { // dynamic allocators
-                final int thread = t;
-                IpamStore s = t % 2 == 0 ? store : replica;
-                futures.add(exec.submit(() -> {
-                    for (int i = 0; i < 25; i++) {
-                        String uid = "dyn-" + thread + "-" + i;
-                        if (holders.putIfAbsent(s.allocate(p, pod(uid, uid, "net1"), null, null).ips().getFirst(), uid) != null) duplicates.incrementAndGet();
-                    }
-                    return null;
-                }));
+        onTwoInstances(6, (thread, s) -> {
+            if (thread < 4) { // dynamic allocators
+                for (int i = 0; i < 25; i++) {
+                    String uid = "dyn-" + thread + "-" + i;
+                    if (holders.putIfAbsent(s.allocate(p, pod(uid, uid, "net1"), null, null).ips().getFirst(), uid) != null) duplicates.incrementAndGet();
+                }
+                return;
             }
-            for (int t = 0; t < 2; t++) { // static requests over the same low addresses: evens and odds
-                final int thread = t;
-                IpamStore s = t == 0 ? store : replica;
-                futures.add(exec.submit(() -> {
-                    for (int host = 1 + thread; host <= 120; host += 2) {
-                        String uid = "st-" + host;
-                        try {
-                            Lease l = s.allocate(p, pod(uid, uid, "net1"), List.of("10.62.0." + host), null);
-                            assertEquals("10.62.0." + host + "/24", l.ips().getFirst());
-                            if (holders.putIfAbsent(l.ips().getFirst(), uid) != null) duplicates.incrementAndGet();
-                        } catch (IpamException e) {
-                            assertEquals(Reason.Conflict, e.reason(), e.getMessage());
-                            conflicts.incrementAndGet();
-                        }
-                    }
-                    return null;
-                }));
+            // threads 4 and 5 (one per instance): static requests over the same low addresses, evens and odds
+            for (int host = 1 + thread - 4; host <= 120; host += 2) {
+                String uid = "st-" + host;
+                try {
+                    Lease l = s.allocate(p, pod(uid, uid, "net1"), List.of("10.62.0." + host), null);
+                    assertEquals("10.62.0." + host + "/24", l.ips().getFirst());
+                    if (holders.putIfAbsent(l.ips().getFirst(), uid) != null) duplicates.incrementAndGet();
+                } catch (IpamException e) {
+                    assertEquals(Reason.Conflict, e.reason(), e.getMessage());
+                    conflicts.incrementAndGet();
+                }
             }
-            for (Future<?> f : futures) f.get(120, TimeUnit.SECONDS);
-        } finally {
-            exec.shutdownNow();
-            opened[0].close().await().atMost(Duration.ofSeconds(10));
-        }
+        });
         assertEquals(0, duplicates.get());
         assertEquals(100 + 120 - conflicts.get(), store.allocations(p).size());
         assertEquals(store.allocations(p).size(), Set.copyOf(store.allocations(p).stream().map(Holding::address).toList()).size());
@@ -437,43 +414,28 @@ class IpamStoreTest {
     @Test
     void releasesOfOnePoolFromManyThreadsAndBothInstancesGoThroughTheBatchAndNeverLoseOrDuplicate() throws Exception {
         String p = put("{\"type\":\"whereabouts\",\"range\":\"10.67.0.0/16\"}");
-        Pool[] opened = new Pool[1];
-        IpamStore replica = replica(opened);
         int threads = 12;
-        ExecutorService exec = Executors.newFixedThreadPool(threads);
         AtomicInteger freed = new AtomicInteger();
         Map<String, String> live = new java.util.concurrent.ConcurrentHashMap<>();
         AtomicInteger duplicates = new AtomicInteger();
-        try {
-            List<Future<?>> futures = new ArrayList<>();
-            for (int t = 0; t < threads; t++) {
-                final int thread = t;
-                IpamStore s = t % 2 == 0 ? store : replica;
-                futures.add(exec.submit(() -> {
-                    java.util.ArrayDeque<String[]> held = new java.util.ArrayDeque<>();
-                    for (int i = 0; i < 30; i++) {
-                        String uid = "rb-" + thread + "-" + i;
-                        String ip = s.allocate(p, pod(uid, uid, "net1"), null, null).ips().getFirst();
-                        if (live.putIfAbsent(ip, uid) != null) duplicates.incrementAndGet();
-                        held.add(new String[]{uid, ip});
-                        if (held.size() > 3) {
-                            String[] old = held.poll();
-                            live.remove(old[1]);
-                            // the pool given (REST) or not (Kafka: looked up by pod UID), alternately
-                            List<IpamStore.Released> r = s.release(i % 2 == 0 ? "c1" : null, old[0], null, i % 2 == 0 ? p : null);
-                            assertEquals(List.of(old[1].split("/")[0]), r.stream().map(IpamStore.Released::address).toList());
-                            assertEquals(old[0], r.getFirst().owner().podUid());
-                            freed.addAndGet(r.size());
-                        }
-                    }
-                    return null;
-                }));
+        onTwoInstances(threads, (thread, s) -> {
+            java.util.ArrayDeque<String[]> held = new java.util.ArrayDeque<>();
+            for (int i = 0; i < 30; i++) {
+                String uid = "rb-" + thread + "-" + i;
+                String ip = s.allocate(p, pod(uid, uid, "net1"), null, null).ips().getFirst();
+                if (live.putIfAbsent(ip, uid) != null) duplicates.incrementAndGet();
+                held.add(new String[]{uid, ip});
+                if (held.size() > 3) {
+                    String[] old = held.poll();
+                    live.remove(old[1]);
+                    // the pool given (REST) or not (Kafka: looked up by pod UID), alternately
+                    List<IpamStore.Released> r = s.release(i % 2 == 0 ? "c1" : null, old[0], null, i % 2 == 0 ? p : null);
+                    assertEquals(List.of(old[1].split("/")[0]), r.stream().map(IpamStore.Released::address).toList());
+                    assertEquals(old[0], r.getFirst().owner().podUid());
+                    freed.addAndGet(r.size());
+                }
             }
-            for (Future<?> f : futures) f.get(120, TimeUnit.SECONDS);
-        } finally {
-            exec.shutdownNow();
-            opened[0].close().await().atMost(Duration.ofSeconds(10));
-        }
+        });
         assertEquals(0, duplicates.get());
         assertEquals(threads * 30 - freed.get(), store.allocations(p).size());
         assertEquals(threads * 3, store.allocations(p).size());
