@@ -60,8 +60,8 @@ final class LabWorld implements AutoCloseable {
         try (var in = new FileInputStream(EXAMPLES.resolve(example).toFile())) {
             List<HasMetadata> out = new ArrayList<>();
             for (HasMetadata item : client.load(in).items()) {
-                HasMetadata existing = client.resource(item).get();
-                out.add(existing instanceof Pod ? existing : client.resource(item).createOr(io.fabric8.kubernetes.client.dsl.NonDeletingOperation::update));
+                HasMetadata existing = item instanceof Pod ? client.resource(item).get() : null;
+                out.add(existing != null ? existing : client.resource(item).createOr(io.fabric8.kubernetes.client.dsl.NonDeletingOperation::update));
             }
             return out;
         }
