@@ -20,6 +20,8 @@ import java.util.concurrent.CountDownLatch;
  * {@link DiscoveryDispatcher} so kubectl can talk to it. A stand-in, labelled as such in /version.
  */
 final class LabApiServer {
+    private static final java.util.logging.Logger MOCK_LOG = java.util.logging.Logger.getLogger("io.fabric8.mockwebserver");
+
     private LabApiServer() {
     }
 
@@ -28,6 +30,11 @@ final class LabApiServer {
         String host = options.get("host", "127.0.0.1");
         Path kubeconfig = options.path("kubeconfig");
 
+        // The mock logs every request at INFO (tens of thousands in a bench run); --request-log true keeps that log.
+        // Kept in a field: java.util.logging holds its loggers weakly, so a level set on a dropped logger is lost.
+        if (!Boolean.parseBoolean(options.get("request-log", "false"))) {
+            MOCK_LOG.setLevel(java.util.logging.Level.WARNING);
+        }
         var crud = new KubernetesCrudDispatcher(List.of());
         var dispatcher = new DiscoveryDispatcher(crud, host + ":" + port);
         var server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), dispatcher, false);
