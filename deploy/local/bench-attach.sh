@@ -47,17 +47,17 @@ done
 if [ "$warmup" -gt 0 ]; then
   "${bench[@]}" --warmup "$warmup" --only-warmup true 2>> "$LAB/bench-attach.err" | sed 's/^/  /'
 fi
-# CPU ticks per process (user + system), and those of its JIT compiler threads ("C1/C2 CompilerThread").
+# CPU ticks per process (user + system, plus its waited-for children: the plugin processes a lab kubelet execs),
+# and those of its JIT compiler threads ("C1/C2 CompilerThread"; the fields after the name, which has a space).
+# Two processes per snapshot, not two per thread.
 cpu_snapshot() {
-  local f name pid t
+  local f name pid jit
   for f in "$LAB"/*.pid "$NETATTACH_STATE/kafka.pid"; do
     name=$(basename "$f" .pid); pid=$(cat "$f")
     [ -d "/proc/$pid" ] || continue
-    t=0
-    for task in /proc/"$pid"/task/*; do
-      if grep -q 'CompilerThre' "$task/comm" 2>/dev/null; then t=$((t + $(awk '{print $14 + $15}' "$task/stat" 2>/dev/null || echo 0))); fi
-    done
-    echo "$name $(awk '{print $14 + $15}' "/proc/$pid/stat") $t"
+    jit=$(grep -l 'CompilerThre' /proc/"$pid"/task/*/comm 2>/dev/null | sed 's/comm$/stat/' | xargs -r cat 2>/dev/null \
+      | awk '{ sub(/^.*\) /, ""); split($0, f, " "); t += f[12] + f[13] } END { print t + 0 }')
+    echo "$name $(awk '{print $14 + $15 + $16 + $17}' "/proc/$pid/stat") $jit"
   done
 }
 before=$(cpu_snapshot)
