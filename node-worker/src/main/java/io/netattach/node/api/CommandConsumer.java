@@ -1,6 +1,7 @@
 package io.netattach.node.api;
 
 import io.netattach.node.domain.Commands;
+import io.netattach.node.domain.PendingAnswers;
 import io.netattach.node.domain.PodNetworks;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -36,13 +37,15 @@ public final class CommandConsumer implements AutoCloseable {
     private final KafkaEvents events;
     private final EventJson json;
     private final Duration pendingTtl;
+    private final PendingAnswers pendingAnswers;
     private final Thread thread;
     private final Map<String, Long> pendingOffsets = new HashMap<>();
     private volatile boolean running = true;
     private volatile boolean assigned;
     private TopicPartition partition;
 
-    public CommandConsumer(String bootstrap, String topic, String node, PodNetworks pods, KafkaEvents events, EventJson json, Duration pendingTtl) {
+    public CommandConsumer(String bootstrap, String topic, String node, PodNetworks pods, KafkaEvents events, EventJson json, Duration pendingTtl,
+                           PendingAnswers pendingAnswers) {
         this.consumer = new KafkaConsumer<>(Map.of(
                 ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
                 ConsumerConfig.GROUP_ID_CONFIG, "netattach-node-worker-" + node,
@@ -57,6 +60,7 @@ public final class CommandConsumer implements AutoCloseable {
         this.events = events;
         this.json = json;
         this.pendingTtl = pendingTtl;
+        this.pendingAnswers = pendingAnswers;
         this.thread = Thread.ofPlatform().name("netattach-node-commands").daemon(true).unstarted(this::run);
     }
 
@@ -99,6 +103,14 @@ public final class CommandConsumer implements AutoCloseable {
                         publish(expired);
                     } catch (RuntimeException e) {
                         LOG.warnf("could not publish the timeout of %s: %s", expired.requestId(), e.getMessage());
+                    }
+                }
+                for (Commands.Result waiting : pendingAnswers.due(pods::isPending)) {
+                    try {
+                        publish(waiting);
+                    } catch (RuntimeException e) {
+                        // attach-service resends the command after its node timeout and gets this answer again
+                        LOG.warnf("could not publish the pending answer of %s: %s", waiting.requestId(), e.getMessage());
                     }
                 }
                 pendingOffsets.keySet().removeIf(uid -> !pods.isPending(uid));
@@ -145,6 +157,8 @@ public final class CommandConsumer implements AutoCloseable {
             case Commands.Detach d -> pods.detach(d);
             default -> throw new IllegalStateException("unexpected command " + cmd.command());
         };
+        // waiting for the sandbox: answered "pending" only if it is still waiting after a moment (PendingAnswers)
+        if (result.pending() && pendingAnswers.hold(result)) return;
         publish(result);
     }
 

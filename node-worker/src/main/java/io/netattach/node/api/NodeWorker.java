@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.netattach.node.domain.Commands;
 import io.netattach.node.domain.InterfaceReport;
+import io.netattach.node.domain.PendingAnswers;
 import io.netattach.node.domain.PodNetworks;
 import io.netattach.node.domain.PodRef;
 import io.netattach.node.netlink.PodInterfaces;
@@ -45,6 +46,7 @@ public class NodeWorker {
     @ConfigProperty(name = "netattach.node.delegate-types") Optional<List<String>> delegateTypes;
     @ConfigProperty(name = "netattach.node.sandbox-wait", defaultValue = "PT5S") Duration sandboxWait;
     @ConfigProperty(name = "netattach.node.pending-ttl", defaultValue = "PT10M") Duration pendingTtl;
+    @ConfigProperty(name = "netattach.node.pending-answer-delay", defaultValue = "PT1S") Duration pendingAnswerDelay;
     @ConfigProperty(name = "netattach.cluster-id", defaultValue = "local") String cluster;
     @ConfigProperty(name = "kafka.bootstrap.servers") String bootstrap;
     @ConfigProperty(name = "netattach.kafka.topic-suffix") Optional<String> suffix;
@@ -72,7 +74,8 @@ public class NodeWorker {
             }
         }, Clock.systemUTC());
         restoreState();
-        consumer = new CommandConsumer(bootstrap, "netattach.node.commands" + suffix.orElse(""), nodeName, pods, events, eventJson, pendingTtl);
+        consumer = new CommandConsumer(bootstrap, "netattach.node.commands" + suffix.orElse(""), nodeName, pods, events, eventJson, pendingTtl,
+                new PendingAnswers(pendingAnswerDelay, Clock.systemUTC()));
         consumer.start();
         socket = new SandboxSocket(Path.of(socketPath), pods, json, sandboxWait);
         reportInventory();

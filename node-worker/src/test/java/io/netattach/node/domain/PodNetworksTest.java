@@ -16,6 +16,7 @@ import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class PodNetworksTest {
@@ -56,11 +57,12 @@ class PodNetworksTest {
     private final FakeBackend backend = new FakeBackend();
     private final Recorded events = new Recorded();
     private Instant now = Instant.parse("2026-11-29T22:00:00Z");
-    private final PodNetworks pods = new PodNetworks(backend, events, new Clock() {
+    private final Clock clock = new Clock() {
         public ZoneOffset getZone() { return ZoneOffset.UTC; }
         public Clock withZone(java.time.ZoneId z) { return this; }
         public Instant instant() { return now; }
-    });
+    };
+    private final PodNetworks pods = new PodNetworks(backend, events, clock);
 
     private static AttachmentRequest req(String iface) {
         return new AttachmentRequest("default/net-a", iface, Map.of("type", "macvlan"), List.of("10.0.0.5/24"), List.of(), List.of(), null, false);
@@ -80,6 +82,43 @@ class PodNetworksTest {
         assertEquals(List.of(done.get()), events.results, "the deferred result is published");
         assertEquals(Optional.of(done.get()), pods.awaitAttachments("uid-1", Duration.ZERO));
         assertFalse(pods.isPending("uid-1"));
+    }
+
+    @Test
+    void aPendingAnswerIsHeldBackAndDroppedWhenTheSandboxComesWithinTheDelay() {
+        PendingAnswers answers = new PendingAnswers(Duration.ofSeconds(1), clock);
+        Result pending = pods.attach(new Attach("r1", "n1", pod, List.of(req("net1"))));
+        assertTrue(answers.hold(pending));
+        now = now.plusMillis(400);
+        assertEquals(List.of(), answers.due(pods::isPending), "not due yet");
+
+        pods.register(new Sandbox(pod, "c1", "/var/run/netns/p"));
+        now = now.plusSeconds(5);
+        assertEquals(List.of(), answers.due(pods::isPending), "the sandbox came: the final result is the only answer");
+        assertEquals(0, answers.size());
+        assertEquals(1, events.results.size());
+        assertFalse(events.results.getFirst().pending());
+    }
+
+    @Test
+    void aPendingAnswerGoesOutOnceWhenTheSandboxIsStillMissingAfterTheDelay() {
+        PendingAnswers answers = new PendingAnswers(Duration.ofSeconds(1), clock);
+        Result pending = pods.attach(new Attach("r1", "n1", pod, List.of(req("net1"))));
+        assertTrue(answers.hold(pending));
+        now = now.plusMillis(600);
+        // a redelivery of the same command does not postpone the answer
+        assertTrue(answers.hold(pods.attach(new Attach("r1", "n1", pod, List.of(req("net1"))))));
+        now = now.plusMillis(400);
+        assertEquals(List.of(pending), answers.due(pods::isPending));
+        assertEquals(List.of(), answers.due(pods::isPending), "answered once");
+        assertTrue(pods.isPending("uid-1"), "the command still waits for its sandbox");
+    }
+
+    @Test
+    void withNoDelayAPendingAnswerIsNotHeld() {
+        Result pending = pods.attach(new Attach("r1", "n1", pod, List.of(req("net1"))));
+        assertFalse(new PendingAnswers(Duration.ZERO, clock).hold(pending));
+        assertThrows(IllegalArgumentException.class, () -> new PendingAnswers(Duration.ofSeconds(-1), clock));
     }
 
     @Test
