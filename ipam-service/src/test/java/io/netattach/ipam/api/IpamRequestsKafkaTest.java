@@ -214,6 +214,42 @@ class IpamRequestsKafkaTest {
     }
 
     @Test
+    void answeredRequestsAreCommittedSoARestartDoesNotRepeatThemAndTheConsumerIsReady() throws Exception {
+        String group = ConfigProvider.getConfig().getValue("netattach.ipam.consumer-group", String.class);
+        String uid = UUID.randomUUID().toString();
+        JsonNode r = allocate("alloc/" + cluster + "/" + uid + "/net1", "committed", uid, "{\"type\":\"whereabouts\",\"range\":\"10.79.0.0/24\"}", null);
+        assertTrue(r.path("data").path("ok").asBoolean(), r.toString());
+        String bootstrap = ConfigProvider.getConfig().getValue("kafka.bootstrap.servers", String.class);
+        try (var admin = org.apache.kafka.clients.admin.Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+            var partitions = admin.describeTopics(List.of(requests)).allTopicNames().get(30, TimeUnit.SECONDS).get(requests).partitions().stream()
+                    .map(pi -> new org.apache.kafka.common.TopicPartition(requests, pi.partition())).toList();
+            Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> latest = new HashMap<>();
+            partitions.forEach(tp -> latest.put(tp, org.apache.kafka.clients.admin.OffsetSpec.latest()));
+            // every request sent so far was answered: the group's committed offset reaches the end of every partition
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            Map<org.apache.kafka.common.TopicPartition, Long> behind;
+            do {
+                var ends = admin.listOffsets(latest).all().get(30, TimeUnit.SECONDS);
+                var done = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
+                behind = new HashMap<>();
+                for (var tp : partitions) {
+                    long end = ends.get(tp).offset();
+                    long at = done.get(tp) == null ? 0 : done.get(tp).offset();
+                    if (at < end) behind.put(tp, end - at);
+                }
+                if (!behind.isEmpty()) Thread.sleep(100);
+            } while (!behind.isEmpty() && System.nanoTime() < deadline);
+            assertEquals(Map.of(), behind, "records answered but not committed, per partition");
+        }
+        io.restassured.RestAssured.when().get("/q/health/ready").then().statusCode(200)
+                .body("checks.find { it.name == 'kafka-ipam-requests' }.status", org.hamcrest.Matchers.equalTo("UP"));
+        // leave nothing held in this class's cluster (the reconcile test counts what it releases)
+        String rel = "release/" + cluster + "/" + uid;
+        event("io.netattach.ipam.release", rel, uid, Map.of("requestId", rel, "owner", owner("committed", uid, null)));
+        assertEquals(1, awaitEvent(rel + "/result").path("data").path("released").asInt());
+    }
+
+    @Test
     void badSectionsAndStaticIpamAnswerOverKafka() throws Exception {
         String uid = UUID.randomUUID().toString();
         JsonNode bad = allocate("alloc/" + cluster + "/" + uid + "/bad", "p", uid, "{\"type\":\"whereabouts\",\"range\":\"10.0.0.0/33\"}", null);
