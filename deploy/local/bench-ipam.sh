@@ -9,7 +9,8 @@
 # prints the CPU each process group (service replicas, PostgreSQL, Kafka, the load generator, other) spent per
 # allocation in the measured window. REST goes through a minimal keep-alive HTTP/1.1 client: the JDK HttpClient
 # took ~2.5 ms of CPU per request here (0.1-0.2 ms now), on the cores the replicas and PostgreSQL share.
-# Env: CLIENTS (8), SECONDS_PER_RUN (10), WARMUP_SECONDS (20: shorter measures the JIT as much as the service).
+# Env: CLIENTS (8), SECONDS_PER_RUN (10), WARMUP_SECONDS (20: shorter measures the JIT as much as the service),
+# MODES ("rest kafka": one of them alone for a quicker comparison; the JSON then holds null for the other).
 # Uses the netattach_ipam database; bench pools are removed afterwards.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -315,7 +316,7 @@ sql_dups() {
 }
 
 declare -A R
-for mode in rest kafka; do
+for mode in ${MODES:-rest kafka}; do
   for pools in 1 16; do
     reset_pools
     say "$mode, $pools pool(s), $CLIENTS clients, ${WARMUP}s warm-up + ${SECS}s measured"
@@ -328,7 +329,7 @@ for mode in rest kafka; do
 done
 
 ratio() { echo "$1" | sed -E 's/.*"perSecond":([0-9.]+).*/\1/' | awk -v ref="$PGBENCH_TPS" '{ printf "%.3f", (ref > 0 ? $1 / ref : 0) }'; }
-echo "ratio to pgbench (REST hot pool): $(ratio "${R[rest-1]}")"
+echo "ratio to pgbench (REST hot pool): $(ratio "${R[rest-1]:-null}")"
 printf '{"bench":"ipam","clients":%s,"seconds":%s,"pgbenchTps":%s,"rest":{"hotPool":%s,"pools16":%s},"kafka":{"hotPool":%s,"pools16":%s},"ratioRestHot":%s,"ratioRest16":%s,"ratioKafkaHot":%s,"ratioKafka16":%s}\n' \
-  "$CLIENTS" "$SECS" "${PGBENCH_TPS:-0}" "${R[rest-1]}" "${R[rest-16]}" "${R[kafka-1]}" "${R[kafka-16]}" \
-  "$(ratio "${R[rest-1]}")" "$(ratio "${R[rest-16]}")" "$(ratio "${R[kafka-1]}")" "$(ratio "${R[kafka-16]}")"
+  "$CLIENTS" "$SECS" "${PGBENCH_TPS:-0}" "${R[rest-1]:-null}" "${R[rest-16]:-null}" "${R[kafka-1]:-null}" "${R[kafka-16]:-null}" \
+  "$(ratio "${R[rest-1]:-null}")" "$(ratio "${R[rest-16]:-null}")" "$(ratio "${R[kafka-1]:-null}")" "$(ratio "${R[kafka-16]:-null}")"
