@@ -6,13 +6,9 @@ import io.netattach.policy.api.Messages.AuditData;
 import io.netattach.policy.api.Messages.CloudEvent;
 import io.netattach.policy.domain.Decision;
 import io.netattach.policy.domain.PolicyDecision;
-import io.smallrye.reactive.messaging.MutinyEmitter;
-import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
-import org.eclipse.microprofile.reactive.messaging.Channel;
-import org.eclipse.microprofile.reactive.messaging.Message;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -25,7 +21,8 @@ import java.util.concurrent.CompletableFuture;
 @ApplicationScoped
 public class AuditTrail {
     @Inject ObjectMapper json;
-    @Inject @Channel("audit") MutinyEmitter<String> audit;
+    @Inject PolicyKafka kafka;
+    @ConfigProperty(name = "netattach.kafka.audit-topic") String auditTopic;
     @ConfigProperty(name = "netattach.cluster-id") String cluster;
 
     String cluster() {
@@ -46,15 +43,9 @@ public class AuditTrail {
             String type = d.allowed() ? "io.netattach.policy.allowed" : "io.netattach.policy.denied";
             CloudEvent event = CloudEvent.of(decision.requestId() + "/audit/" + d.network() + "/" + d.interfaceName(), source(), type,
                     decision.pod().key(), cluster, AuditData.of(decision.pod(), d));
-            sends.add(audit.sendMessage(keyed(decision.pod().uid(), write(event))).subscribeAsCompletionStage());
+            sends.add(kafka.send(auditTopic, decision.pod().uid(), write(event)));
         }
-        try {
-            CompletableFuture.allOf(sends.toArray(CompletableFuture[]::new)).join();
-        } catch (java.util.concurrent.CompletionException e) {
-            // as sendMessageAndAwait did: the send's own failure, not its wrapper
-            if (e.getCause() instanceof RuntimeException r) throw r;
-            throw e;
-        }
+        PolicyKafka.awaitAll(sends);
     }
 
     String write(Object o) {
@@ -63,9 +54,5 @@ public class AuditTrail {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot write JSON: " + e.getMessage(), e);
         }
-    }
-
-    static Message<String> keyed(String key, String value) {
-        return Message.of(value).addMetadata(OutgoingKafkaRecordMetadata.<String>builder().withKey(key).build());
     }
 }

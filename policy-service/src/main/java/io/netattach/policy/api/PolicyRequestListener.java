@@ -9,19 +9,16 @@ import io.netattach.policy.api.Messages.SelectionData;
 import io.netattach.policy.domain.InvalidRequest;
 import io.netattach.policy.domain.PodRef;
 import io.netattach.policy.domain.PolicyDecision;
-import io.smallrye.common.annotation.Blocking;
-import io.smallrye.reactive.messaging.MutinyEmitter;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
-import org.eclipse.microprofile.reactive.messaging.Channel;
-import org.eclipse.microprofile.reactive.messaging.Incoming;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 import java.util.List;
 
 /**
  * netattach.policy.requests -> decision -> netattach.policy.decisions (id {@code <requestId>/result}, key pod UID).
- * The offset is committed when this method returns, i.e. after the audit events and the decision are acknowledged
+ * The offset is committed after this method returns, i.e. after the audit events and the decision are acknowledged
  * by the broker; a redelivered request is decided again and answered with the same id.
  */
 @ApplicationScoped
@@ -30,10 +27,10 @@ public class PolicyRequestListener {
     @Inject ObjectMapper json;
     @Inject Gatekeeper gatekeeper;
     @Inject AuditTrail audit;
-    @Inject @Channel("policy-decisions") MutinyEmitter<String> decisions;
+    @Inject PolicyKafka kafka;
+    @ConfigProperty(name = "netattach.kafka.decisions-topic") String decisionsTopic;
 
-    @Incoming("policy-requests")
-    @Blocking
+    /** One record of netattach.policy.requests (PolicyKafka's poll loop); returns once it is answered. */
     public void onRequest(String value) {
         PolicyRequestData request;
         try {
@@ -59,6 +56,6 @@ public class PolicyRequestListener {
         }
         CloudEvent answer = CloudEvent.of(request.requestId() + "/result", audit.source(), "io.netattach.policy.decision",
                 decision.pod().key(), audit.cluster(), PolicyDecisionData.of(decision));
-        decisions.sendMessageAndAwait(AuditTrail.keyed(decision.pod().uid(), audit.write(answer)));
+        PolicyKafka.awaitAll(List.of(kafka.send(decisionsTopic, decision.pod().uid(), audit.write(answer))));
     }
 }

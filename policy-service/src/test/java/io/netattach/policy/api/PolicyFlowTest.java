@@ -292,8 +292,9 @@ class PolicyFlowTest {
     }
 
     @Test
-    void readinessReportsThePolicyCachesSynced() {
+    void readinessReportsThePolicyCachesSyncedAndTheRequestConsumerPolling() {
         String body = given().get("/q/health/ready").then().statusCode(200).extract().asString();
         assertTrue(body.contains("policy-caches") && body.replace(" ", "").contains("\"rbac\":\"true\""), body);
+        assertEquals("UP", given().get("/q/health/ready").then().extract().path("checks.find { it.name == 'kafka-policy-requests' }.status"), body);
     }
 }

@@ -1,0 +1,151 @@
+package io.netattach.policy.api;
+
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.annotation.Priority;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * policy-service's Kafka: one producer (decisions and audit events, acks=all, idempotent, no linger) and the
+ * consumer of netattach.policy.requests, a plain poll loop (the reactive messaging stack it replaced spent its
+ * CPU in hand-offs between threads). Records are decided one after the other, each answered (audit events, then
+ * the decision, acknowledged by the broker) before the next; the poll's offsets are committed after the last. A
+ * record whose answer could not be sent is read again after 1 s (a redelivery is decided again and answered
+ * with the same ids).
+ */
+@ApplicationScoped
+public class PolicyKafka {
+    private static final Logger LOG = Logger.getLogger(PolicyKafka.class);
+
+    @ConfigProperty(name = "kafka.bootstrap.servers") String bootstrap;
+    // every kafka.* property (security protocol, SASL, ... from KAFKA_* variables), as Quarkus collects them
+    @Inject @io.smallrye.common.annotation.Identifier("default-kafka-broker") Map<String, Object> brokerConfig;
+    @ConfigProperty(name = "netattach.kafka.requests-topic") String requestsTopic;
+    @ConfigProperty(name = "netattach.kafka.consumer-group") String group;
+    @Inject PolicyRequestListener listener;
+
+    private KafkaProducer<String, String> producer;
+    private KafkaConsumer<String, String> consumer;
+    private Thread poller;
+    private volatile boolean running;
+    private volatile long lastPoll = System.nanoTime();
+
+    /** Before the informers and the consumer start: every producer user finds it there. */
+    void start(@Observes @Priority(1) StartupEvent ev) {
+        producer = new KafkaProducer<>(with(Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                ProducerConfig.ACKS_CONFIG, "all",
+                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
+                // decisions are awaited by attach-service, audit events before them: no 5 ms linger
+                ProducerConfig.LINGER_MS_CONFIG, 0,
+                ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
+                ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class)));
+        consumer = new KafkaConsumer<>(with(Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                ConsumerConfig.GROUP_ID_CONFIG, group,
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
+                ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class,
+                ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class)));
+        running = true;
+        poller = Thread.ofPlatform().name("policy-requests").daemon().start(this::run);
+    }
+
+    /** The broker settings (security etc.) under ours: ours win. */
+    private Map<String, Object> with(Map<String, Object> ours) {
+        Map<String, Object> all = new HashMap<>();
+        brokerConfig.forEach((k, v) -> { if (k.contains(".") && !k.startsWith("devservices")) all.put(k, v); });
+        all.putAll(ours);
+        return all;
+    }
+
+    void stop(@Observes ShutdownEvent ev) throws InterruptedException {
+        running = false;
+        if (consumer != null) consumer.wakeup();
+        if (poller != null) poller.join(30_000);
+        if (producer != null) producer.close(Duration.ofSeconds(5));
+    }
+
+    /** Starts sending one record; completes when the broker has it (acks=all). */
+    public CompletableFuture<Void> send(String topic, String key, String value) {
+        CompletableFuture<Void> sent = new CompletableFuture<>();
+        producer.send(new ProducerRecord<>(topic, key, value), (meta, e) -> { if (e != null) sent.completeExceptionally(e); else sent.complete(null); });
+        return sent;
+    }
+
+    /** For readiness: the poll loop alive and polling within the last 30 s. */
+    public boolean listening() {
+        return poller != null && poller.isAlive() && System.nanoTime() - lastPoll < 30_000_000_000L;
+    }
+
+    private void run() {
+        try {
+            consumer.subscribe(List.of(requestsTopic));
+            while (running) {
+                ConsumerRecords<String, String> records = consumer.poll(Duration.ofMillis(200));
+                lastPoll = System.nanoTime();
+                Map<TopicPartition, OffsetAndMetadata> done = new HashMap<>();
+                try {
+                    for (ConsumerRecord<String, String> r : records) {
+                        listener.onRequest(r.value());
+                        done.put(new TopicPartition(r.topic(), r.partition()), new OffsetAndMetadata(r.offset() + 1));
+                    }
+                } catch (RuntimeException e) {
+                    // the answer could not be sent: read every partition of this poll again from its first record not answered
+                    LOG.errorf(e, "could not answer a policy request; reading again in 1 s");
+                    for (TopicPartition tp : records.partitions()) {
+                        OffsetAndMetadata d = done.get(tp);
+                        consumer.seek(tp, d != null ? d.offset() : records.records(tp).getFirst().offset());
+                    }
+                    Thread.sleep(1000);
+                }
+                if (!done.isEmpty()) commit(done);
+            }
+        } catch (WakeupException | InterruptedException e) {
+            // shutting down
+        } finally {
+            consumer.close(Duration.ofSeconds(5));
+        }
+    }
+
+    private void commit(Map<TopicPartition, OffsetAndMetadata> done) {
+        try {
+            consumer.commitSync(done);
+        } catch (RuntimeException e) {
+            // not fatal: those records come again after a rebalance or restart, and are answered again with the same ids
+            LOG.warnf("offset commit failed: %s", e.toString());
+        }
+    }
+
+    /** Waits until the broker has every one of {@code sends}; a failed send throws its own exception. */
+    static void awaitAll(List<CompletableFuture<Void>> sends) {
+        try {
+            CompletableFuture.allOf(sends.toArray(CompletableFuture[]::new)).join();
+        } catch (java.util.concurrent.CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            throw e;
+        }
+    }
+}
