@@ -22,7 +22,9 @@ import java.util.concurrent.TimeUnit;
  * crashed leader, a pod deleted while attach-service was down) are reclaimed by one
  * {@code io.netattach.ipam.reconcile} per cluster that carries the UIDs of every pod we know. The snapshot
  * time is taken before the pod list is read, so an allocation made for a pod too new to be in the list is
- * younger than the snapshot and kept by IPAM.
+ * younger than the snapshot and kept by IPAM. A deleted pod whose teardown is still under way counts as live:
+ * its interface may still be up in its sandbox until the node confirms the detach, and the teardown releases
+ * its addresses after that; freed earlier, they could go to a new pod on the same segment meanwhile.
  */
 @ApplicationScoped
 class LeakSweep {
@@ -40,12 +42,14 @@ class LeakSweep {
      * One reconcile with IPAM, only when the pod informer has synced (else the live set would be partial
      * and IPAM would release live pods' addresses).
      *
+     * @param tearingDown UIDs of deleted pods whose teardown (detach, then release) has not finished
      * @return the number of addresses IPAM released, empty when not synced yet or IPAM did not confirm
      */
-    OptionalInt sweep() {
+    OptionalInt sweep(Set<String> tearingDown) {
         if (!cluster.podsSynced()) return OptionalInt.empty();
         Instant snapshot = Instant.now(); // before the list is read: see class comment
-        Set<String> live = cluster.podUids();
+        Set<String> live = new java.util.HashSet<>(cluster.podUids());
+        live.addAll(tearingDown);
         String id = "reconcile/" + clusterId + "/" + snapshot.toEpochMilli();
         LinkedBlockingQueue<JsonNode> answers = new LinkedBlockingQueue<>();
         bus.expect(id, "", answers::add);
@@ -61,7 +65,7 @@ class LeakSweep {
                 }
                 int released = r.path("released").asInt(0);
                 metrics.counter("netattach.attach.ipam.leaks.released").increment(released);
-                if (released > 0) LOG.infof("IPAM reconcile %s: %d leaked address(es) released (%d live pods)", id, released, live.size());
+                if (released > 0) LOG.infof("IPAM reconcile %s: %d leaked address(es) released (%d live or tearing-down pods)", id, released, live.size());
                 else LOG.debugf("IPAM reconcile %s: nothing leaked (%d live pods)", id, live.size());
                 return OptionalInt.of(released);
             }

@@ -158,7 +158,7 @@ public class PodReconciler implements ClusterView.Listener {
             Duration next = backoffMax;
             try {
                 boolean synced = cluster.podsSynced();
-                boolean done = sweep.sweep().isPresent();
+                boolean done = sweep.sweep(Set.copyOf(deleted.keySet())).isPresent();
                 // not synced yet, or IPAM did not answer: try again soon rather than a whole interval later
                 next = done ? sweepInterval : synced ? backoffMax : Duration.ofSeconds(1);
             } catch (RuntimeException e) {

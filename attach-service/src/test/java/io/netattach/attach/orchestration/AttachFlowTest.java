@@ -274,6 +274,30 @@ class AttachFlowTest {
     }
 
     @Test
+    void theSweepSparesADeletedPodWhoseNodeHasNotConfirmedTheDetachAndTheTeardownReleasesItAfter() throws Exception {
+        nad("sweep-td", "swept-net", BRIDGE, null);
+        String uid = pod("sweep-td", "leaving-slowly", "node-a", "swept-net");
+        awaitStatus("sweep-td", "leaving-slowly", 1);
+        standIns.nodeDetachSilentFor.add("leaving-slowly");
+        client.pods().inNamespace("sweep-td").withName("leaving-slowly").delete();
+        await(() -> standIns.of("io.netattach.node.detach", uid).stream().findFirst(), "the teardown's node detach");
+        // a sweep while the node has not confirmed: the pod is gone from the API but counted live, its address kept
+        long before = standIns.of("io.netattach.ipam.reconcile", null).size();
+        StandIns.Received r = await(() -> standIns.received.stream()
+                .filter(x -> x.event().path("type").asText().equals("io.netattach.ipam.reconcile"))
+                .skip(before).findFirst(), "a reconcile during the teardown");
+        List<String> live = new java.util.ArrayList<>();
+        r.data().path("liveOwners").forEach(n -> live.add(n.asText()));
+        assertTrue(live.contains(uid), "the pod being torn down is spared: " + live);
+        assertTrue(standIns.allocations.containsKey(uid + "/net1"), "its address is still held while the node has not confirmed");
+        assertTrue(standIns.of("io.netattach.ipam.release", uid).isEmpty(), "not released before the node answered or timed out");
+        // the node answers again: the teardown finishes and releases
+        standIns.nodeDetachSilentFor.remove("leaving-slowly");
+        awaitTrue(() -> !standIns.allocations.containsKey(uid + "/net1"), "released by the teardown");
+        awaitTrue(() -> !standIns.of("io.netattach.attach.detached", uid).isEmpty(), "an audit event 'detached'");
+    }
+
+    @Test
     void nodeFailureDetachesAndReleasesThenARetrySucceeds() throws Exception {
         nad("fail", "macvlan-conf", MACVLAN, null);
         standIns.nodeFailsFor.add("unlucky-pod");

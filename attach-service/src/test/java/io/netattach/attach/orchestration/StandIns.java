@@ -52,6 +52,8 @@ final class StandIns implements AutoCloseable {
     final Set<String> nodeSilentOnceFor = ConcurrentHashMap.newKeySet();
     /** Pod names whose node attach commands are all dropped while listed. */
     final Set<String> nodeSilentFor = ConcurrentHashMap.newKeySet();
+    /** Pod names whose node detach commands are all dropped while listed. */
+    final Set<String> nodeDetachSilentFor = ConcurrentHashMap.newKeySet();
     /** Pod names for which every answer is delivered twice. */
     final Set<String> duplicateFor = ConcurrentHashMap.newKeySet();
     /** IPAM state: owner "podUid/interface" -> CIDR. */
@@ -204,6 +206,7 @@ final class StandIns implements AutoCloseable {
                     }
                 }
             } else {
+                if (nodeDetachSilentFor.contains(podName)) return;
                 out.put("ok", true).put("pending", false).putArray("interfaces");
             }
         } else {
