@@ -47,6 +47,7 @@ public class NodeWorker {
     @ConfigProperty(name = "netattach.node.sandbox-wait", defaultValue = "PT5S") Duration sandboxWait;
     @ConfigProperty(name = "netattach.node.pending-ttl", defaultValue = "PT10M") Duration pendingTtl;
     @ConfigProperty(name = "netattach.node.pending-answer-delay", defaultValue = "PT1S") Duration pendingAnswerDelay;
+    @ConfigProperty(name = "netattach.node.sandbox-events", defaultValue = "false") boolean sandboxEvents;
     @ConfigProperty(name = "netattach.cluster-id", defaultValue = "local") String cluster;
     @ConfigProperty(name = "kafka.bootstrap.servers") String bootstrap;
     @ConfigProperty(name = "netattach.kafka.topic-suffix") Optional<String> suffix;
@@ -70,7 +71,8 @@ public class NodeWorker {
             @Override public void result(Commands.Result r) { events.result(r); }
             @Override public void sandbox(Commands.Sandbox sb, String event) {
                 saveState();
-                events.sandbox(sb, event);
+                // diagnostics only: no netattach service reads them, so they cost two records per pod unless asked for
+                if (sandboxEvents) events.sandbox(sb, event);
             }
         }, Clock.systemUTC());
         restoreState();
