@@ -142,7 +142,7 @@ public class PodReconciler implements ClusterView.Listener {
 
     private synchronized void startLeading() {
         LOG.infof("attach-service %s leads: watching pods", identity);
-        queue = new WorkQueue(concurrency, this::reconcile);
+        queue = new WorkQueue(concurrency, this::reconcile, backoffInitial, backoffMax);
         cluster.startPods(this);
         scheduleSweep(queue, sweepDelay);
     }

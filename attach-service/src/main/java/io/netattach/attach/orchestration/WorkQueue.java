@@ -15,7 +15,9 @@ import java.util.function.Consumer;
 /**
  * Work queue keyed by pod UID: at most one reconcile per key at a time; a key added while it runs is run
  * once more afterwards (changes are coalesced, never lost). Reconciles run on virtual threads, because a
- * reconcile mostly waits for Kafka answers; a semaphore bounds how many run at once.
+ * reconcile mostly waits for Kafka answers; a semaphore bounds how many run at once. A reconcile that throws
+ * (an API server timeout, say) runs again after a backoff that doubles per failure of that key, up to a cap:
+ * waiting for the pod's next change could mean waiting for ever.
  */
 final class WorkQueue {
     private static final Logger LOG = Logger.getLogger(WorkQueue.class);
@@ -26,6 +28,10 @@ final class WorkQueue {
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> ownLoader(Thread.ofPlatform().daemon().name("attach-requeue").unstarted(r)));
     private final Set<String> running = new HashSet<>();
     private final Set<String> dirty = new HashSet<>();
+    /** key -> reconciles of it that threw in a row. */
+    private final java.util.Map<String, Integer> failures = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Duration backoffInitial;
+    private final Duration backoffMax;
     private volatile boolean closed;
 
     /**
@@ -38,9 +44,11 @@ final class WorkQueue {
         return t;
     }
 
-    WorkQueue(int concurrency, Consumer<String> reconcile) {
+    WorkQueue(int concurrency, Consumer<String> reconcile, Duration backoffInitial, Duration backoffMax) {
         this.permits = new Semaphore(concurrency);
         this.reconcile = reconcile;
+        this.backoffInitial = backoffInitial;
+        this.backoffMax = backoffMax;
     }
 
     void add(String key) {
@@ -70,6 +78,7 @@ final class WorkQueue {
                 permits.acquire();
                 try {
                     reconcile.accept(key);
+                    failures.remove(key);
                 } finally {
                     permits.release();
                 }
@@ -77,13 +86,22 @@ final class WorkQueue {
                 Thread.currentThread().interrupt();
                 return;
             } catch (RuntimeException e) {
-                LOG.errorf(e, "reconcile of pod %s failed; it runs again on the next change or requeue", key);
+                int n = failures.merge(key, 1, Integer::sum);
+                Duration delay = backoff(n);
+                LOG.errorf(e, "reconcile of pod %s failed (%d in a row); it runs again in %s, or on its next change", key, n, delay);
+                addAfter(key, delay);
             }
             synchronized (this) {
                 again = dirty.remove(key) && !closed;
                 if (!again) running.remove(key);
             }
         } while (again);
+    }
+
+    /** backoffInitial doubled per earlier failure, at most backoffMax. */
+    Duration backoff(int failuresInARow) {
+        long ms = backoffInitial.toMillis() << Math.min(Math.max(failuresInARow - 1, 0), 20);
+        return Duration.ofMillis(Math.min(ms, backoffMax.toMillis()));
     }
 
     void close() {

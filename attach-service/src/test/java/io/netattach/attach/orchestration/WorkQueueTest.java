@@ -1,0 +1,49 @@
+package io.netattach.attach.orchestration;
+
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class WorkQueueTest {
+    @Test
+    void aReconcileThatThrowsRunsAgainAfterABackoffUntilItSucceeds() throws Exception {
+        AtomicInteger calls = new AtomicInteger();
+        CountDownLatch succeeded = new CountDownLatch(1);
+        List<String> keys = new CopyOnWriteArrayList<>();
+        WorkQueue q = new WorkQueue(4, key -> {
+            keys.add(key);
+            // as an API server timeout would: the first two runs throw
+            if (calls.incrementAndGet() <= 2) throw new IllegalStateException("timeout period of 10000ms exceeded");
+            succeeded.countDown();
+        }, Duration.ofMillis(20), Duration.ofMillis(100));
+        try {
+            q.add("uid-1");
+            assertTrue(succeeded.await(30, TimeUnit.SECONDS), "ran again after failing, without another add; calls: " + calls.get());
+            assertEquals(List.of("uid-1", "uid-1", "uid-1"), keys);
+        } finally {
+            q.close();
+        }
+    }
+
+    @Test
+    void theBackoffDoublesPerFailureInARowUpToTheCap() {
+        WorkQueue q = new WorkQueue(1, key -> { }, Duration.ofSeconds(1), Duration.ofSeconds(60));
+        try {
+            assertEquals(Duration.ofSeconds(1), q.backoff(1));
+            assertEquals(Duration.ofSeconds(2), q.backoff(2));
+            assertEquals(Duration.ofSeconds(32), q.backoff(6));
+            assertEquals(Duration.ofSeconds(60), q.backoff(7));
+            assertEquals(Duration.ofSeconds(60), q.backoff(500));
+        } finally {
+            q.close();
+        }
+    }
+}
