@@ -52,8 +52,8 @@ public class PolicyKafka {
     private volatile boolean running;
     private volatile long lastPoll = System.nanoTime();
 
-    /** Before the informers and the consumer start: every producer user finds it there. */
-    void start(@Observes @Priority(1) StartupEvent ev) {
+    /** After the topics are made (TopicBootstrap, priority 1), before the informers (Wiring, default priority). */
+    void start(@Observes @Priority(5) StartupEvent ev) {
         producer = new KafkaProducer<>(with(Map.of(
                 ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
                 ProducerConfig.ACKS_CONFIG, "all",
