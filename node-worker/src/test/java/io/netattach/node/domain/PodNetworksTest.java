@@ -84,11 +84,24 @@ class PodNetworksTest {
         assertFalse(pods.isPending("uid-1"));
     }
 
+    /** Command r1 for uid-1, before its sandbox registers: answered pending. */
+    private Result attachBeforeTheSandbox() {
+        Result r = pods.attach(new Attach("r1", "n1", pod, List.of(req("net1"))));
+        assertTrue(r.pending());
+        return r;
+    }
+
+    /** r1's pending answer, held by {@code answers}. */
+    private Result held(PendingAnswers answers) {
+        Result pending = attachBeforeTheSandbox();
+        assertTrue(answers.hold(pending));
+        return pending;
+    }
+
     @Test
     void aPendingAnswerIsHeldBackAndDroppedWhenTheSandboxComesWithinTheDelay() {
         PendingAnswers answers = new PendingAnswers(Duration.ofSeconds(1), clock);
-        Result pending = pods.attach(new Attach("r1", "n1", pod, List.of(req("net1"))));
-        assertTrue(answers.hold(pending));
+        held(answers);
         now = now.plusMillis(400);
         assertEquals(List.of(), answers.due(pods::isPending), "not due yet");
 
@@ -103,11 +116,10 @@ class PodNetworksTest {
     @Test
     void aPendingAnswerGoesOutOnceWhenTheSandboxIsStillMissingAfterTheDelay() {
         PendingAnswers answers = new PendingAnswers(Duration.ofSeconds(1), clock);
-        Result pending = pods.attach(new Attach("r1", "n1", pod, List.of(req("net1"))));
-        assertTrue(answers.hold(pending));
+        Result pending = held(answers);
         now = now.plusMillis(600);
         // a redelivery of the same command does not postpone the answer
-        assertTrue(answers.hold(pods.attach(new Attach("r1", "n1", pod, List.of(req("net1"))))));
+        assertTrue(answers.hold(attachBeforeTheSandbox()));
         now = now.plusMillis(400);
         assertEquals(List.of(pending), answers.due(pods::isPending));
         assertEquals(List.of(), answers.due(pods::isPending), "answered once");
@@ -116,7 +128,7 @@ class PodNetworksTest {
 
     @Test
     void withNoDelayAPendingAnswerIsNotHeld() {
-        Result pending = pods.attach(new Attach("r1", "n1", pod, List.of(req("net1"))));
+        Result pending = attachBeforeTheSandbox();
         assertFalse(new PendingAnswers(Duration.ZERO, clock).hold(pending));
         assertThrows(IllegalArgumentException.class, () -> new PendingAnswers(Duration.ofSeconds(-1), clock));
     }
