@@ -42,7 +42,7 @@ class LeakSweep {
      * One reconcile with IPAM, only when the pod informer has synced (else the live set would be partial
      * and IPAM would release live pods' addresses).
      *
-     * @param tearingDown UIDs of deleted pods whose teardown (detach, then release) has not finished
+     * @param tearingDown UIDs of deleted pods whose teardown (detach, then release) has not finished (read once, here)
      * @return the number of addresses IPAM released, empty when not synced yet or IPAM did not confirm
      */
     OptionalInt sweep(Set<String> tearingDown) {

@@ -158,7 +158,7 @@ public class PodReconciler implements ClusterView.Listener {
             Duration next = backoffMax;
             try {
                 boolean synced = cluster.podsSynced();
-                boolean done = sweep.sweep(Set.copyOf(deleted.keySet())).isPresent();
+                boolean done = sweep.sweep(deleted.keySet()).isPresent();
                 // not synced yet, or IPAM did not answer: try again soon rather than a whole interval later
                 next = done ? sweepInterval : synced ? backoffMax : Duration.ofSeconds(1);
             } catch (RuntimeException e) {
@@ -305,10 +305,10 @@ public class PodReconciler implements ClusterView.Listener {
             failures.remove(uid);
         } catch (Retry r) {
             int n = failures.merge(uid, 1, Integer::sum);
-            long delay = Math.min(backoffMax.toMillis(), backoffInitial.toMillis() << Math.min(n - 1, 20));
-            LOG.infof("pod %s: %s; retrying in %d ms", pod.ref(), r.getMessage(), delay);
+            Duration delay = WorkQueue.backoff(n, backoffInitial, backoffMax);
+            LOG.infof("pod %s: %s; retrying in %d ms", pod.ref(), r.getMessage(), delay.toMillis());
             WorkQueue q = queue;
-            if (q != null) q.addAfter(uid, Duration.ofMillis(delay));
+            if (q != null) q.addAfter(uid, delay);
         } catch (StepFailure.Cancelled c) {
             LOG.debugf("pod %s deleted during reconcile; teardown follows", pod.ref());
         }
@@ -619,7 +619,7 @@ public class PodReconciler implements ClusterView.Listener {
             int n = failures.merge(uid, 1, Integer::sum);
             LOG.warnf("pod %s deleted, addresses not released yet: %s", pod.ref(), f.getMessage());
             WorkQueue q = queue;
-            if (q != null) q.addAfter(uid, Duration.ofMillis(Math.min(backoffMax.toMillis(), backoffInitial.toMillis() << Math.min(n - 1, 20))));
+            if (q != null) q.addAfter(uid, WorkQueue.backoff(n, backoffInitial, backoffMax));
             return;
         }
         List<NetworkStatus> had = PodWriter.readStatus(json, pod.networkStatus()).stream().filter(NetworkStatus::isSecondary).toList();

@@ -87,7 +87,7 @@ final class WorkQueue {
                 return;
             } catch (RuntimeException e) {
                 int n = failures.merge(key, 1, Integer::sum);
-                Duration delay = backoff(n);
+                Duration delay = backoff(n, backoffInitial, backoffMax);
                 LOG.errorf(e, "reconcile of pod %s failed (%d in a row); it runs again in %s, or on its next change", key, n, delay);
                 addAfter(key, delay);
             }
@@ -98,10 +98,10 @@ final class WorkQueue {
         } while (again);
     }
 
-    /** backoffInitial doubled per earlier failure, at most backoffMax. */
-    Duration backoff(int failuresInARow) {
-        long ms = backoffInitial.toMillis() << Math.min(Math.max(failuresInARow - 1, 0), 20);
-        return Duration.ofMillis(Math.min(ms, backoffMax.toMillis()));
+    /** The requeue delay after {@code failuresInARow} failures: {@code initial} doubled per earlier failure, at most {@code max}. */
+    static Duration backoff(int failuresInARow, Duration initial, Duration max) {
+        long ms = initial.toMillis() << Math.min(Math.max(failuresInARow - 1, 0), 20);
+        return Duration.ofMillis(Math.min(ms, max.toMillis()));
     }
 
     void close() {

@@ -35,15 +35,11 @@ class WorkQueueTest {
 
     @Test
     void theBackoffDoublesPerFailureInARowUpToTheCap() {
-        WorkQueue q = new WorkQueue(1, key -> { }, Duration.ofSeconds(1), Duration.ofSeconds(60));
-        try {
-            assertEquals(Duration.ofSeconds(1), q.backoff(1));
-            assertEquals(Duration.ofSeconds(2), q.backoff(2));
-            assertEquals(Duration.ofSeconds(32), q.backoff(6));
-            assertEquals(Duration.ofSeconds(60), q.backoff(7));
-            assertEquals(Duration.ofSeconds(60), q.backoff(500));
-        } finally {
-            q.close();
-        }
+        Duration initial = Duration.ofSeconds(1), max = Duration.ofSeconds(60);
+        assertEquals(Duration.ofSeconds(1), WorkQueue.backoff(1, initial, max));
+        assertEquals(Duration.ofSeconds(2), WorkQueue.backoff(2, initial, max));
+        assertEquals(Duration.ofSeconds(32), WorkQueue.backoff(6, initial, max));
+        assertEquals(Duration.ofSeconds(60), WorkQueue.backoff(7, initial, max));
+        assertEquals(Duration.ofSeconds(60), WorkQueue.backoff(500, initial, max));
     }
 }
