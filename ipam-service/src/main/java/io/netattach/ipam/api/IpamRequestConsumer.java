@@ -223,10 +223,9 @@ public class IpamRequestConsumer {
     /** Commits, per partition, the offset of the first record not done (or after the last started). */
     private void commitDone(boolean sync) {
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-        for (Map.Entry<TopicPartition, Long> e : next.entrySet()) {
-            var open = inFlight.get(e.getKey());
-            long first = open == null || open.isEmpty() ? e.getValue() : open.first();
-            if (!Long.valueOf(first).equals(committed.get(e.getKey()))) offsets.put(e.getKey(), new OffsetAndMetadata(first));
+        for (TopicPartition tp : next.keySet()) {
+            long first = firstNotDone(tp);
+            if (!Long.valueOf(first).equals(committed.get(tp))) offsets.put(tp, new OffsetAndMetadata(first));
         }
         if (offsets.isEmpty()) return;
         if (sync) {
@@ -237,13 +236,17 @@ public class IpamRequestConsumer {
         offsets.forEach((tp, o) -> committed.put(tp, o.offset()));
     }
 
+    /** The partition's first record started and not yet done, else the offset after the last one started. */
+    private long firstNotDone(TopicPartition tp) {
+        var open = inFlight.get(tp);
+        return open == null || open.isEmpty() ? next.get(tp) : open.first();
+    }
+
     /** After a failed send: wait until nothing runs, then read every partition again from its first record not done. */
     private void recover() throws InterruptedException {
         awaitIdle();
-        for (Map.Entry<TopicPartition, Long> e : next.entrySet()) {
-            var open = inFlight.get(e.getKey());
-            long from = open == null || open.isEmpty() ? e.getValue() : open.first();
-            if (consumer.assignment().contains(e.getKey())) consumer.seek(e.getKey(), from);
+        for (TopicPartition tp : next.keySet()) {
+            if (consumer.assignment().contains(tp)) consumer.seek(tp, firstNotDone(tp));
         }
         inFlight.clear();
         next.clear();
