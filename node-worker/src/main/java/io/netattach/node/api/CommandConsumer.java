@@ -98,21 +98,8 @@ public final class CommandConsumer implements AutoCloseable {
                         break;
                     }
                 }
-                for (Commands.Result expired : pods.expirePending(pendingTtl)) {
-                    try {
-                        publish(expired);
-                    } catch (RuntimeException e) {
-                        LOG.warnf("could not publish the timeout of %s: %s", expired.requestId(), e.getMessage());
-                    }
-                }
-                for (Commands.Result waiting : pendingAnswers.due(pods::isPending)) {
-                    try {
-                        publish(waiting);
-                    } catch (RuntimeException e) {
-                        // attach-service resends the command after its node timeout and gets this answer again
-                        LOG.warnf("could not publish the pending answer of %s: %s", waiting.requestId(), e.getMessage());
-                    }
-                }
+                for (Commands.Result expired : pods.expirePending(pendingTtl)) publishOrLog(expired, "the timeout");
+                for (Commands.Result waiting : pendingAnswers.due(pods::isPending)) publishOrLog(waiting, "the pending answer");
                 pendingOffsets.keySet().removeIf(uid -> !pods.isPending(uid));
                 long next = consumer.position(partition);
                 long commit = pendingOffsets.values().stream().mapToLong(Long::longValue).min().orElse(next);
@@ -160,6 +147,18 @@ public final class CommandConsumer implements AutoCloseable {
         // waiting for the sandbox: answered "pending" only if it is still waiting after a moment (PendingAnswers)
         if (result.pending() && pendingAnswers.hold(result)) return;
         publish(result);
+    }
+
+    /**
+     * For answers no record's offset waits on (a timeout, a held pending answer): a failure is logged, not retried;
+     * attach-service resends the command when its wait for the node runs out, and gets an answer again.
+     */
+    private void publishOrLog(Commands.Result r, String what) {
+        try {
+            publish(r);
+        } catch (RuntimeException e) {
+            LOG.warnf("could not publish %s of %s: %s", what, r.requestId(), e.getMessage());
+        }
     }
 
     private void publish(Commands.Result r) {
