@@ -15,7 +15,8 @@ find_jdk25() {
   local candidate
   for candidate in "${JAVA_HOME:-}" /usr/lib/jvm/temurin-25*; do
     [ -n "$candidate" ] && [ -x "$candidate/bin/java" ] || continue
-    if "$candidate/bin/java" -version 2>&1 | head -1 | grep -qE 'version "25'; then
+    # not the first line: JAVA_TOOL_OPTIONS / JDK_JAVA_OPTIONS make the JVM print "Picked up ..." before it
+    if "$candidate/bin/java" -version 2>&1 | grep -qE '^(openjdk|java) version "25'; then
       export JAVA_HOME=$candidate
       export PATH="$JAVA_HOME/bin:$PATH"
       return 0
