@@ -17,7 +17,11 @@ import java.util.Map;
 /**
  * Answers what kubectl needs beyond fabric8's CRUD dispatcher: /version, the legacy discovery documents
  * (/api, /api/v1, /apis, /apis/group/version, including the groups of CRDs stored in the server, computed on
- * each request) and an empty OpenAPI v2 document. Everything else goes to the CRUD dispatcher unchanged.
+ * each request) and an empty OpenAPI v2 document. Everything else goes to a CRUD dispatcher unchanged: pods to
+ * one, Events to another, every other kind to a third. fabric8's dispatcher scans every object it holds on every
+ * request, under one lock, so with one store each pod request also scanned the Events (as many as the pods in the
+ * attach benchmark); a real API server keeps each resource in its own part of etcd. Each store has its own
+ * resourceVersion counter, which clients treat as opaque per resource, as they must.
  */
 final class DiscoveryDispatcher extends Dispatcher {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -53,11 +57,40 @@ final class DiscoveryDispatcher extends Dispatcher {
             new Resource("authorization.k8s.io", "v1", "subjectaccessreviews", "SubjectAccessReview", false));
 
     private final KubernetesCrudDispatcher crud;
+    private final KubernetesCrudDispatcher pods;
+    private final KubernetesCrudDispatcher events;
     private final String serverAddress;
 
-    DiscoveryDispatcher(KubernetesCrudDispatcher crud, String serverAddress) {
+    /** crud: every kind but pods and Events (CRDs too, which discovery reads). */
+    DiscoveryDispatcher(KubernetesCrudDispatcher crud, KubernetesCrudDispatcher pods, KubernetesCrudDispatcher events, String serverAddress) {
         this.crud = crud;
+        this.pods = pods;
+        this.events = events;
         this.serverAddress = serverAddress;
+    }
+
+    /** The store of the resource a path names: /api/v1/[namespaces/NS/]pods|events[/...], /apis/events.k8s.io/... */
+    KubernetesCrudDispatcher storeOf(String bare) {
+        if (bare.startsWith("/apis/events.k8s.io/")) {
+            return events;
+        }
+        if (!bare.startsWith("/api/v1/")) {
+            return crud;
+        }
+        String rest = bare.substring("/api/v1/".length());
+        if (rest.startsWith("namespaces/")) {
+            int slash = rest.indexOf('/', "namespaces/".length());
+            if (slash < 0) {
+                return crud; // a Namespace itself
+            }
+            rest = rest.substring(slash + 1);
+        }
+        String resource = rest.indexOf('/') < 0 ? rest : rest.substring(0, rest.indexOf('/'));
+        return switch (resource) {
+            case "pods" -> pods;
+            case "events" -> events;
+            default -> crud;
+        };
     }
 
     @Override
@@ -71,7 +104,7 @@ final class DiscoveryDispatcher extends Dispatcher {
                 return discovery;
             }
         }
-        return crud.dispatch(request);
+        return storeOf(bare).dispatch(request);
     }
 
     private MockResponse discovery(String path) {

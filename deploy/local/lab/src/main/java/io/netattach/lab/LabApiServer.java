@@ -35,8 +35,8 @@ final class LabApiServer {
         if (!Boolean.parseBoolean(options.get("request-log", "false"))) {
             MOCK_LOG.setLevel(java.util.logging.Level.WARNING);
         }
-        var crud = new KubernetesCrudDispatcher(List.of());
-        var dispatcher = new DiscoveryDispatcher(crud, host + ":" + port);
+        var dispatcher = new DiscoveryDispatcher(new KubernetesCrudDispatcher(List.of()), new KubernetesCrudDispatcher(List.of()),
+                new KubernetesCrudDispatcher(List.of()), host + ":" + port);
         var server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), dispatcher, false);
         server.init(InetAddress.getByName(host), port);
         String url = "http://" + host + ":" + port;
@@ -68,10 +68,10 @@ final class LabApiServer {
 
     /**
      * Events expire, as on a real API server (kube-apiserver --event-ttl, 1 h by default), here after {@code ttl},
-     * and beyond the newest {@code max}: the mock keeps every object in one list and scans it on every request, so
-     * a store that only grows (an AddedInterface Event per attached pod) made each request slower: after 6,000
-     * pods the stand-in spent 17 ms of CPU per pod, more than all of netattach's services together
-     * (docs/benchmarks.md, "Attach").
+     * and beyond the newest {@code max}: the mock scans every object of a store on every request, so a store that
+     * only grows (an AddedInterface Event per attached pod) made each request slower: after 6,000 pods the stand-in
+     * spent 17 ms of CPU per pod, more than all of netattach's services together (docs/benchmarks.md, "Attach").
+     * Events now have their own store (DiscoveryDispatcher), so they no longer slow pod requests either.
      */
     private static void expireEvents(String url, java.time.Duration ttl, int max) {
         KubernetesClient client = new KubernetesClientBuilder()
