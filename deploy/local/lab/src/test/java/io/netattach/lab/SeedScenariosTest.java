@@ -84,6 +84,12 @@ class SeedScenariosTest {
             }
         }
         assertEquals(Set.of("192.168.200.0/24", "192.168.201.0/24"), seen, "routes via 192.168.100.1 on net1: " + routes);
+        // the lab's kubelet marks the pod Running and Ready once its sandbox is up (one status patch)
+        LabWorld.waitFor("default/routed-pod Running and Ready", ATTACH, () -> {
+            Pod now = lab.pod("default", "routed-pod");
+            return now != null && now.getStatus() != null && "Running".equals(now.getStatus().getPhase())
+                    && now.getStatus().getConditions().stream().anyMatch(c -> "Ready".equals(c.getType()) && "True".equals(c.getStatus())) ? now : null;
+        });
     }
 
     @Test
