@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.netattach.attach.domain.NetworkStatus;
@@ -97,7 +98,9 @@ public class PodWriter {
                 annotations.put(PodView.NETWORK_STATUS, value);
                 if (skippedValue != null) annotations.put(PodView.SKIPPED_NETWORKS, skippedValue);
                 else if (now.skippedNetworks() != null) annotations.putNull(PodView.SKIPPED_NETWORKS); // merge patch: null removes
-                client.pods().inNamespace(namespace).withName(name)
+                // resource(pod), not withName(name): fabric8's patch(String) on a name GETs the pod first (to learn where
+                // to send it), a second request per write
+                client.pods().resource(new PodBuilder().withNewMetadata().withNamespace(namespace).withName(name).endMetadata().build())
                         .patch(io.fabric8.kubernetes.client.dsl.base.PatchContext.of(io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
                                 json.writeValueAsString(patch));
                 return true;

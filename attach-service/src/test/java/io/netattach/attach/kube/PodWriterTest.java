@@ -24,6 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class PodWriterTest {
     @Inject KubernetesClient client;
     @Inject PodWriter writer;
+    @io.quarkus.test.kubernetes.client.KubernetesTestServer io.quarkus.test.kubernetes.client.KubernetesServer server;
 
     private Pod pod(String name, String status) {
         var b = new PodBuilder().withNewMetadata().withNamespace("writer").withName(name).withUid(UUID.randomUUID().toString())
@@ -107,5 +108,28 @@ class PodWriterTest {
     void aPodReplacedUnderTheSameNameIsNotWritten() {
         pod("replaced", null);
         assertFalse(writer.updateStatus(notRead("replaced", "some-other-uid"), ours -> ours, skipped -> skipped));
+    }
+
+    @Test
+    void aStatusWriteFromACurrentViewIsOneRequestAPatchWithNoReadBeforeIt() throws InterruptedException {
+        // skipped entry for the pod's only network: the controller running in this test leaves the pod alone
+        Pod pod = client.pods().inNamespace("writer").resource(new PodBuilder(pod("one-request", null)).editMetadata()
+                .addToAnnotations(PodView.SKIPPED_NETWORKS, "[{\"name\":\"writer/a\",\"interface\":\"net1\",\"node\":\"node-a\",\"reason\":\"x\"}]")
+                .endMetadata().build()).update();
+        requestsFor("one-request"); // forget what came before
+        assertTrue(writer.updateStatus(PodView.of(pod), ours -> List.of(new NetworkStatus("writer/a", "net1", List.of("10.0.0.9"), null, null, null, null, null, null)),
+                skipped -> skipped));
+        assertEquals(List.of("PATCH /api/v1/namespaces/writer/pods/one-request"), requestsFor("one-request"),
+                "one request per status write, as the API server sees it");
+    }
+
+    /** The requests the mock API server received since the last call whose path names the pod (method and path). */
+    private List<String> requestsFor(String name) throws InterruptedException {
+        List<String> out = new ArrayList<>();
+        for (var r = server.getKubernetesMockServer().takeRequest(50, java.util.concurrent.TimeUnit.MILLISECONDS); r != null;
+             r = server.getKubernetesMockServer().takeRequest(50, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+            if (r.getPath().startsWith("/api/v1/namespaces/writer/pods/" + name)) out.add(r.getMethod() + " " + r.getPath());
+        }
+        return out;
     }
 }
