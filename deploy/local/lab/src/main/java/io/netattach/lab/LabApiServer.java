@@ -1,7 +1,6 @@
 package io.netattach.lab;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.mockwebserver.Context;
@@ -42,8 +41,7 @@ final class LabApiServer {
         String url = "http://" + host + ":" + port;
         writeKubeconfig(kubeconfig, url);
 
-        try (KubernetesClient client = new KubernetesClientBuilder()
-                .withConfig(new io.fabric8.kubernetes.client.ConfigBuilder().withMasterUrl(url).build()).build()) {
+        try (KubernetesClient client = Lab.client(url)) {
             for (String ns : List.of("default", "kube-system", "database", "nfv", "netattach-system")) {
                 client.namespaces().resource(new io.fabric8.kubernetes.api.model.NamespaceBuilder()
                         .withNewMetadata().withName(ns).endMetadata().build()).createOr(r -> r.update());
@@ -74,8 +72,7 @@ final class LabApiServer {
      * Events now have their own store (DiscoveryDispatcher), so they no longer slow pod requests either.
      */
     private static void expireEvents(String url, java.time.Duration ttl, int max) {
-        KubernetesClient client = new KubernetesClientBuilder()
-                .withConfig(new io.fabric8.kubernetes.client.ConfigBuilder().withMasterUrl(url).build()).build();
+        KubernetesClient client = Lab.client(url);
         var timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "event-ttl");
             t.setDaemon(true);
@@ -124,7 +121,7 @@ final class LabApiServer {
                 users:
                 - name: lab-admin
                   user:
-                    token: lab
-                """.formatted(url));
+                    token: %s
+                """.formatted(url, Lab.TOKEN));
     }
 }

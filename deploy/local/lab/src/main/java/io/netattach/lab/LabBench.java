@@ -2,9 +2,7 @@ package io.netattach.lab;
 
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
-import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 
@@ -50,8 +48,7 @@ final class LabBench {
         // (docs/benchmarks.md, "Attach"). The warm-up runs that many pods through, in bursts, uncounted.
         int warmup = Integer.parseInt(o.get("warmup", "5000"));
         boolean onlyWarmup = Boolean.parseBoolean(o.get("only-warmup", "false"));
-        try (KubernetesClient client = new KubernetesClientBuilder()
-                .withConfig(new ConfigBuilder().withMasterUrl(api).build()).build()) {
+        try (KubernetesClient client = Lab.client(api)) {
             LabBench bench = new LabBench(client, List.of(o.get("nodes", "node1,node2").split(",")), o.get("network", "bench-net"));
             SharedIndexInformer<Pod> watch = bench.watch();
             try {

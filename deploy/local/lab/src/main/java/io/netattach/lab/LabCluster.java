@@ -7,9 +7,7 @@ import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.PodTemplateSpec;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
-import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 
@@ -58,8 +56,7 @@ final class LabCluster {
     static void run(Lab.Options options) throws Exception {
         String api = options.get("api", "http://127.0.0.1:6443");
         List<String> nodes = List.of(options.get("nodes", "node1,node2").split(","));
-        KubernetesClient client = new KubernetesClientBuilder()
-                .withConfig(new ConfigBuilder().withMasterUrl(api).withRequestRetryBackoffLimit(3).build()).build();
+        KubernetesClient client = Lab.client(api, 3);
         LabCluster cluster = new LabCluster(client, nodes);
         for (String node : nodes) {
             client.nodes().resource(new NodeBuilder().withNewMetadata().withName(node)
