@@ -60,8 +60,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * pod UID) is answered: one pod's requests in offset order, different pods concurrently, and a request never waits
  * for a poll batch to finish, so concurrent allocations of one pool meet in one store batch. A record is done when
  * its result and audit event were accepted by the broker (acks=all); per partition the offset committed is the
- * first record not yet done (at-least-once; every request is idempotent, so a redelivery answers the same addresses
- * under the same event id). A send that fails stops the dispatching: once nothing is in flight, every partition
+ * first record not yet done, at most every 500 ms (at-least-once; every request is idempotent, so a redelivery answers
+ * the same addresses under the same event id). A send that fails stops the dispatching: once nothing is in flight, every partition
  * is sought back to its first record not done, and reading resumes after 1 s.
  */
 @ApplicationScoped
@@ -70,6 +70,12 @@ public class IpamRequestConsumer {
     private static final Duration SEND_TIMEOUT = Duration.ofSeconds(30);
     /** Records started and not yet done beyond which reading pauses (a backlog waits in Kafka, not in memory). */
     private static final int MAX_IN_FLIGHT = 1024;
+    /**
+     * Offsets are committed at most this often (and on rebalance and shutdown): a commit per poll was a request to
+     * the group coordinator, and a write to its log, per record or two at a steady rate. A crash re-reads at most
+     * this much more, and every request is idempotent.
+     */
+    private static final long COMMIT_EVERY_NANOS = 500_000_000L;
 
     @Inject IpamStore store;
     @Inject ObjectMapper json;
@@ -96,6 +102,7 @@ public class IpamRequestConsumer {
     /** partition -> the offset after the last record started (poll-thread only). */
     private final Map<TopicPartition, Long> next = new HashMap<>();
     private final Map<TopicPartition, Long> committed = new HashMap<>();
+    private long lastCommit = System.nanoTime();
     private final AtomicInteger started = new AtomicInteger();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
 
@@ -154,7 +161,7 @@ public class IpamRequestConsumer {
                     var records = consumer.poll(Duration.ofMillis(100));
                     lastPoll = System.nanoTime();
                     for (ConsumerRecord<String, String> r : records) start(r);
-                    commitDone(false);
+                    if (System.nanoTime() - lastCommit >= COMMIT_EVERY_NANOS) commitDone(false);
                     if (failure.get() != null) {
                         recover();
                         paused = false;
@@ -222,6 +229,7 @@ public class IpamRequestConsumer {
 
     /** Commits, per partition, the offset of the first record not done (or after the last started). */
     private void commitDone(boolean sync) {
+        lastCommit = System.nanoTime();
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
         for (TopicPartition tp : next.keySet()) {
             long first = firstNotDone(tp);

@@ -24,7 +24,7 @@ import java.util.Map;
  * Reads netattach.node.commands for this node only: it assigns itself the one partition the default
  * partitioner picks for its key ({@code toPositive(murmur2(node)) % P}) and skips records keyed for the other
  * nodes that share it. Offsets are committed under the node's own group after the effect and its result are
- * durable; an attach still waiting for its sandbox holds the committed offset back, so a restart re-reads it
+ * durable, at most every 500 ms and on close; an attach still waiting for its sandbox holds the committed offset back, so a restart re-reads it
  * (handlers are idempotent).
  */
 public final class CommandConsumer implements AutoCloseable {
@@ -83,7 +83,7 @@ public final class CommandConsumer implements AutoCloseable {
     public boolean assigned() { return assigned; }
 
     private void run() {
-        long lastCommitted = -1;
+        long lastCommitAt = System.nanoTime();
         try {
             while (running) {
                 for (ConsumerRecord<String, String> rec : consumer.poll(Duration.ofMillis(200))) {
@@ -101,11 +101,11 @@ public final class CommandConsumer implements AutoCloseable {
                 for (Commands.Result expired : pods.expirePending(pendingTtl)) publishOrLog(expired, "the timeout");
                 for (Commands.Result waiting : pendingAnswers.due(pods::isPending)) publishOrLog(waiting, "the pending answer");
                 pendingOffsets.keySet().removeIf(uid -> !pods.isPending(uid));
-                long next = consumer.position(partition);
-                long commit = pendingOffsets.values().stream().mapToLong(Long::longValue).min().orElse(next);
-                if (commit != lastCommitted) {
-                    consumer.commitSync(Map.of(partition, new OffsetAndMetadata(commit)));
-                    lastCommitted = commit;
+                // at most every 500 ms: a commit per poll was a synchronous round trip to the group coordinator (and
+                // a write to its log) per command; a restart re-reads at most that much more, and handlers are idempotent
+                if (System.nanoTime() - lastCommitAt >= COMMIT_EVERY_NANOS) {
+                    commitDone(Duration.ofSeconds(60));
+                    lastCommitAt = System.nanoTime();
                 }
             }
         } catch (WakeupException e) {
@@ -113,9 +113,28 @@ public final class CommandConsumer implements AutoCloseable {
         } catch (RuntimeException e) {
             LOG.errorf(e, "node command consumer stopped");
         } finally {
+            try {
+                commitDone(Duration.ofSeconds(5)); // bounded: the broker may be away
+            } catch (RuntimeException e) {
+                LOG.warnf("node commands: last offset commit failed (those commands are read again at the next start): %s", e.toString());
+            }
             consumer.close();
         }
     }
+
+    private long lastCommitted = -1;
+
+    /** Commits the first command not done: the oldest attach still waiting for its sandbox, else the position. */
+    private void commitDone(Duration timeout) {
+        long next = consumer.position(partition, timeout);
+        long commit = pendingOffsets.values().stream().mapToLong(Long::longValue).min().orElse(next);
+        if (commit != lastCommitted) {
+            consumer.commitSync(Map.of(partition, new OffsetAndMetadata(commit)), timeout);
+            lastCommitted = commit;
+        }
+    }
+
+    private static final long COMMIT_EVERY_NANOS = 500_000_000L;
 
     private void backOff() {
         try {
