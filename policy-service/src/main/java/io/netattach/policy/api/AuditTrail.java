@@ -34,18 +34,16 @@ public class AuditTrail {
     }
 
     /**
-     * Returns when the broker has acknowledged every event (acks=all). The events of one decision travel
-     * together (one per selection) instead of one broker round trip after the other.
+     * Starts sending the decision's audit events (one per selection) and adds their futures to {@code sends}; each
+     * completes when the broker has the event (acks=all). The caller awaits them before it sends the decision.
      */
-    public void publish(PolicyDecision decision) {
-        List<CompletableFuture<Void>> sends = new ArrayList<>();
+    public void publish(PolicyDecision decision, List<CompletableFuture<Void>> sends) {
         for (Decision d : decision.decisions()) {
             String type = d.allowed() ? "io.netattach.policy.allowed" : "io.netattach.policy.denied";
             CloudEvent event = CloudEvent.of(decision.requestId() + "/audit/" + d.network() + "/" + d.interfaceName(), source(), type,
                     decision.pod().key(), cluster, AuditData.of(decision.pod(), d));
             sends.add(kafka.send(auditTopic, decision.pod().uid(), write(event)));
         }
-        PolicyKafka.awaitAll(sends);
     }
 
     String write(Object o) {

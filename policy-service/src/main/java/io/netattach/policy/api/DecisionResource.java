@@ -29,7 +29,7 @@ public class DecisionResource {
         var request = new PolicyRequestData(body.requestId() == null || body.requestId().isBlank() ? "dry-run" : body.requestId(),
                 body.cluster() == null ? cluster : body.cluster(), body.pod(), body.selections());
         try {
-            return Response.ok(PolicyDecisionData.of(gatekeeper.decide(request.toDomain(), true))).build();
+            return Response.ok(PolicyDecisionData.of(gatekeeper.dryRun(request.toDomain()))).build();
         } catch (InvalidRequest e) {
             return bad(e.getMessage());
         }

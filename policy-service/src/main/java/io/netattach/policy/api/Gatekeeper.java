@@ -27,11 +27,20 @@ public class Gatekeeper {
     @Inject PolicySettings settings;
     @Inject MeterRegistry metrics;
 
+    /** A dry run: decides and logs only (no audit event, no Kubernetes Event, no counter), so operators can probe. */
+    public PolicyDecision dryRun(PolicyRequest request) {
+        return decide(request, true, null);
+    }
+
     /**
-     * A dry run only decides and logs: no audit event, no Kubernetes Event, no counter, so operators can probe
-     * without filling the audit trail. @throws io.netattach.policy.domain.InvalidRequest on a malformed field
+     * Decides and records the request; its audit events are sent, their futures added to {@code auditSends} (the
+     * caller awaits them before it answers). @throws io.netattach.policy.domain.InvalidRequest on a malformed field
      */
-    public PolicyDecision decide(PolicyRequest request, boolean dryRun) {
+    public PolicyDecision decide(PolicyRequest request, java.util.List<java.util.concurrent.CompletableFuture<Void>> auditSends) {
+        return decide(request, false, auditSends);
+    }
+
+    private PolicyDecision decide(PolicyRequest request, boolean dryRun, java.util.List<java.util.concurrent.CompletableFuture<Void>> auditSends) {
         io.netattach.policy.domain.RequestValidation.check(request);
         PolicyDecision d = new UnavailableRetry(settings.unavailableRetryFor(), java.time.Clock.systemUTC(), x -> Thread.sleep(x.toMillis()))
                 .decide(() -> gate.decide(request));
@@ -44,12 +53,13 @@ public class Gatekeeper {
             LOG.infof("dry run %s for pod %s: allowed=%s %s", request.requestId(), d.pod().key(), d.allowed(), d.reason() == null ? "" : d.reason());
             return d;
         }
-        record(d);
+        record(d, auditSends);
         return d;
     }
 
     /** A request whose fields cannot be read is denied as a whole, every network with rule invalid-request, and audited. */
-    public PolicyDecision rejectInvalid(String requestId, PodRef pod, List<String> networks, List<String> interfaces, String why) {
+    public PolicyDecision rejectInvalid(String requestId, PodRef pod, List<String> networks, List<String> interfaces, String why,
+                                        List<java.util.concurrent.CompletableFuture<Void>> auditSends) {
         List<Decision> denials = new java.util.ArrayList<>();
         for (int i = 0; i < networks.size(); i++) {
             denials.add(new Decision(networks.get(i), interfaces.get(i), false, Decision.INVALID_REQUEST, why, java.util.Map.of(), null));
@@ -58,7 +68,7 @@ public class Gatekeeper {
         PolicyDecision d = new PolicyDecision(requestId, pod, denials);
         count(d);
         LOG.warnf("invalid policy request %s for pod %s: %s", requestId, pod.key(), why);
-        audit.publish(d);
+        audit.publish(d, auditSends);
         return d;
     }
 
@@ -69,8 +79,8 @@ public class Gatekeeper {
         }
     }
 
-    private void record(PolicyDecision d) {
-        audit.publish(d);
+    private void record(PolicyDecision d, List<java.util.concurrent.CompletableFuture<Void>> auditSends) {
+        audit.publish(d, auditSends);
         count(d);
         for (Decision x : d.decisions()) {
             if (!x.allowed() && settings.podEvents()) events.denied(d.requestId(), d.pod(), x);

@@ -30,10 +30,13 @@ import java.util.concurrent.CompletableFuture;
 /**
  * policy-service's Kafka: one producer (decisions and audit events, acks=all, idempotent, no linger) and the
  * consumer of netattach.policy.requests, a plain poll loop (the reactive messaging stack it replaced spent its
- * CPU in hand-offs between threads). Records are decided one after the other, each answered (audit events, then
- * the decision, acknowledged by the broker) before the next; the poll's offsets are committed after the last. A
- * record whose answer could not be sent is read again after 1 s (a redelivery is decided again and answered
- * with the same ids).
+ * CPU in hand-offs between threads). The records of one poll are decided in order and their audit events sent;
+ * once the broker has every one of those, their decisions are sent (in the same order, so one pod's answers keep
+ * their order); once it has those too, the poll is done. No decision is ever sent before its audit events are
+ * stored, and a poll costs two broker round trips instead of two per record (a burst of 500 pods waited ~0.6 s
+ * at p50 for its decisions, one record after the other). Offsets are committed at most every 500 ms, and on
+ * rebalance and shutdown. A poll whose answers could not all be sent is read again from its first record after
+ * 1 s (a redelivery is decided again and answered with the same ids).
  */
 @ApplicationScoped
 public class PolicyKafka {
@@ -44,6 +47,7 @@ public class PolicyKafka {
     @Inject @io.smallrye.common.annotation.Identifier("default-kafka-broker") Map<String, Object> brokerConfig;
     @ConfigProperty(name = "netattach.kafka.requests-topic") String requestsTopic;
     @ConfigProperty(name = "netattach.kafka.consumer-group") String group;
+    @ConfigProperty(name = "netattach.kafka.decisions-topic") String decisionsTopic;
     @Inject PolicyRequestListener listener;
 
     private KafkaProducer<String, String> producer;
@@ -100,39 +104,70 @@ public class PolicyKafka {
         return poller != null && poller.isAlive() && System.nanoTime() - lastPoll < 30_000_000_000L;
     }
 
+    private static final long COMMIT_EVERY_NANOS = 500_000_000L;
+    /** Offsets of the records answered and not yet committed (poll thread only). */
+    private final Map<TopicPartition, OffsetAndMetadata> done = new HashMap<>();
+
     private void run() {
         try {
-            consumer.subscribe(List.of(requestsTopic));
+            consumer.subscribe(List.of(requestsTopic), new org.apache.kafka.clients.consumer.ConsumerRebalanceListener() {
+                // every record read before a rebalance was answered (the poll loop answers its poll before the next)
+                @Override public void onPartitionsRevoked(java.util.Collection<TopicPartition> parts) { commit(true); }
+                @Override public void onPartitionsLost(java.util.Collection<TopicPartition> parts) { parts.forEach(done::remove); }
+                @Override public void onPartitionsAssigned(java.util.Collection<TopicPartition> parts) { }
+            });
+            long lastCommit = System.nanoTime();
             while (running) {
                 ConsumerRecords<String, String> records = consumer.poll(Duration.ofMillis(200));
                 lastPoll = System.nanoTime();
-                Map<TopicPartition, OffsetAndMetadata> done = new HashMap<>();
-                try {
-                    for (ConsumerRecord<String, String> r : records) {
-                        listener.onRequest(r.value());
-                        done.put(new TopicPartition(r.topic(), r.partition()), new OffsetAndMetadata(r.offset() + 1));
+                if (!records.isEmpty()) {
+                    try {
+                        answer(records);
+                        for (TopicPartition tp : records.partitions()) {
+                            done.put(tp, new OffsetAndMetadata(records.records(tp).getLast().offset() + 1));
+                        }
+                    } catch (RuntimeException e) {
+                        // some answer could not be sent: read this poll again from its first record (answered again, same ids)
+                        LOG.errorf(e, "could not answer policy requests; reading them again in 1 s");
+                        for (TopicPartition tp : records.partitions()) consumer.seek(tp, records.records(tp).getFirst().offset());
+                        Thread.sleep(1000);
                     }
-                } catch (RuntimeException e) {
-                    // the answer could not be sent: read every partition of this poll again from its first record not answered
-                    LOG.errorf(e, "could not answer a policy request; reading again in 1 s");
-                    for (TopicPartition tp : records.partitions()) {
-                        OffsetAndMetadata d = done.get(tp);
-                        consumer.seek(tp, d != null ? d.offset() : records.records(tp).getFirst().offset());
-                    }
-                    Thread.sleep(1000);
                 }
-                if (!done.isEmpty()) commit(done);
+                if (System.nanoTime() - lastCommit >= COMMIT_EVERY_NANOS) {
+                    commit(false);
+                    lastCommit = System.nanoTime();
+                }
             }
         } catch (WakeupException | InterruptedException e) {
             // shutting down
         } finally {
+            commit(true);
             consumer.close(Duration.ofSeconds(5));
         }
     }
 
-    private void commit(Map<TopicPartition, OffsetAndMetadata> done) {
+    /** Decides every record of the poll, then answers: audit events first, stored, then the decisions. */
+    private void answer(ConsumerRecords<String, String> records) {
+        List<CompletableFuture<Void>> audits = new java.util.ArrayList<>();
+        List<PolicyRequestListener.Answer> answers = new java.util.ArrayList<>();
+        for (ConsumerRecord<String, String> r : records) {
+            PolicyRequestListener.Answer a = listener.decide(r.value(), audits);
+            if (a != null) answers.add(a);
+        }
+        awaitAll(audits);
+        awaitAll(answers.stream().map(a -> send(decisionsTopic, a.key(), a.value())).toList());
+    }
+
+    private void commit(boolean sync) {
+        if (done.isEmpty()) return;
+        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>(done);
+        done.clear();
         try {
-            consumer.commitSync(done);
+            if (sync) {
+                consumer.commitSync(offsets, Duration.ofSeconds(5));
+            } else {
+                consumer.commitAsync(offsets, (o, e) -> { if (e != null) LOG.debugf("offset commit failed (the next one covers it): %s", e.toString()); });
+            }
         } catch (RuntimeException e) {
             // not fatal: those records come again after a rebalance or restart, and are answered again with the same ids
             LOG.warnf("offset commit failed: %s", e.toString());

@@ -11,15 +11,15 @@ import io.netattach.policy.domain.PodRef;
 import io.netattach.policy.domain.PolicyDecision;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 import java.util.List;
 
 /**
  * netattach.policy.requests -> decision -> netattach.policy.decisions (id {@code <requestId>/result}, key pod UID).
- * The offset is committed after this method returns, i.e. after the audit events and the decision are acknowledged
- * by the broker; a redelivered request is decided again and answered with the same id.
+ * {@link #decide} decides one request and starts sending its audit events; PolicyKafka sends the answer once the
+ * broker has every audit event of the poll, and commits after the answers are acknowledged too. A redelivered
+ * request is decided again and answered with the same ids.
  */
 @ApplicationScoped
 public class PolicyRequestListener {
@@ -27,11 +27,17 @@ public class PolicyRequestListener {
     @Inject ObjectMapper json;
     @Inject Gatekeeper gatekeeper;
     @Inject AuditTrail audit;
-    @Inject PolicyKafka kafka;
-    @ConfigProperty(name = "netattach.kafka.decisions-topic") String decisionsTopic;
 
-    /** One record of netattach.policy.requests (PolicyKafka's poll loop); returns once it is answered. */
-    public void onRequest(String value) {
+    /** A decision to send to netattach.policy.decisions, keyed by pod UID. */
+    public record Answer(String key, String value) {
+    }
+
+    /**
+     * One record of netattach.policy.requests (PolicyKafka's poll loop): decided, its audit events sent (futures
+     * added to {@code auditSends}); returns the answer to send after them, or null for a record that cannot be
+     * answered (dropped, logged).
+     */
+    public Answer decide(String value, List<java.util.concurrent.CompletableFuture<Void>> auditSends) {
         PolicyRequestData request;
         try {
             JsonNode event = json.readTree(value);
@@ -39,23 +45,23 @@ public class PolicyRequestListener {
         } catch (Exception e) {
             LOG.errorf("unreadable policy request dropped (not a PolicyRequest CloudEvent): %s; value starts %s", e.getMessage(),
                     value == null ? "null" : value.substring(0, Math.min(200, value.length())));
-            return;
+            return null;
         }
         if (request == null || request.requestId() == null || request.requestId().isBlank() || request.pod() == null || request.pod().uid() == null) {
             LOG.errorf("policy request without requestId or pod.uid cannot be answered; dropped: %s", value.substring(0, Math.min(300, value.length())));
-            return;
+            return null;
         }
         PolicyDecision decision;
         try {
-            decision = gatekeeper.decide(request.toDomain(), false);
+            decision = gatekeeper.decide(request.toDomain(), auditSends);
         } catch (InvalidRequest e) {
             var p = request.pod();
             List<SelectionData> s = request.selections() == null ? List.of() : request.selections();
             decision = gatekeeper.rejectInvalid(request.requestId(), new PodRef(p.namespace(), p.name(), p.uid(), p.serviceAccount(), p.labels()),
-                    s.stream().map(SelectionData::network).toList(), s.stream().map(SelectionData::interfaceName).toList(), e.getMessage());
+                    s.stream().map(SelectionData::network).toList(), s.stream().map(SelectionData::interfaceName).toList(), e.getMessage(), auditSends);
         }
         CloudEvent answer = CloudEvent.of(request.requestId() + "/result", audit.source(), "io.netattach.policy.decision",
                 decision.pod().key(), audit.cluster(), PolicyDecisionData.of(decision));
-        PolicyKafka.awaitAll(List.of(kafka.send(decisionsTopic, decision.pod().uid(), audit.write(answer))));
+        return new Answer(decision.pod().uid(), audit.write(answer));
     }
 }

@@ -137,6 +137,18 @@ class PolicyFlowTest {
 
     /** Sends a PolicyRequest CloudEvent (checked against the contract first) and returns the decision event. */
     private JsonNode ask(PolicyRequest request) throws Exception {
+        send(request).get(10, TimeUnit.SECONDS);
+        var got = decisions.await(TopicReader.id(request.requestId() + "/result"), 1, WAIT).getFirst();
+        assertEquals(request.pod().uid(), got.key(), "decisions are keyed by pod UID");
+        AsyncApiSchemas.assertValid("CloudEvent", got.value());
+        AsyncApiSchemas.assertValid("PolicyDecisionData", got.value().get("data"));
+        assertEquals("io.netattach.policy.decision", got.value().get("type").asText());
+        assertEquals(request.pod().key(), got.value().get("subject").asText());
+        return got.value().get("data");
+    }
+
+    /** Starts sending a PolicyRequest CloudEvent, checked against the contract first. */
+    private java.util.concurrent.Future<?> send(PolicyRequest request) throws Exception {
         var data = new Messages.PolicyRequestData(request.requestId(), "local",
                 new Messages.PodRefData(request.pod().namespace(), request.pod().name(), request.pod().uid(), request.pod().serviceAccount(), request.pod().labels()),
                 request.selections().stream().map(s -> new Messages.SelectionData(s.namespace(), s.name(), s.interfaceName(), s.ips(), s.mac(), s.defaultRoute())).toList());
@@ -145,14 +157,7 @@ class PolicyFlowTest {
         JsonNode tree = json.valueToTree(event);
         AsyncApiSchemas.assertValid("CloudEvent", tree);
         AsyncApiSchemas.assertValid("PolicyRequestData", tree.get("data"));
-        producer.send(new ProducerRecord<>(topic("netattach.policy.requests"), request.pod().uid(), json.writeValueAsString(event))).get(10, TimeUnit.SECONDS);
-        var got = decisions.await(TopicReader.id(request.requestId() + "/result"), 1, WAIT).getFirst();
-        assertEquals(request.pod().uid(), got.key(), "decisions are keyed by pod UID");
-        AsyncApiSchemas.assertValid("CloudEvent", got.value());
-        AsyncApiSchemas.assertValid("PolicyDecisionData", got.value().get("data"));
-        assertEquals("io.netattach.policy.decision", got.value().get("type").asText());
-        assertEquals(request.pod().key(), got.value().get("subject").asText());
-        return got.value().get("data");
+        return producer.send(new ProducerRecord<>(topic("netattach.policy.requests"), request.pod().uid(), json.writeValueAsString(event)));
     }
 
     private static List<TopicReader.Received> auditOf(String requestId, int count) throws Exception {
@@ -195,6 +200,35 @@ class PolicyFlowTest {
         Poll.until("a NetworkAttachmentDenied Event on the pod", WAIT, () -> server.getClient().v1().events().inNamespace("default").list().getItems().stream()
                 .anyMatch(e -> "NetworkAttachmentDenied".equals(e.getReason()) && "multi-net-pod".equals(e.getInvolvedObject().getName())
                         && e.getMessage().contains("default/bridge-conf") && e.getMessage().contains("rbac")));
+    }
+
+    @Test
+    void manyRequestsAtOnceAreEachAnsweredAfterTheirAuditEventsAndInOrderPerPod() throws Exception {
+        // sent together, so that the service reads them in few polls: 10 pods, 4 requests each
+        List<java.util.concurrent.Future<?>> sent = new ArrayList<>();
+        for (int r = 0; r < 4; r++) {
+            for (int p = 0; p < 10; p++) {
+                var pod = new PodRef(p % 2 == 0 ? "default" : "tenant-a", "burst-" + p, "uid-burst-" + p, "app-sa", Map.of());
+                sent.add(send(new PolicyRequest("burst-" + p + "-" + r, "local", pod, List.of(sel("default", "macvlan-conf", "net1", null, null)))));
+            }
+        }
+        for (var f : sent) f.get(10, TimeUnit.SECONDS);
+        var answers = decisions.await(TopicReader.idStartsWith("burst-"), 40, WAIT);
+        assertEquals(40, answers.size(), "every request answered once");
+        for (int p = 0; p < 10; p++) {
+            String prefix = "burst-" + p + "-";
+            // the decisions topic has one partition: its order is the order the service answered in
+            List<String> order = answers.stream().map(a -> a.value().get("id").asText()).filter(id -> id.startsWith(prefix)).toList();
+            assertEquals(List.of(prefix + "0/result", prefix + "1/result", prefix + "2/result", prefix + "3/result"), order, "one pod's answers in request order");
+            assertEquals(p % 2 == 0, answers.stream().filter(a -> a.value().get("id").asText().startsWith(prefix)).allMatch(a -> a.value().get("data").get("allowed").asBoolean()),
+                    "app-sa may use macvlan-conf in default only");
+        }
+        for (var a : answers) {
+            String requestId = a.value().get("id").asText().replace("/result", "");
+            var events = auditOf(requestId, 1);
+            assertEquals(1, events.size(), "one audit event per request (one network): " + requestId);
+            assertTrue(events.getFirst().timestamp() <= a.timestamp(), "the decision of " + requestId + " was sent after its audit event");
+        }
     }
 
     @Test

@@ -17,7 +17,8 @@ import java.util.function.Predicate;
 
 /** Reads a whole topic from the start and keeps every record, so tests wait on a condition over what arrived. */
 public final class TopicReader implements AutoCloseable {
-    public record Received(String key, JsonNode value) {}
+    /** timestamp: the record's (the producer's send time, CreateTime). */
+    public record Received(String key, JsonNode value, long timestamp) {}
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private final KafkaConsumer<String, String> consumer;
@@ -44,7 +45,7 @@ public final class TopicReader implements AutoCloseable {
             }
             for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
                 try {
-                    seen.add(new Received(r.key(), JSON.readTree(r.value())));
+                    seen.add(new Received(r.key(), JSON.readTree(r.value()), r.timestamp()));
                 } catch (Exception e) {
                     throw new AssertionError("record is not JSON: " + r.value(), e);
                 }
