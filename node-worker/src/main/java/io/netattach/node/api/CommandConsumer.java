@@ -29,6 +29,8 @@ import java.util.Map;
  */
 public final class CommandConsumer implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(CommandConsumer.class);
+    /** Offsets are committed at most this often (and on close). */
+    private static final long COMMIT_EVERY_NANOS = 500_000_000L;
 
     private final KafkaConsumer<String, String> consumer;
     private final String topic;
@@ -40,6 +42,8 @@ public final class CommandConsumer implements AutoCloseable {
     private final PendingAnswers pendingAnswers;
     private final Thread thread;
     private final Map<String, Long> pendingOffsets = new HashMap<>();
+    /** The last offset committed (poll thread only). */
+    private long lastCommitted = -1;
     private volatile boolean running = true;
     private volatile boolean assigned;
     private TopicPartition partition;
@@ -122,8 +126,6 @@ public final class CommandConsumer implements AutoCloseable {
         }
     }
 
-    private long lastCommitted = -1;
-
     /** Commits the first command not done: the oldest attach still waiting for its sandbox, else the position. */
     private void commitDone(Duration timeout) {
         long next = consumer.position(partition, timeout);
@@ -133,8 +135,6 @@ public final class CommandConsumer implements AutoCloseable {
             lastCommitted = commit;
         }
     }
-
-    private static final long COMMIT_EVERY_NANOS = 500_000_000L;
 
     private void backOff() {
         try {

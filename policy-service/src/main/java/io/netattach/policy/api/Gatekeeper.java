@@ -15,6 +15,7 @@ import jakarta.inject.Inject;
 import org.jboss.logging.Logger;
 
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 /** Decides a request and records it: audit events, an Event on the pod per denial, the policies' counters. */
 @ApplicationScoped
@@ -36,11 +37,11 @@ public class Gatekeeper {
      * Decides and records the request; its audit events are sent, their futures added to {@code auditSends} (the
      * caller awaits them before it answers). @throws io.netattach.policy.domain.InvalidRequest on a malformed field
      */
-    public PolicyDecision decide(PolicyRequest request, java.util.List<java.util.concurrent.CompletableFuture<Void>> auditSends) {
+    public PolicyDecision decide(PolicyRequest request, List<CompletableFuture<Void>> auditSends) {
         return decide(request, false, auditSends);
     }
 
-    private PolicyDecision decide(PolicyRequest request, boolean dryRun, java.util.List<java.util.concurrent.CompletableFuture<Void>> auditSends) {
+    private PolicyDecision decide(PolicyRequest request, boolean dryRun, List<CompletableFuture<Void>> auditSends) {
         io.netattach.policy.domain.RequestValidation.check(request);
         PolicyDecision d = new UnavailableRetry(settings.unavailableRetryFor(), java.time.Clock.systemUTC(), x -> Thread.sleep(x.toMillis()))
                 .decide(() -> gate.decide(request));
@@ -59,7 +60,7 @@ public class Gatekeeper {
 
     /** A request whose fields cannot be read is denied as a whole, every network with rule invalid-request, and audited. */
     public PolicyDecision rejectInvalid(String requestId, PodRef pod, List<String> networks, List<String> interfaces, String why,
-                                        List<java.util.concurrent.CompletableFuture<Void>> auditSends) {
+                                        List<CompletableFuture<Void>> auditSends) {
         List<Decision> denials = new java.util.ArrayList<>();
         for (int i = 0; i < networks.size(); i++) {
             denials.add(new Decision(networks.get(i), interfaces.get(i), false, Decision.INVALID_REQUEST, why, java.util.Map.of(), null));
@@ -79,7 +80,7 @@ public class Gatekeeper {
         }
     }
 
-    private void record(PolicyDecision d, List<java.util.concurrent.CompletableFuture<Void>> auditSends) {
+    private void record(PolicyDecision d, List<CompletableFuture<Void>> auditSends) {
         audit.publish(d, auditSends);
         count(d);
         for (Decision x : d.decisions()) {

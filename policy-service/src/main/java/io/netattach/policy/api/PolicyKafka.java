@@ -7,6 +7,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -22,6 +23,8 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -41,6 +44,8 @@ import java.util.concurrent.CompletableFuture;
 @ApplicationScoped
 public class PolicyKafka {
     private static final Logger LOG = Logger.getLogger(PolicyKafka.class);
+    /** Offsets are committed at most this often (and on rebalance and shutdown). */
+    private static final long COMMIT_EVERY_NANOS = 500_000_000L;
 
     @ConfigProperty(name = "kafka.bootstrap.servers") String bootstrap;
     // every kafka.* property (security protocol, SASL, ... from KAFKA_* variables), as Quarkus collects them
@@ -55,6 +60,8 @@ public class PolicyKafka {
     private Thread poller;
     private volatile boolean running;
     private volatile long lastPoll = System.nanoTime();
+    /** Offsets of the records answered and not yet committed (poll thread only). */
+    private final Map<TopicPartition, OffsetAndMetadata> done = new HashMap<>();
 
     /** After the topics are made (TopicBootstrap, priority 1), before the informers (Wiring, default priority). */
     void start(@Observes @Priority(5) StartupEvent ev) {
@@ -104,17 +111,13 @@ public class PolicyKafka {
         return poller != null && poller.isAlive() && System.nanoTime() - lastPoll < 30_000_000_000L;
     }
 
-    private static final long COMMIT_EVERY_NANOS = 500_000_000L;
-    /** Offsets of the records answered and not yet committed (poll thread only). */
-    private final Map<TopicPartition, OffsetAndMetadata> done = new HashMap<>();
-
     private void run() {
         try {
-            consumer.subscribe(List.of(requestsTopic), new org.apache.kafka.clients.consumer.ConsumerRebalanceListener() {
+            consumer.subscribe(List.of(requestsTopic), new ConsumerRebalanceListener() {
                 // every record read before a rebalance was answered (the poll loop answers its poll before the next)
-                @Override public void onPartitionsRevoked(java.util.Collection<TopicPartition> parts) { commit(true); }
-                @Override public void onPartitionsLost(java.util.Collection<TopicPartition> parts) { parts.forEach(done::remove); }
-                @Override public void onPartitionsAssigned(java.util.Collection<TopicPartition> parts) { }
+                @Override public void onPartitionsRevoked(Collection<TopicPartition> parts) { commit(true); }
+                @Override public void onPartitionsLost(Collection<TopicPartition> parts) { parts.forEach(done::remove); }
+                @Override public void onPartitionsAssigned(Collection<TopicPartition> parts) { }
             });
             long lastCommit = System.nanoTime();
             while (running) {
@@ -148,8 +151,8 @@ public class PolicyKafka {
 
     /** Decides every record of the poll, then answers: audit events first, stored, then the decisions. */
     private void answer(ConsumerRecords<String, String> records) {
-        List<CompletableFuture<Void>> audits = new java.util.ArrayList<>();
-        List<PolicyRequestListener.Answer> answers = new java.util.ArrayList<>();
+        List<CompletableFuture<Void>> audits = new ArrayList<>();
+        List<PolicyRequestListener.Answer> answers = new ArrayList<>();
         for (ConsumerRecord<String, String> r : records) {
             PolicyRequestListener.Answer a = listener.decide(r.value(), audits);
             if (a != null) answers.add(a);

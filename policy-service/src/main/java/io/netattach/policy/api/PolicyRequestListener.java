@@ -14,6 +14,7 @@ import jakarta.inject.Inject;
 import org.jboss.logging.Logger;
 
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * netattach.policy.requests -> decision -> netattach.policy.decisions (id {@code <requestId>/result}, key pod UID).
@@ -37,7 +38,7 @@ public class PolicyRequestListener {
      * added to {@code auditSends}); returns the answer to send after them, or null for a record that cannot be
      * answered (dropped, logged).
      */
-    public Answer decide(String value, List<java.util.concurrent.CompletableFuture<Void>> auditSends) {
+    public Answer decide(String value, List<CompletableFuture<Void>> auditSends) {
         PolicyRequestData request;
         try {
             JsonNode event = json.readTree(value);
