@@ -220,13 +220,15 @@ public class IpamStore {
 
     /**
      * The common case: concurrent dynamic requests for one pool are sent together as one ipam_pool_batch
-     * statement (one lock, one commit for all of them). An owner whose row failed on a collision is retried alone.
+     * statement (one lock, one commit for all of them). A batch that failed on a collision (which the pool lock
+     * should make impossible) is retried owner by owner, each alone.
      */
     private Lease allocateDynamic(String poolName, Owner owner, PoolDefinition reported) {
         List<Row> rows;
         try {
             rows = inBatch(poolName, false, owner);
         } catch (CompletionException e) {
+            if (e.getCause() instanceof PgException pg && RETRYABLE.contains(pg.getSqlState())) return allocateOne(poolName, owner, reported);
             if (e.getCause() instanceof PgException pg) throw translate(pg, poolName, owner);
             throw e.getCause() instanceof RuntimeException re ? re : e;
         }
@@ -498,6 +500,9 @@ public class IpamStore {
             rows = inBatch(pool, true, new Owner(cluster, null, null, podUid, iface));
         } catch (CompletionException e) {
             if (e.getCause() instanceof PgException pg && "NA404".equals(pg.getSqlState())) return List.of(); // no such pool: nothing held there
+            if (e.getCause() instanceof PgException pg && RETRYABLE.contains(pg.getSqlState())) {
+                return freed("select * from ipam_release($1, $2, $3, $4)", Tuple.of(cluster, podUid, iface, pool)); // alone, retried
+            }
             throw e.getCause() instanceof RuntimeException re ? re : e;
         }
         List<Released> out = new ArrayList<>(rows.size());

@@ -399,6 +399,27 @@ class IpamStoreTest {
     }
 
     @Test
+    void aBatchOfAHundredIsOneTransactionWithoutASubtransactionPerOperation() {
+        // >64 subtransactions in one transaction overflow PostgreSQL's per-backend cache (every other snapshot then
+        // reads pg_subtrans); a subtransaction that writes takes an XID of its own, so the XIDs used tell
+        String p = put("{\"type\":\"whereabouts\",\"range\":\"10.67.0.0/24\"}");
+        String[] ops = new String[100];
+        for (int i = 0; i < ops.length; i++) ops[i] = op("allocate", "h" + i);
+        long before = xid();
+        List<String> rows = poolBatch(p, ops);
+        long used = xid() - before - 1; // the second xid() takes one itself
+        assertEquals(100, rows.size());
+        assertEquals(100, rows.stream().map(r -> r.split(":")[2]).distinct().count(), "100 distinct addresses: " + rows);
+        assertTrue(rows.stream().allMatch(r -> r.endsWith(":true:null")), rows.toString());
+        assertTrue(used < 10, "XIDs used by the batch (1 expected; one per operation with subtransactions): " + used);
+    }
+
+    /** A new transaction's XID (each call takes one). */
+    private long xid() {
+        return Long.parseLong(db.query("select pg_current_xact_id()::text").execute().await().atMost(Duration.ofSeconds(10)).iterator().next().getString(0));
+    }
+
+    @Test
     void aFailingMemberOfABatchLeavesTheOthersDone() {
         String p = put("{\"type\":\"host-local\",\"subnet\":\"10.66.0.0/24\",\"rangeStart\":\"10.66.0.10\",\"rangeEnd\":\"10.66.0.11\"}");
         store.allocate(p, pod("x", "ux", "net1"), null, null);
