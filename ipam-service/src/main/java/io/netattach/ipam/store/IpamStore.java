@@ -488,7 +488,7 @@ public class IpamStore {
         if (pool == null) {
             // which pools: by the pod UID index alone (a handful of rows), the other conditions checked here
             Set<String> pools = new java.util.TreeSet<>();
-            for (Row r : db.preparedQuery("select pool, cluster, interface from allocation where pod_uid = $1").execute(Tuple.of(podUid)).await().atMost(TIMEOUT)) {
+            for (Row r : db.preparedQuery("select o_pool, o_cluster, o_interface from ipam_pools_of($1)").execute(Tuple.of(podUid)).await().atMost(TIMEOUT)) {
                 if ((cluster == null || cluster.equals(r.getString(1))) && (iface == null || iface.equals(r.getString(2)))) pools.add(r.getString(0));
             }
             if (pools.isEmpty()) return List.of(); // nothing held; an allocation racing this release is not this release's

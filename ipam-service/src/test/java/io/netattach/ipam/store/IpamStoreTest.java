@@ -414,6 +414,40 @@ class IpamStoreTest {
         assertTrue(used < 10, "XIDs used by the batch (1 expected; one per operation with subtransactions): " + used);
     }
 
+    @Test
+    void theBatchReadsThroughTheIndexesWhateverTheStatisticsSay() {
+        // statistics that describe a small table (as after a vacuum of a new cluster), then churn: plans made from
+        // them scanned the whole table, dead rows included, on every lookup (docs/benchmarks.md, session 5)
+        String p = put("{\"type\":\"whereabouts\",\"range\":\"10.68.0.0/24\"}");
+        db.query("analyze allocation").execute().await().atMost(Duration.ofSeconds(10));
+        db.query("analyze pool").execute().await().atMost(Duration.ofSeconds(10));
+        var conn = db.getConnection().await().atMost(Duration.ofSeconds(10));
+        try {
+            var tx = conn.begin().await().atMost(Duration.ofSeconds(10));
+            assertEquals("off", conn.query("show enable_seqscan").execute().await().atMost(Duration.ofSeconds(10)).iterator().next().getString(0),
+                    "ipam-service's sessions plan on the indexes (application.properties)");
+            long[] before = seqScans(conn);
+            for (int i = 0; i < 20; i++) {
+                conn.preparedQuery("select o_idx from ipam_pool_batch($1, $2::text::jsonb)")
+                        .execute(Tuple.of(p, "[" + op("allocate", "s" + i) + "," + op("release", "s" + (i - 1)) + "]")).await().atMost(Duration.ofSeconds(10));
+            }
+            conn.preparedQuery("select o_pool from ipam_pools_of($1)").execute(Tuple.of("s19")).await().atMost(Duration.ofSeconds(10));
+            long[] after = seqScans(conn);
+            assertEquals(0L, after[0] - before[0], "sequential scans of allocation in 20 batches");
+            assertEquals(0L, after[1] - before[1], "sequential scans of pool in 20 batches");
+            tx.rollback().await().atMost(Duration.ofSeconds(10));
+        } finally {
+            conn.close().await().atMost(Duration.ofSeconds(10));
+        }
+    }
+
+    /** This session's sequential scans of allocation and pool not yet flushed to the shared statistics (PG 15: pg_stat_xact_*). */
+    private static long[] seqScans(io.vertx.mutiny.sqlclient.SqlConnection conn) {
+        Row r = conn.query("select coalesce(sum(seq_scan) filter (where relname = 'allocation'), 0), coalesce(sum(seq_scan) filter (where relname = 'pool'), 0) "
+                + "from pg_stat_xact_user_tables").execute().await().atMost(Duration.ofSeconds(10)).iterator().next();
+        return new long[]{r.getLong(0), r.getLong(1)};
+    }
+
     /** A new transaction's XID (each call takes one). */
     private long xid() {
         return Long.parseLong(db.query("select pg_current_xact_id()::text").execute().await().atMost(Duration.ofSeconds(10)).iterator().next().getString(0));
