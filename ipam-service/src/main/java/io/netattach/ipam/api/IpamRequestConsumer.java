@@ -60,9 +60,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * pod UID) is answered: one pod's requests in offset order, different pods concurrently, and a request never waits
  * for a poll batch to finish, so concurrent allocations of one pool meet in one store batch. A record is done when
  * its result and audit event were accepted by the broker (acks=all); per partition the offset committed is the
- * first record not yet done, at most every 500 ms (at-least-once; every request is idempotent, so a redelivery answers
- * the same addresses under the same event id). A send that fails stops the dispatching: once nothing is in flight, every partition
- * is sought back to its first record not done, and reading resumes after 1 s.
+ * first record not yet done, at most every 500 ms (at-least-once; every request is idempotent, so a redelivery
+ * answers the same addresses under the same event id). A send that fails stops the dispatching: once nothing is
+ * in flight, every partition is sought back to its first record not done, and reading resumes after 1 s.
  */
 @ApplicationScoped
 public class IpamRequestConsumer {

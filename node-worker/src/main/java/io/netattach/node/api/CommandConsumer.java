@@ -24,8 +24,8 @@ import java.util.Map;
  * Reads netattach.node.commands for this node only: it assigns itself the one partition the default
  * partitioner picks for its key ({@code toPositive(murmur2(node)) % P}) and skips records keyed for the other
  * nodes that share it. Offsets are committed under the node's own group after the effect and its result are
- * durable, at most every 500 ms and on close; an attach still waiting for its sandbox holds the committed offset back, so a restart re-reads it
- * (handlers are idempotent).
+ * durable, at most every 500 ms and on close; an attach still waiting for its sandbox holds the committed offset
+ * back, so a restart re-reads it (handlers are idempotent).
  */
 public final class CommandConsumer implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(CommandConsumer.class);
