@@ -235,10 +235,8 @@ public class IpamStore {
         if (rows.isEmpty()) throw new IllegalStateException("ipam_pool_batch gave no row for an allocate in pool " + poolName);
         Row first = rows.getFirst();
         String state = first.getString(6);
-        if (state != null) {
-            if (RETRYABLE.contains(state)) return allocateOne(poolName, owner, reported);
-            throw translate(state, first.getString(7), poolName, owner);
-        }
+        // a row's state is a refusal (NA403, NA409: V3); a collision fails the whole statement, handled above
+        if (state != null) throw translate(state, first.getString(7), poolName, owner);
         PoolDefinition def = definition(poolName, first.getLong(5), null);
         Map<Integer, Address> chosen = new LinkedHashMap<>();
         for (Row r : rows) chosen.put(r.getInteger(1), address(def, r.getInteger(1), r.getString(2), r.getString(3)));
@@ -508,10 +506,8 @@ public class IpamStore {
         List<Released> out = new ArrayList<>(rows.size());
         for (Row r : rows) {
             String state = r.getString(6);
-            if (state != null) {
-                if (RETRYABLE.contains(state)) return freed("select * from ipam_release($1, $2, $3, $4)", Tuple.of(cluster, podUid, iface, pool));
-                throw new IllegalStateException("release in pool " + pool + " failed: " + state + " " + r.getString(7));
-            }
+            // a release's row carries no state since V3 (a collision fails the whole statement, handled above)
+            if (state != null) throw new IllegalStateException("release in pool " + pool + " failed: " + state + " " + r.getString(7));
             PoolDefinition def = definition(pool, r.getLong(5), null);
             out.add(new Released(pool, address(def, r.getInteger(1), r.getString(2), r.getString(3)).toString(),
                     new Owner(r.getString(8), r.getString(9), r.getString(10), r.getString(11), r.getString(12))));
