@@ -441,6 +441,34 @@ class IpamStoreTest {
         }
     }
 
+    @Test
+    void theIndexesStillRefuseATakenStaticValueOrOrdinalAndASecondRowForAnOwner() {
+        // V5 made the value index partial (static values only) and moved the pod UID first in the owner index: a
+        // duplicate must stay impossible to write, whatever writes it
+        String p = put("{\"type\":\"host-local\",\"subnet\":\"192.168.7.0/24\",\"rangeStart\":\"192.168.7.200\",\"rangeEnd\":\"192.168.7.250\"}");
+        store.allocate(p, pod("v1", "uv1", "net1"), List.of("192.168.7.100"), null);
+        store.allocate(p, pod("d1", "ud1", "net1"), null, null);
+        String insert = "insert into allocation (pool, range_set, value, ordinal, cluster, namespace, pod, pod_uid, interface, static) "
+                + "select pool, range_set, value, ordinal, cluster, namespace, pod, $2, interface, static from allocation where pool = $1 and pod_uid = $3";
+        assertEquals("23505", sqlState(() -> db.preparedQuery(insert).execute(Tuple.of(p, "other", "uv1")).await().atMost(Duration.ofSeconds(10))),
+                "the same static value twice");
+        assertEquals("23505", sqlState(() -> db.preparedQuery(insert).execute(Tuple.of(p, "other", "ud1")).await().atMost(Duration.ofSeconds(10))),
+                "the same ordinal twice");
+        assertEquals("23505", sqlState(() -> db.preparedQuery("insert into allocation (pool, range_set, ordinal, cluster, namespace, pod, pod_uid, interface, static) "
+                + "values ($1, 0, 40, 'c1', 'default', 'd1', 'ud1', 'net1', false)").execute(Tuple.of(p)).await().atMost(Duration.ofSeconds(10))),
+                "a second address in one range set for one owner");
+        assertEquals(2, store.allocations(p).size());
+    }
+
+    private static String sqlState(Runnable r) {
+        try {
+            r.run();
+            return "no error";
+        } catch (io.vertx.pgclient.PgException e) {
+            return e.getSqlState();
+        }
+    }
+
     /** This session's sequential scans of allocation and pool not yet flushed to the shared statistics (PG 15: pg_stat_xact_*). */
     private static long[] seqScans(io.vertx.mutiny.sqlclient.SqlConnection conn) {
         Row r = conn.query("select coalesce(sum(seq_scan) filter (where relname = 'allocation'), 0), coalesce(sum(seq_scan) filter (where relname = 'pool'), 0) "
