@@ -12,6 +12,7 @@ import io.netattach.ipam.domain.Owner;
 import io.netattach.ipam.domain.PoolDefinition;
 import io.netattach.ipam.domain.Range;
 import io.netattach.ipam.domain.RangeSet;
+import io.smallrye.mutiny.Uni;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.RowSet;
@@ -216,6 +217,8 @@ public class IpamStore {
     }
 
     private static final int BATCH_MAX = 128;
+    private static final String BATCH_DEFERRED = "select o_idx, o_set, o_ordinal::text, o_value::text, o_created, o_version, o_state, o_message, "
+            + "o_cluster, o_namespace, o_pod, o_pod_uid, o_interface from ipam_pool_batch_deferred($1, $2::text::jsonb)";
     private final Map<String, Batch> batches = new ConcurrentHashMap<>();
 
     /**
@@ -295,9 +298,14 @@ public class IpamStore {
             ops.add(op);
         }
         try {
-            RowSet<Row> rows = db.preparedQuery("select o_idx, o_set, o_ordinal::text, o_value::text, o_created, o_version, o_state, o_message, "
-                    + "o_cluster, o_namespace, o_pod, o_pod_uid, o_interface from ipam_pool_batch($1, $2::text::jsonb)")
-                    .execute(Tuple.of(poolName, write(ops))).await().atMost(TIMEOUT);
+            // the batch commits without waiting for its WAL flush, which releases the pool lock at once; the second
+            // statement, pipelined on the same connection, is a synchronous commit behind it: once it returns, the
+            // batch is on disk too, and only then are its callers answered (V6)
+            Tuple args = Tuple.of(poolName, write(ops));
+            RowSet<Row> rows = db.withConnection(conn -> Uni.combine().all().unis(
+                    conn.preparedQuery(BATCH_DEFERRED).execute(args),
+                    conn.preparedQuery("select pg_current_xact_id()").execute()).asTuple())
+                    .await().atMost(TIMEOUT).getItem1();
             Map<Integer, List<Row>> byOp = new HashMap<>();
             for (Row r : rows) byOp.computeIfAbsent(r.getInteger(0), k -> new ArrayList<>()).add(r);
             for (int i = 0; i < taken.size(); i++) {

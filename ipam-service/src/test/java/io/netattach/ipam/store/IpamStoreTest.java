@@ -370,6 +370,29 @@ class IpamStoreTest {
         assertEquals(List.of("10.64.0.10", "10.64.0.11"), store.allocations(p).stream().map(Holding::address).filter(a -> a.startsWith("10.64")).sorted().toList());
     }
 
+    @Test
+    void theDeferredBatchCommitsAsynchronouslyOnlyItselfAndAnswersAsTheBatchDoes() {
+        // V6: IpamStore's batches commit without waiting for the WAL flush (the pool lock goes at once), then wait for
+        // it with a synchronous commit behind them; the setting must end with the batch's own transaction
+        String p = put("{\"type\":\"whereabouts\",\"range\":\"10.69.0.0/24\"}");
+        var conn = db.getConnection().await().atMost(Duration.ofSeconds(10));
+        try {
+            List<String> rows = new ArrayList<>();
+            for (Row r : conn.preparedQuery("select o_idx, o_set, o_ordinal::text, o_created, o_state from ipam_pool_batch_deferred($1, $2::text::jsonb)")
+                    .execute(Tuple.of(p, "[" + op("allocate", "q1") + "," + op("allocate", "q2") + "," + op("release", "q1") + "]")).await().atMost(Duration.ofSeconds(10))) {
+                rows.add(r.getInteger(0) + ":" + r.getValue(1) + ":" + r.getString(2) + ":" + r.getBoolean(3) + ":" + r.getString(4));
+            }
+            assertEquals(List.of("0:0:0:true:null", "1:0:1:true:null", "2:0:0:false:null"), rows);
+            assertEquals("on", conn.query("show synchronous_commit").execute().await().atMost(Duration.ofSeconds(10)).iterator().next().getString(0),
+                    "the next statement on the connection commits synchronously again");
+        } finally {
+            conn.close().await().atMost(Duration.ofSeconds(10));
+        }
+        // an allocation through the store (whose batches call it) takes the lowest free address, q1's
+        store.allocate(p, pod("q3", unique("q3"), "net1"), null, null);
+        assertEquals(Set.of("10.69.0.1", "10.69.0.2"), Set.copyOf(store.allocations(p).stream().map(Holding::address).toList()));
+    }
+
     /** Runs ipam_pool_batch directly; one line per row: idx:set:ordinal:created:state. */
     List<String> poolBatch(String pool, String... ops) {
         List<String> rows = new ArrayList<>();
