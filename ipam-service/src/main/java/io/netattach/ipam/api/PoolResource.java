@@ -6,10 +6,11 @@ import io.netattach.ipam.api.Views.LeaseView;
 import io.netattach.ipam.api.Views.PoolBody;
 import io.netattach.ipam.api.Views.PoolView;
 import io.netattach.ipam.domain.IpamException;
-import io.netattach.ipam.domain.Lease;
 import io.netattach.ipam.domain.Owner;
 import io.netattach.ipam.store.IpamStore;
 import io.netattach.ipam.store.UpsertResult;
+import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.DefaultValue;
@@ -27,7 +28,11 @@ import org.eclipse.microprofile.openapi.annotations.tags.Tag;
 
 import java.util.List;
 
-/** Pools and allocations for operators (docs/api/ipam.md). Thin: HTTP in, store call, HTTP out. */
+/**
+ * Pools and allocations for operators (docs/api/ipam.md). Thin: HTTP in, store call, HTTP out. Allocate and
+ * release return a Uni and run on the event loop (the store hands anything that blocks to a worker thread); the
+ * other methods block, on worker threads.
+ */
 @Path("/api/v1/pools")
 @Produces(MediaType.APPLICATION_JSON)
 @Tag(name = "pools")
@@ -67,10 +72,11 @@ public class PoolResource {
     @POST
     @Path("{name}/allocations")
     @Operation(summary = "Allocate one address per range set for an owner: 201 new, 200 already held")
-    public Response allocate(@PathParam("name") String name, AllocationBody body) {
+    public Uni<Response> allocate(@PathParam("name") String name, AllocationBody body) {
+        // on the event loop: a dynamic request waits for its pool's batch without holding a thread
         if (body == null || body.owner() == null) throw IpamException.missing("owner");
-        Lease lease = store.allocate(name, body.owner().toOwner(), body.ips(), null);
-        return Response.status(lease.created() ? 201 : 200).entity(LeaseView.of(lease)).build();
+        return store.allocateAsync(name, body.owner().toOwner(), body.ips())
+                .map(lease -> Response.status(lease.created() ? 201 : 200).entity(LeaseView.of(lease)).build());
     }
 
     @GET
@@ -83,15 +89,18 @@ public class PoolResource {
     @DELETE
     @Path("{name}/allocations")
     @Operation(summary = "Release what a pod holds in the pool (interface omitted: every interface); releasing twice is fine")
-    public Views.Released release(@PathParam("name") String name, @QueryParam("podUid") String podUid,
-                                  @QueryParam("interface") String iface, @QueryParam("cluster") String cluster) {
+    public Uni<Views.Released> release(@PathParam("name") String name, @QueryParam("podUid") String podUid,
+                                       @QueryParam("interface") String iface, @QueryParam("cluster") String cluster) {
         if (podUid == null || podUid.isBlank()) throw IpamException.missing("podUid");
         if (iface != null) new Owner("-", "-", "-", podUid, iface).validated(true);
-        int released = store.release(cluster, podUid, iface, name).size();
         // the pool is looked up only when nothing was freed: a release that freed rows proves the pool exists,
-        // and the common case saves a round trip
-        if (released == 0 && !store.poolExists(name)) throw notFound(name);
-        return new Views.Released(released);
+        // and the common case saves a round trip (and the hand-off to a worker thread that query needs)
+        return store.releaseAsync(cluster, podUid, iface, name).onItem().transformToUni(freed -> freed.isEmpty()
+                ? Uni.createFrom().item(() -> {
+                    if (!store.poolExists(name)) throw notFound(name);
+                    return new Views.Released(0);
+                }).runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
+                : Uni.createFrom().item(new Views.Released(freed.size())));
     }
 
     private static IpamException notFound(String name) {

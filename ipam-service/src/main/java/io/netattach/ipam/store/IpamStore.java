@@ -13,6 +13,8 @@ import io.netattach.ipam.domain.PoolDefinition;
 import io.netattach.ipam.domain.Range;
 import io.netattach.ipam.domain.RangeSet;
 import io.smallrye.mutiny.Uni;
+import io.smallrye.mutiny.infrastructure.Infrastructure;
+import io.smallrye.mutiny.tuples.Tuple2;
 import io.vertx.mutiny.sqlclient.Pool;
 import io.vertx.mutiny.sqlclient.Row;
 import io.vertx.mutiny.sqlclient.RowSet;
@@ -40,7 +42,6 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 
@@ -58,6 +59,8 @@ import java.util.stream.Collectors;
 public class IpamStore {
     private static final Logger LOG = Logger.getLogger(IpamStore.class);
     private static final Duration TIMEOUT = Duration.ofSeconds(30);
+    /** How long a blocking caller waits for its operation's batch: queued behind a few batches of at most TIMEOUT each. */
+    private static final Duration QUEUE_TIMEOUT = Duration.ofSeconds(120);
     private static final int ATTEMPTS = 50;
     private static final Set<String> RETRYABLE = Set.of("23505", "40P01", "40001");
 
@@ -203,14 +206,10 @@ public class IpamStore {
     }
 
     /** An operation (a dynamic allocate or a release) waiting for its pool's next batch. */
-    private record Pending(boolean release, Owner owner, CompletableFuture<List<Row>> done, Semaphore wake) {
-        /** Done, or told to look again (the leader left with requests queued): wakes the waiting caller once. */
-        void signal() {
-            wake.release();
-        }
+    private record Pending(boolean release, Owner owner, CompletableFuture<List<Row>> done) {
     }
 
-    /** Operations of one pool waiting in this replica, and whether a thread is running a batch for it. */
+    /** Operations of one pool waiting in this replica, and whether a batch of it is in flight. */
     private static final class Batch {
         final ConcurrentLinkedQueue<Pending> queue = new ConcurrentLinkedQueue<>();
         final AtomicBoolean running = new AtomicBoolean();
@@ -227,97 +226,137 @@ public class IpamStore {
      * should make impossible) is retried owner by owner, each alone.
      */
     private Lease allocateDynamic(String poolName, Owner owner, PoolDefinition reported) {
-        List<Row> rows;
+        List<Row> rows = null;
+        Throwable failure = null;
         try {
             rows = inBatch(poolName, false, owner);
         } catch (CompletionException e) {
-            if (e.getCause() instanceof PgException pg && RETRYABLE.contains(pg.getSqlState())) return allocateOne(poolName, owner, reported);
-            if (e.getCause() instanceof PgException pg) throw translate(pg, poolName, owner);
-            throw e.getCause() instanceof RuntimeException re ? re : e;
+            failure = e.getCause();
+        }
+        return allocated(poolName, owner, reported, rows, failure);
+    }
+
+    /**
+     * A dynamic allocation (no {@code ips}) for callers that must not block, such as a REST request on the event
+     * loop: the batch runs without a thread waiting for it, and the answer is built where the batch completed
+     * when that needs no query (the pool's definition is cached, nothing was refused); otherwise, and for static
+     * requests, the work goes to a worker thread.
+     */
+    public Uni<Lease> allocateAsync(String poolName, Owner owner, List<String> ips) {
+        if (ips != null && !ips.isEmpty()) return blocking(() -> allocateStatic(poolName, owner.validated(true), ips, null));
+        return Uni.createFrom().deferred(() -> {
+            owner.validated(true);
+            return Uni.createFrom().completionStage(submit(poolName, false, owner));
+        }).onItemOrFailure().transformToUni((rows, failure) -> {
+            if (failure == null && !rows.isEmpty() && rows.getFirst().getString(6) == null) {
+                PoolDefinition def = cachedDefinition(poolName, rows.getFirst().getLong(5));
+                if (def != null) return Uni.createFrom().item(leaseOf(poolName, def, null, rows));
+            }
+            if (failure instanceof IpamException) return Uni.createFrom().failure(failure); // the owner, before anything ran
+            return blocking(() -> allocated(poolName, owner, null, rows, unwrap(failure)));
+        });
+    }
+
+    /** The answer to a dynamic allocation from its batch's rows, or from the batch's failure (may query: blocks). */
+    private Lease allocated(String poolName, Owner owner, PoolDefinition reported, List<Row> rows, Throwable failure) {
+        if (failure != null) {
+            if (failure instanceof PgException pg && RETRYABLE.contains(pg.getSqlState())) return allocateOne(poolName, owner, reported);
+            if (failure instanceof PgException pg) throw translate(pg, poolName, owner);
+            throw failure instanceof RuntimeException re ? re : new IllegalStateException(failure);
         }
         if (rows.isEmpty()) throw new IllegalStateException("ipam_pool_batch gave no row for an allocate in pool " + poolName);
         Row first = rows.getFirst();
         String state = first.getString(6);
         // a row's state is a refusal (NA403, NA409: V3); a collision fails the whole statement, handled above
         if (state != null) throw translate(state, first.getString(7), poolName, owner);
-        PoolDefinition def = definition(poolName, first.getLong(5), null);
+        return leaseOf(poolName, definition(poolName, first.getLong(5), null), reported, rows);
+    }
+
+    private static Lease leaseOf(String poolName, PoolDefinition def, PoolDefinition reported, List<Row> rows) {
         Map<Integer, Address> chosen = new LinkedHashMap<>();
         for (Row r : rows) chosen.put(r.getInteger(1), address(def, r.getInteger(1), r.getString(2), r.getString(3)));
-        return lease(poolName, def, reported != null ? reported : def, chosen, first.getBoolean(4));
+        return lease(poolName, def, reported != null ? reported : def, chosen, rows.getFirst().getBoolean(4));
+    }
+
+    private static Throwable unwrap(Throwable t) {
+        return t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+    }
+
+    /** Work that may block (queries awaited), run on a worker thread for a caller that must not block. */
+    private static <T> Uni<T> blocking(java.util.function.Supplier<T> work) {
+        return Uni.createFrom().item(work).runSubscriptionOn(Infrastructure.getDefaultWorkerPool());
+    }
+
+    /** Blocks until a batch ran the operation: for callers on worker or virtual threads. */
+    private List<Row> inBatch(String poolName, boolean release, Owner owner) {
+        return submit(poolName, release, owner).orTimeout(QUEUE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).join();
     }
 
     /**
-     * Queues one operation for its pool and returns its rows once a batch ran it. The first caller to find no
-     * batch running runs one for everyone queued, until its own answer is in; the others wait for their rows or
-     * are handed the lead. Releases and allocations of a pool share the queue (in arrival order), so a busy pool
-     * takes its row lock and commits once per batch instead of once per release.
+     * Queues one operation for its pool; the future completes with its rows (on a Vert.x thread) once a batch ran
+     * it. No thread waits to lead a batch: whoever finds no batch of the pool in flight sends everything queued,
+     * and each batch's completion sends the next. Releases and allocations of a pool share the queue, in arrival
+     * order, so a busy pool takes its row lock and commits once per batch instead of once per operation.
      */
-    private List<Row> inBatch(String poolName, boolean release, Owner owner) {
+    private CompletableFuture<List<Row>> submit(String poolName, boolean release, Owner owner) {
         Batch batch = batches.computeIfAbsent(poolName, k -> new Batch());
-        Pending me = new Pending(release, owner, new CompletableFuture<>(), new Semaphore(0));
-        batch.queue.add(me);
-        while (!me.done().isDone()) {
-            if (batch.running.compareAndSet(false, true)) {
-                try {
-                    // lead only until our own answer is in: under steady load the queue never empties, and a caller
-                    // must not serve others forever
-                    while (!me.done().isDone() && !batch.queue.isEmpty()) runBatch(poolName, batch);
-                } finally {
-                    batch.running.set(false);
-                    // hand over: wake the oldest waiting caller so it leads the next batch at once (it was queued
-                    // before running was cleared, or it sees running=false itself after queueing)
-                    Pending next = batch.queue.peek();
-                    if (next != null) next.signal();
-                }
-            } else {
-                try {
-                    // woken when answered or handed the lead; the timeout only guards against a lost hand-over
-                    me.wake().tryAcquire(50, TimeUnit.MILLISECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new IllegalStateException("interrupted while waiting for pool " + poolName, e);
-                }
-            }
-        }
-        return me.done().join();
+        CompletableFuture<List<Row>> done = new CompletableFuture<>();
+        batch.queue.add(new Pending(release, owner, done));
+        drain(poolName, batch);
+        return done;
     }
 
-    private void runBatch(String poolName, Batch batch) {
-        List<Pending> taken = new ArrayList<>();
-        for (Pending p; taken.size() < BATCH_MAX && (p = batch.queue.poll()) != null; ) taken.add(p);
-        if (taken.isEmpty()) return;
-        List<Map<String, String>> ops = new ArrayList<>(taken.size());
-        for (Pending p : taken) {
-            Map<String, String> op = new HashMap<>();
-            op.put("op", p.release() ? "release" : "allocate");
-            op.put("cluster", p.owner().cluster());
-            op.put("namespace", p.owner().namespace());
-            op.put("pod", p.owner().pod());
-            op.put("podUid", p.owner().podUid());
-            op.put("interface", p.owner().iface());
-            ops.add(op);
-        }
-        try {
-            // the batch commits without waiting for its WAL flush, which releases the pool lock at once; the second
-            // statement, pipelined on the same connection, is a synchronous commit behind it: once it returns, the
-            // batch is on disk too, and only then are its callers answered (V6)
-            Tuple args = Tuple.of(poolName, write(ops));
-            RowSet<Row> rows = db.withConnection(conn -> Uni.combine().all().unis(
-                    conn.preparedQuery(BATCH_DEFERRED).execute(args),
-                    conn.preparedQuery("select pg_current_xact_id()").execute()).asTuple())
-                    .await().atMost(TIMEOUT).getItem1();
-            Map<Integer, List<Row>> byOp = new HashMap<>();
-            for (Row r : rows) byOp.computeIfAbsent(r.getInteger(0), k -> new ArrayList<>()).add(r);
-            for (int i = 0; i < taken.size(); i++) {
-                taken.get(i).done().complete(byOp.getOrDefault(i, List.of())); // a release that freed nothing has no row
-                taken.get(i).signal();
+    /**
+     * Sends the pool's next batch unless one is in flight. Called after every queueing and by every batch's
+     * completion: an operation queued while a batch was in flight is sent by that batch's completion, or by its
+     * own call if the completion had already looked.
+     */
+    private void drain(String poolName, Batch batch) {
+        while (!batch.queue.isEmpty() && batch.running.compareAndSet(false, true)) {
+            List<Pending> taken = new ArrayList<>();
+            for (Pending p; taken.size() < BATCH_MAX && (p = batch.queue.poll()) != null; ) taken.add(p);
+            if (taken.isEmpty()) {
+                batch.running.set(false);
+                continue;
             }
-        } catch (RuntimeException e) {
+            send(poolName, taken).subscribe().with(rows -> {
+                Map<Integer, List<Row>> byOp = new HashMap<>();
+                for (Row r : rows) byOp.computeIfAbsent(r.getInteger(0), k -> new ArrayList<>()).add(r);
+                batch.running.set(false);
+                drain(poolName, batch); // the next batch leaves before this one's callers are answered
+                for (int i = 0; i < taken.size(); i++) taken.get(i).done().complete(byOp.getOrDefault(i, List.of())); // a release that freed nothing has no row
+            }, failure -> {
+                batch.running.set(false);
+                drain(poolName, batch);
+                for (Pending p : taken) p.done().completeExceptionally(failure);
+            });
+            return;
+        }
+    }
+
+    /**
+     * One batch: the batch commits without waiting for its WAL flush, which releases the pool lock at once; the
+     * second statement, pipelined on the same connection, is a synchronous commit behind it: once it returns,
+     * the batch is on disk too, and only then are its callers answered (V6).
+     */
+    private Uni<RowSet<Row>> send(String poolName, List<Pending> taken) {
+        return Uni.createFrom().deferred(() -> {
+            List<Map<String, String>> ops = new ArrayList<>(taken.size());
             for (Pending p : taken) {
-                p.done().completeExceptionally(e);
-                p.signal();
+                Map<String, String> op = new HashMap<>();
+                op.put("op", p.release() ? "release" : "allocate");
+                op.put("cluster", p.owner().cluster());
+                op.put("namespace", p.owner().namespace());
+                op.put("pod", p.owner().pod());
+                op.put("podUid", p.owner().podUid());
+                op.put("interface", p.owner().iface());
+                ops.add(op);
             }
-        }
+            Tuple args = Tuple.of(poolName, write(ops));
+            return db.withConnection(conn -> Uni.combine().all().unis(
+                    conn.preparedQuery(BATCH_DEFERRED).execute(args),
+                    conn.preparedQuery("select pg_current_xact_id()").execute()).asTuple());
+        }).map(Tuple2::getItem1).ifNoItem().after(TIMEOUT).fail();
     }
 
     private IpamException translate(PgException e, String poolName, Owner owner) {
@@ -501,26 +540,58 @@ public class IpamStore {
             if (pools.size() > 1) return freed("select * from ipam_release($1, $2, $3, $4)", Tuple.of(cluster, podUid, iface, null));
             pool = pools.iterator().next();
         }
-        List<Row> rows;
+        List<Row> rows = null;
+        Throwable failure = null;
         try {
             rows = inBatch(pool, true, new Owner(cluster, null, null, podUid, iface));
         } catch (CompletionException e) {
-            if (e.getCause() instanceof PgException pg && "NA404".equals(pg.getSqlState())) return List.of(); // no such pool: nothing held there
-            if (e.getCause() instanceof PgException pg && RETRYABLE.contains(pg.getSqlState())) {
+            failure = e.getCause();
+        }
+        return released(cluster, podUid, iface, pool, rows, failure);
+    }
+
+    /**
+     * A release from one pool for callers that must not block (see {@link #allocateAsync}): through the pool's
+     * batch, the answer built where the batch completed when the pool's definition is cached.
+     */
+    public Uni<List<Released>> releaseAsync(String cluster, String podUid, String iface, String pool) {
+        return Uni.createFrom().deferred(() -> Uni.createFrom().completionStage(submit(pool, true, new Owner(cluster, null, null, podUid, iface))))
+                .onItemOrFailure().transformToUni((rows, failure) -> {
+                    if (failure == null) {
+                        List<Released> out = new ArrayList<>(rows.size());
+                        for (Row r : rows) {
+                            PoolDefinition def = r.getString(6) == null ? cachedDefinition(pool, r.getLong(5)) : null;
+                            if (def == null) break;
+                            out.add(releasedOf(pool, def, r));
+                        }
+                        if (out.size() == rows.size()) return Uni.createFrom().item(out);
+                    }
+                    return blocking(() -> released(cluster, podUid, iface, pool, rows, unwrap(failure)));
+                });
+    }
+
+    /** What a release in one pool freed, from its batch's rows or failure (may query: blocks). */
+    private List<Released> released(String cluster, String podUid, String iface, String pool, List<Row> rows, Throwable failure) {
+        if (failure != null) {
+            if (failure instanceof PgException pg && "NA404".equals(pg.getSqlState())) return List.of(); // no such pool: nothing held there
+            if (failure instanceof PgException pg && RETRYABLE.contains(pg.getSqlState())) {
                 return freed("select * from ipam_release($1, $2, $3, $4)", Tuple.of(cluster, podUid, iface, pool)); // alone, retried
             }
-            throw e.getCause() instanceof RuntimeException re ? re : e;
+            throw failure instanceof RuntimeException re ? re : new IllegalStateException(failure);
         }
         List<Released> out = new ArrayList<>(rows.size());
         for (Row r : rows) {
             String state = r.getString(6);
             // a release's row carries no state since V3 (a collision fails the whole statement, handled above)
             if (state != null) throw new IllegalStateException("release in pool " + pool + " failed: " + state + " " + r.getString(7));
-            PoolDefinition def = definition(pool, r.getLong(5), null);
-            out.add(new Released(pool, address(def, r.getInteger(1), r.getString(2), r.getString(3)).toString(),
-                    new Owner(r.getString(8), r.getString(9), r.getString(10), r.getString(11), r.getString(12))));
+            out.add(releasedOf(pool, definition(pool, r.getLong(5), null), r));
         }
         return out;
+    }
+
+    private static Released releasedOf(String pool, PoolDefinition def, Row r) {
+        return new Released(pool, address(def, r.getInteger(1), r.getString(2), r.getString(3)).toString(),
+                new Owner(r.getString(8), r.getString(9), r.getString(10), r.getString(11), r.getString(12)));
     }
 
     /**
@@ -569,6 +640,12 @@ public class IpamStore {
             }
         }
         return out.stream().distinct().toList();
+    }
+
+    /** The parsed section of a pool at this version if this replica has it, else null (never queries). */
+    private PoolDefinition cachedDefinition(String name, long version) {
+        Parsed p = definitions.get(name);
+        return p != null && p.version() == version ? p.definition() : null;
     }
 
     /** The parsed section of a pool at this version (cached); ipamText null: read it (version -1: whatever is current). */

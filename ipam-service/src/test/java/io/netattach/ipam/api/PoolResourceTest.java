@@ -4,7 +4,15 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import org.junit.jupiter.api.Test;
 
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.contains;
@@ -12,6 +20,8 @@ import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.hasItem;
 import static org.hamcrest.Matchers.nullValue;
 import static org.hamcrest.Matchers.startsWith;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 @QuarkusTest
 class PoolResourceTest {
@@ -91,9 +101,45 @@ class PoolResourceTest {
                 .body("error", startsWith("owner.interface: \"bad/name\" is not a valid interface name"));
         given().get("/api/v1/pools/nope-" + p).then().statusCode(404).body("reason", equalTo("NotFound")).body("error", equalTo("pool \"nope-" + p + "\" not found"));
         given().contentType(ContentType.JSON).body(allocation("x", "net1", null)).post("/api/v1/pools/nope-" + p + "/allocations").then().statusCode(404);
+        given().delete("/api/v1/pools/nope-" + p + "/allocations?podUid=x").then().statusCode(404).body("reason", equalTo("NotFound"));
         given().delete("/api/v1/pools/" + p).then().statusCode(409).body("reason", equalTo("Conflict"));
         given().delete("/api/v1/pools/" + p + "?force=true").then().statusCode(204);
         given().get("/api/v1/pools/" + p).then().statusCode(404);
+    }
+
+    @Test
+    void concurrentRestAllocationsAndReleasesOfOnePoolShareBatchesAndNeverShareAnAddress() throws Exception {
+        // allocate and release run on the event loop and meet in the pool's batches; 8 threads at once
+        String p = name();
+        put(p, "{\"type\":\"whereabouts\",\"range\":\"10.22.0.0/24\"}", 201);
+        ExecutorService threads = Executors.newFixedThreadPool(8);
+        try {
+            List<Future<List<String>>> got = new ArrayList<>();
+            for (int t = 0; t < 8; t++) {
+                final int thread = t;
+                got.add(threads.submit(() -> {
+                    List<String> ips = new ArrayList<>();
+                    for (int i = 0; i < 10; i++) {
+                        String uid = "conc-" + thread + "-" + i + "-" + p;
+                        ips.add(given().contentType(ContentType.JSON).body(allocation(uid, "net1", null)).post("/api/v1/pools/" + p + "/allocations")
+                                .then().statusCode(201).extract().path("ips[0]"));
+                        if (i % 2 == 1) { // churn: release every second one at once
+                            given().delete("/api/v1/pools/" + p + "/allocations?podUid=" + uid).then().statusCode(200).body("released", equalTo(1));
+                            ips.removeLast();
+                        }
+                    }
+                    return ips;
+                }));
+            }
+            Set<String> held = new HashSet<>();
+            for (Future<List<String>> f : got) for (String ip : f.get(60, TimeUnit.SECONDS)) assertTrue(held.add(ip), "handed out twice: " + ip);
+            assertEquals(40, held.size());
+            given().get("/api/v1/pools/" + p).then().statusCode(200).body("utilization.used", equalTo(40));
+            List<String> listed = given().get("/api/v1/pools/" + p + "/allocations").then().statusCode(200).extract().path("address");
+            assertEquals(held, Set.copyOf(listed.stream().map(a -> a + "/24").toList()));
+        } finally {
+            threads.shutdownNow();
+        }
     }
 
     @Test
