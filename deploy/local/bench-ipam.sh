@@ -5,6 +5,8 @@
 #     (allocate, and release an older one), over REST and over Kafka, on one hot pool and on 16 pools.
 # Prints allocations/s, p50/p99 latency, duplicates (live leases seen twice by the load generator, and
 # (pool, address) held twice counted in SQL afterwards) and the ratio to pgbench; the last line is one JSON object.
+# It also prints the CPU budget per allocation that ratio 1.0 leaves on this machine (cores / pgbench tps: every
+# process shares the cores) next to what the hot-pool runs spent.
 # Each run first drives the same load for WARMUP_SECONDS unmeasured (JIT, connections), then measures; it also
 # prints the CPU each process group (service replicas, PostgreSQL, Kafka, the load generator, other) spent per
 # allocation in the measured window. REST goes through a minimal keep-alive HTTP/1.1 client: the JDK HttpClient
@@ -331,6 +333,11 @@ done
 
 ratio() { echo "$1" | sed -E 's/.*"perSecond":([0-9.]+).*/\1/' | awk -v ref="$PGBENCH_TPS" '{ printf "%.3f", (ref > 0 ? $1 / ref : 0) }'; }
 echo "ratio to pgbench (REST hot pool): $(ratio "${R[rest-1]:-null}")"
-printf '{"bench":"ipam","clients":%s,"seconds":%s,"pgbenchTps":%s,"rest":{"hotPool":%s,"pools16":%s},"kafka":{"hotPool":%s,"pools16":%s},"ratioRestHot":%s,"ratioRest16":%s,"ratioKafkaHot":%s,"ratioKafka16":%s}\n' \
-  "$CLIENTS" "$SECS" "${PGBENCH_TPS:-0}" "${R[rest-1]:-null}" "${R[rest-16]:-null}" "${R[kafka-1]:-null}" "${R[kafka-16]:-null}" \
+# what ratio 1.0 leaves per allocation on this machine: every process shares its cores, so an allocation and its
+# release may cost at most cores / pgbench-tps of CPU across service, PostgreSQL, broker and load generator together
+BUDGET=$(awk -v ref="${PGBENCH_TPS:-0}" -v n="$(nproc)" 'BEGIN { printf "%.3f", (ref > 0 ? n * 1000 / ref : 0) }')
+spent() { echo "$1" | sed -nE 's/.*"cpuMsPerAllocation":\{([^}]*)\}.*/\1/p' | tr ',' '\n' | awk -F: '{ s += $2 } END { printf "%.3f", s }'; }
+echo "CPU budget per allocation at ratio 1.0: $BUDGET ms ($(nproc) cores / pgbench tps); spent, REST hot pool: $(spent "${R[rest-1]:-}") ms, Kafka hot pool: $(spent "${R[kafka-1]:-}") ms"
+printf '{"bench":"ipam","clients":%s,"seconds":%s,"pgbenchTps":%s,"cpuBudgetMsPerAllocation":%s,"rest":{"hotPool":%s,"pools16":%s},"kafka":{"hotPool":%s,"pools16":%s},"ratioRestHot":%s,"ratioRest16":%s,"ratioKafkaHot":%s,"ratioKafka16":%s}\n' \
+  "$CLIENTS" "$SECS" "${PGBENCH_TPS:-0}" "$BUDGET" "${R[rest-1]:-null}" "${R[rest-16]:-null}" "${R[kafka-1]:-null}" "${R[kafka-16]:-null}" \
   "$(ratio "${R[rest-1]:-null}")" "$(ratio "${R[rest-16]:-null}")" "$(ratio "${R[kafka-1]:-null}")" "$(ratio "${R[kafka-16]:-null}")"

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# deploy/local/bench-ipam-sql.sh: ipam-service's SQL alone, without the service (a benchmark, never a test).
+# pgbench at N clients, each client a cycle of one allocate and one release of a new owner, one operation per
+# batch statement, on one hot pool and on one pool per client; first with ipam_pool_batch (synchronous commit,
+# the pool lock held through the WAL flush), then as IpamStore sends it since V6: ipam_pool_batch_deferred
+# followed by `select pg_current_xact_id()` (the synchronous commit that waits for the flush). Beside it the
+# reference of bench.sh ipam: pgbench's single-row UPDATE at N clients. Cycles/s are allocations/s.
+# Tables are vacuumed before each run (this machine's PostgreSQL runs without autovacuum). Needs the
+# netattach_ipam database migrated (run bench.sh ipam or services once). Env: CLIENTS (8), SECONDS_PER_RUN (10).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+CLIENTS=${CLIENTS:-8}
+SECS=${SECONDS_PER_RUN:-10}
+PG=(psql -h 127.0.0.1 -U netattach_ipam -d netattach_ipam -qtA -v ON_ERROR_STOP=1)
+WORK=$(mktemp -d)
+cleanup() {
+  "${PG[@]}" -c "delete from pool where name like 'benchsql-%'" >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+"${PG[@]}" -c "select 1 from pg_proc where proname = 'ipam_pool_batch_deferred'" | grep -q 1 \
+  || die "netattach_ipam is not migrated to V6: run deploy/local/bench.sh ipam (or start ipam-service) once"
+for i in $(seq 0 $((CLIENTS - 1))); do
+  "${PG[@]}" -c "insert into pool (name, cluster, kind, ipam, canonical, derived, size, hints, set_sizes)
+    values ('benchsql-$i', null, 'whereabouts', '{\"type\":\"whereabouts\",\"range\":\"10.$((200 + i)).0.0/16\"}',
+            '10.$((200 + i)).0.0/16', false, 65534, '{0}', '{65534}') on conflict do nothing" >/dev/null
+done
+
+script() { # file pools deferred
+  local fn=ipam_pool_batch flush=""
+  if [ "$3" = yes ]; then fn=ipam_pool_batch_deferred; flush="select pg_current_xact_id();"; fi
+  cat > "$WORK/$1" <<EOF
+\\set u random(1, 1000000000)
+\\set p :client_id % $2
+select count(*) from $fn('benchsql-' || :p, ('[{"op":"allocate","cluster":"c","namespace":"n","pod":"p","podUid":"s' || :u || '","interface":"net1"}]')::jsonb);
+$flush
+select count(*) from $fn('benchsql-' || :p, ('[{"op":"release","cluster":"c","podUid":"s' || :u || '","interface":"net1"}]')::jsonb);
+$flush
+EOF
+}
+run() { # file -> tps
+  "${PG[@]}" -c "vacuum analyze allocation" >/dev/null
+  "${PG[@]}" -c "vacuum analyze pool" >/dev/null
+  PGOPTIONS="-c enable_seqscan=off" pgbench -h 127.0.0.1 -U netattach_ipam -n -c "$CLIENTS" -j 2 -T "$SECS" -M prepared -f "$WORK/$1" netattach_ipam 2>/dev/null \
+    | awk '/^tps/ {printf "%.1f", $3; exit}'
+}
+
+pgbench -h 127.0.0.1 -U netattach_ipam -i -s 1 -q netattach_ipam >/dev/null 2>&1
+printf '\\set aid random(1, 100000)\nUPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid = :aid;\n' > "$WORK/update.sql"
+UPDATE_TPS=$(pgbench -h 127.0.0.1 -U netattach_ipam -n -c "$CLIENTS" -j 2 -T "$SECS" -f "$WORK/update.sql" netattach_ipam 2>/dev/null | awk '/^tps/ {printf "%.1f", $3; exit}')
+pgbench -h 127.0.0.1 -U netattach_ipam -i -I d netattach_ipam >/dev/null 2>&1 || true
+echo "pgbench UPDATE, $CLIENTS clients: $UPDATE_TPS tps"
+
+declare -A R
+for pools in 1 "$CLIENTS"; do
+  for deferred in no yes; do
+    script "cycle-$pools-$deferred.sql" "$pools" "$deferred"
+    R[$pools-$deferred]=$(run "cycle-$pools-$deferred.sql")
+    echo "pools=$pools deferred=$deferred: ${R[$pools-$deferred]} cycles/s"
+  done
+done
+printf '{"bench":"ipam-sql","clients":%s,"seconds":%s,"pgbenchUpdateTps":%s,"hotPool":{"synchronous":%s,"deferred":%s},"poolPerClient":{"synchronous":%s,"deferred":%s}}\n' \
+  "$CLIENTS" "$SECS" "${UPDATE_TPS:-0}" "${R[1-no]:-0}" "${R[1-yes]:-0}" "${R[$CLIENTS-no]:-0}" "${R[$CLIENTS-yes]:-0}"
