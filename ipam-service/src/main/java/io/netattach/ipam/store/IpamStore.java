@@ -53,7 +53,8 @@ import java.util.stream.Collectors;
  * Anything that still collides (a static request racing, the same owner asking twice at once, a deadlock) rolls
  * back whole and is retried. Every multi-row change is one transaction.
  *
- * <p>Calls block: use them from worker threads (REST resources, @Blocking consumers).
+ * <p>Calls block: use them from worker or virtual threads (the Kafka consumer, REST resources that block), except
+ * {@link #allocateAsync} and {@link #releaseAsync}, which never block the caller and may be used on an event loop.
  */
 @Singleton
 public class IpamStore {
@@ -319,18 +320,25 @@ public class IpamStore {
                 batch.running.set(false);
                 continue;
             }
-            send(poolName, taken).subscribe().with(rows -> {
-                Map<Integer, List<Row>> byOp = new HashMap<>();
-                for (Row r : rows) byOp.computeIfAbsent(r.getInteger(0), k -> new ArrayList<>()).add(r);
-                batch.running.set(false);
-                drain(poolName, batch); // the next batch leaves before this one's callers are answered
-                for (int i = 0; i < taken.size(); i++) taken.get(i).done().complete(byOp.getOrDefault(i, List.of())); // a release that freed nothing has no row
-            }, failure -> {
-                batch.running.set(false);
-                drain(poolName, batch);
-                for (Pending p : taken) p.done().completeExceptionally(failure);
-            });
+            send(poolName, taken).subscribe().with(rows -> finish(poolName, batch, taken, rows, null), failure -> finish(poolName, batch, taken, null, failure));
             return;
+        }
+    }
+
+    /** A batch came back: the next one leaves first, then this one's callers are answered. */
+    private void finish(String poolName, Batch batch, List<Pending> taken, RowSet<Row> rows, Throwable failure) {
+        Map<Integer, List<Row>> byOp = new HashMap<>();
+        try {
+            if (rows != null) for (Row r : rows) byOp.computeIfAbsent(r.getInteger(0), k -> new ArrayList<>()).add(r);
+        } catch (RuntimeException e) {
+            failure = e;
+        } finally {
+            batch.running.set(false); // whatever happened: a pool whose flag stayed set would never send again
+            drain(poolName, batch);
+        }
+        for (int i = 0; i < taken.size(); i++) {
+            if (failure != null) taken.get(i).done().completeExceptionally(failure);
+            else taken.get(i).done().complete(byOp.getOrDefault(i, List.of())); // a release that freed nothing has no row
         }
     }
 
