@@ -75,7 +75,7 @@ public class PoolResource {
     public Uni<Response> allocate(@PathParam("name") String name, AllocationBody body) {
         // on the event loop: a dynamic request waits for its pool's batch without holding a thread
         if (body == null || body.owner() == null) throw IpamException.missing("owner");
-        return store.allocateAsync(name, body.owner().toOwner(), body.ips())
+        return store.allocateAsync(name, body.owner().toOwner(), body.ips(), null)
                 .map(lease -> Response.status(lease.created() ? 201 : 200).entity(LeaseView.of(lease)).build());
     }
 

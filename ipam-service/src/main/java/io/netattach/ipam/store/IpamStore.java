@@ -148,6 +148,12 @@ public class IpamStore {
         return name;
     }
 
+    /** The pool a NAD's section maps to if this replica knows it exists (never queries), else null: see {@link #derivedPool}. */
+    public String derivedPoolIfKnown(PoolDefinition def, String cluster) {
+        String name = def.derivedPoolName(cluster);
+        return knownDerived.contains(name) ? name : null;
+    }
+
     /** A derived pool this replica believed to exist was not found (deleted, maybe by another replica): derive it again next time. */
     public void forgetDerived(String name) {
         knownDerived.remove(name);
@@ -243,18 +249,18 @@ public class IpamStore {
      * when that needs no query (the pool's definition is cached, nothing was refused); otherwise, and for static
      * requests, the work goes to a worker thread.
      */
-    public Uni<Lease> allocateAsync(String poolName, Owner owner, List<String> ips) {
-        if (ips != null && !ips.isEmpty()) return blocking(() -> allocateStatic(poolName, owner.validated(true), ips, null));
+    public Uni<Lease> allocateAsync(String poolName, Owner owner, List<String> ips, PoolDefinition reported) {
+        if (ips != null && !ips.isEmpty()) return blocking(() -> allocateStatic(poolName, owner.validated(true), ips, reported));
         return Uni.createFrom().deferred(() -> {
             owner.validated(true);
             return Uni.createFrom().completionStage(submit(poolName, false, owner));
         }).onItemOrFailure().transformToUni((rows, failure) -> {
             if (failure == null && !rows.isEmpty() && rows.getFirst().getString(6) == null) {
                 PoolDefinition def = cachedDefinition(poolName, rows.getFirst().getLong(5));
-                if (def != null) return Uni.createFrom().item(leaseOf(poolName, def, null, rows));
+                if (def != null) return Uni.createFrom().item(leaseOf(poolName, def, reported, rows));
             }
             if (failure instanceof IpamException) return Uni.createFrom().failure(failure); // the owner, before anything ran
-            return blocking(() -> allocated(poolName, owner, null, rows, unwrap(failure)));
+            return blocking(() -> allocated(poolName, owner, reported, rows, unwrap(failure)));
         });
     }
 
@@ -559,10 +565,25 @@ public class IpamStore {
     }
 
     /**
-     * A release from one pool for callers that must not block (see {@link #allocateAsync}): through the pool's
-     * batch, the answer built where the batch completed when the pool's definition is cached.
+     * {@link #release} for callers that must not block (see {@link #allocateAsync}): through the pool's batch, the
+     * answer built where the batch completed when the pool's definition is cached; a pod in several pools is
+     * released by ipam_release on a worker thread.
      */
-    public Uni<List<Released>> releaseAsync(String cluster, String podUid, String iface, String pool) {
+    public Uni<List<Released>> releaseAsync(String cluster, String podUid, String iface, String poolOrNull) {
+        if (poolOrNull != null) return releaseAsyncIn(cluster, podUid, iface, poolOrNull);
+        // which pools, as release() finds them, without waiting for the answer on a thread
+        return db.preparedQuery("select o_pool, o_cluster, o_interface from ipam_pools_of($1)").execute(Tuple.of(podUid)).onItem().transformToUni(found -> {
+            Set<String> pools = new java.util.TreeSet<>();
+            for (Row r : found) {
+                if ((cluster == null || cluster.equals(r.getString(1))) && (iface == null || iface.equals(r.getString(2)))) pools.add(r.getString(0));
+            }
+            if (pools.isEmpty()) return Uni.createFrom().item(List.<Released>of());
+            if (pools.size() > 1) return blocking(() -> freed("select * from ipam_release($1, $2, $3, $4)", Tuple.of(cluster, podUid, iface, null)));
+            return releaseAsyncIn(cluster, podUid, iface, pools.iterator().next());
+        });
+    }
+
+    private Uni<List<Released>> releaseAsyncIn(String cluster, String podUid, String iface, String pool) {
         return Uni.createFrom().deferred(() -> Uni.createFrom().completionStage(submit(pool, true, new Owner(cluster, null, null, podUid, iface))))
                 .onItemOrFailure().transformToUni((rows, failure) -> {
                     if (failure == null) {
