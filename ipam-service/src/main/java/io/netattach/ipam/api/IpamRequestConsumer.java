@@ -117,8 +117,18 @@ public class IpamRequestConsumer {
                 ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
                 // a result is awaited by a caller: send at once (Kafka 4 clients otherwise linger 5 ms per batch)
                 ProducerConfig.LINGER_MS_CONFIG, 0,
+                // answers are also sent from the event loop (the non-blocking paths): a send may block only while
+                // the topic's metadata is unknown or the buffer is full; bound that, and learn the metadata now
+                ProducerConfig.MAX_BLOCK_MS_CONFIG, 5_000,
                 ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
                 ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class)));
+        for (String topic : List.of(resultsTopic, auditTopic)) {
+            try {
+                producer.partitionsFor(topic);
+            } catch (RuntimeException e) {
+                LOG.warnf("no metadata yet for %s (%s): the first answers will wait for it", topic, e.toString());
+            }
+        }
         consumer = new KafkaConsumer<>(with(Map.of(
                 ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
                 ConsumerConfig.GROUP_ID_CONFIG, group,
