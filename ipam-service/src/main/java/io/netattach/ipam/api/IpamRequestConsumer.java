@@ -11,8 +11,8 @@ import io.netattach.ipam.domain.PoolDefinition;
 import io.netattach.ipam.domain.StaticAddress;
 import io.netattach.ipam.store.IpamStore;
 import io.quarkus.runtime.ShutdownEvent;
-import io.smallrye.mutiny.Uni;
 import io.quarkus.runtime.StartupEvent;
+import io.smallrye.mutiny.Uni;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
@@ -238,9 +238,10 @@ public class IpamRequestConsumer {
             });
         };
         if (before == null || before.isDone()) {
-            process.run();
+            process.run(); // on the poll thread: it parses and either starts a non-blocking answer or hands over
         } else {
-            before.whenComplete((v, e) -> process.run());
+            // not on the thread that finished the previous record: that may be the producer's own network thread
+            before.whenCompleteAsync((v, e) -> process.run(), work);
         }
     }
 
