@@ -334,7 +334,7 @@ public class IpamRequestConsumer {
     }
 
     /** One request's parsed envelope. */
-    private record Request(String key, String type, JsonNode data, String requestId, Owner owner, String subject, String resultKey) {
+    private record Request(String type, JsonNode data, String requestId, Owner owner, String subject, String resultKey) {
         static Request parse(ObjectMapper json, String key, String payload) {
             JsonNode event;
             try {
@@ -353,7 +353,7 @@ public class IpamRequestConsumer {
             Owner owner = data.has("owner") ? IpamRequestConsumer.owner(data.path("owner")) : null;
             String subject = owner != null && owner.namespace() != null ? owner.podRef() : null;
             String resultKey = key != null ? key : owner != null && owner.podUid() != null ? owner.podUid() : data.path("cluster").asText(null);
-            return new Request(key, type, data, requestId, owner, subject, resultKey);
+            return new Request(type, data, requestId, owner, subject, resultKey);
         }
 
         Map<String, Object> result() {
@@ -377,8 +377,7 @@ public class IpamRequestConsumer {
         } catch (RuntimeException e) {
             failed(q, result, sends, e);
         }
-        send(sends, null, q.requestId() + "/result", "io.netattach.ipam.result", q.subject(), q.resultKey(), result);
-        return CompletableFuture.allOf(sends.toArray(CompletableFuture[]::new));
+        return sendResult(q, result, sends);
     }
 
     /** A request that failed: an error result (and an audit event for a conflict or an exhausted pool). */
