@@ -63,14 +63,14 @@ public class Bus {
     }
 
     void start(@Observes @Priority(10) StartupEvent ev) throws InterruptedException {
-        producer = new KafkaProducer<>(with(Map.of(
+        producer = new KafkaProducer<>(KafkaSettings.merged(brokerConfig, Map.of(
                 ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
                 ProducerConfig.ACKS_CONFIG, "all",
                 ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
                 ProducerConfig.LINGER_MS_CONFIG, 1,
                 ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
                 ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class)));
-        consumer = new KafkaConsumer<>(with(Map.of(
+        consumer = new KafkaConsumer<>(KafkaSettings.merged(brokerConfig, Map.of(
                 ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
                 // a group per process: replies are broadcast to every replica (see class comment)
                 ConsumerConfig.GROUP_ID_CONFIG, "attach-service-replies-" + UUID.randomUUID(),
@@ -83,14 +83,6 @@ public class Bus {
         if (!assigned.await(60, TimeUnit.SECONDS)) {
             throw new IllegalStateException("Kafka at " + bootstrap + ": no partitions of the reply topics assigned within 60 s");
         }
-    }
-
-    /** The broker settings (security etc.) under ours: ours win. */
-    private Map<String, Object> with(Map<String, Object> ours) {
-        Map<String, Object> all = new java.util.HashMap<>();
-        brokerConfig.forEach((k, v) -> { if (k.contains(".") && !k.startsWith("devservices")) all.put(k, v); });
-        all.putAll(ours);
-        return all;
     }
 
     void stop(@Observes ShutdownEvent ev) throws InterruptedException {

@@ -9,6 +9,7 @@ import io.netattach.ipam.domain.Lease;
 import io.netattach.ipam.domain.Owner;
 import io.netattach.ipam.domain.PoolDefinition;
 import io.netattach.ipam.domain.StaticAddress;
+import io.netattach.ipam.kafka.KafkaSettings;
 import io.netattach.ipam.store.IpamStore;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -111,7 +112,7 @@ public class IpamRequestConsumer {
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
 
     void start(@Observes StartupEvent ev) {
-        producer = new KafkaProducer<>(with(Map.of(
+        producer = new KafkaProducer<>(KafkaSettings.merged(brokerConfig, Map.of(
                 ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
                 ProducerConfig.ACKS_CONFIG, "all",
                 ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
@@ -129,7 +130,7 @@ public class IpamRequestConsumer {
                 LOG.warnf("no metadata yet for %s (%s): the first answers will wait for it", topic, e.toString());
             }
         }
-        consumer = new KafkaConsumer<>(with(Map.of(
+        consumer = new KafkaConsumer<>(KafkaSettings.merged(brokerConfig, Map.of(
                 ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
                 ConsumerConfig.GROUP_ID_CONFIG, group,
                 ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
@@ -139,14 +140,6 @@ public class IpamRequestConsumer {
                 ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class)));
         running = true;
         poller = Thread.ofPlatform().name("ipam-requests").daemon().start(this::run);
-    }
-
-    /** The broker settings (security etc.) under ours: ours win. */
-    private Map<String, Object> with(Map<String, Object> ours) {
-        Map<String, Object> all = new HashMap<>();
-        brokerConfig.forEach((k, v) -> { if (k.contains(".") && !k.startsWith("devservices")) all.put(k, v); });
-        all.putAll(ours);
-        return all;
     }
 
     void stop(@Observes ShutdownEvent ev) throws InterruptedException {

@@ -3,6 +3,7 @@ package io.netattach.node.api;
 import io.netattach.node.domain.Commands;
 import io.netattach.node.domain.PendingAnswers;
 import io.netattach.node.domain.PodNetworks;
+import io.netattach.node.kafka.KafkaSettings;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -48,16 +49,15 @@ public final class CommandConsumer implements AutoCloseable {
     private volatile boolean assigned;
     private TopicPartition partition;
 
-    public CommandConsumer(String bootstrap, String topic, String node, PodNetworks pods, KafkaEvents events, EventJson json, Duration pendingTtl,
+    public CommandConsumer(Map<String, Object> client, String topic, String node, PodNetworks pods, KafkaEvents events, EventJson json, Duration pendingTtl,
                            PendingAnswers pendingAnswers) {
-        this.consumer = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+        this.consumer = new KafkaConsumer<>(KafkaSettings.merged(client, Map.of(
                 ConsumerConfig.GROUP_ID_CONFIG, "netattach-node-worker-" + node,
                 ConsumerConfig.CLIENT_ID_CONFIG, "netattach-node-worker-" + node,
                 ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
                 ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
                 ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class,
-                ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class));
+                ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class)));
         this.topic = topic;
         this.node = node;
         this.pods = pods;

@@ -3,6 +3,7 @@ package io.netattach.node.api;
 import io.netattach.node.domain.Commands;
 import io.netattach.node.domain.InterfaceReport;
 import io.netattach.node.domain.PodNetworks;
+import io.netattach.node.kafka.KafkaSettings;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -22,16 +23,16 @@ public final class KafkaEvents implements PodNetworks.Events, AutoCloseable {
     private final String topic;
     private final String node;
 
-    public KafkaEvents(String bootstrap, String topic, EventJson json, String node) {
-        this.producer = new KafkaProducer<>(Map.of(
-                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+    /** @param client the Kafka settings to start from: the broker's (bootstrap, security), see KafkaSettings */
+    public KafkaEvents(Map<String, Object> client, String topic, EventJson json, String node) {
+        this.producer = new KafkaProducer<>(KafkaSettings.merged(client, Map.of(
                 ProducerConfig.ACKS_CONFIG, "all",
                 ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
                 // every send is awaited (results are what attach-service waits for): no 5 ms linger per record
                 ProducerConfig.LINGER_MS_CONFIG, 0,
                 ProducerConfig.CLIENT_ID_CONFIG, "netattach-node-worker-" + node,
                 ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
-                ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class));
+                ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class)));
         this.json = json;
         this.topic = topic;
         this.node = node;

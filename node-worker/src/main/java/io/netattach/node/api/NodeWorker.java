@@ -8,9 +8,11 @@ import io.netattach.node.domain.PendingAnswers;
 import io.netattach.node.domain.PodNetworks;
 import io.netattach.node.domain.PodRef;
 import io.netattach.node.netlink.PodInterfaces;
+import io.netattach.node.kafka.KafkaSettings;
 import io.netattach.node.netlink.ns.NamespaceThread;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
+import io.smallrye.common.annotation.Identifier;
 import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
@@ -50,6 +52,8 @@ public class NodeWorker {
     @ConfigProperty(name = "netattach.node.sandbox-events", defaultValue = "false") boolean sandboxEvents;
     @ConfigProperty(name = "netattach.cluster-id", defaultValue = "local") String cluster;
     @ConfigProperty(name = "kafka.bootstrap.servers") String bootstrap;
+    // every kafka.* property (security protocol, SASL, ... from KAFKA_* variables), as Quarkus collects them
+    @Inject @Identifier("default-kafka-broker") Map<String, Object> brokerConfig;
     @ConfigProperty(name = "netattach.kafka.topic-suffix") Optional<String> suffix;
     @Inject ObjectMapper json;
     @ConfigProperty(name = "netattach.node.proc-sys", defaultValue = "/proc/sys") String procSys;
@@ -66,7 +70,8 @@ public class NodeWorker {
         nsThread = new NamespaceThread(Path.of(procSys));
         backend = new PodInterfaces(nsThread, host, Path.of(pluginDir), java.util.Set.copyOf(delegateTypes.orElse(List.of())));
         EventJson eventJson = new EventJson(json, cluster, nodeName);
-        events = new KafkaEvents(bootstrap, "netattach.node.results" + suffix.orElse(""), eventJson, nodeName);
+        Map<String, Object> client = KafkaSettings.merged(brokerConfig, Map.of("bootstrap.servers", bootstrap));
+        events = new KafkaEvents(client, "netattach.node.results" + suffix.orElse(""), eventJson, nodeName);
         pods = new PodNetworks(backend, new PodNetworks.Events() {
             @Override public void result(Commands.Result r) { events.result(r); }
             @Override public void sandbox(Commands.Sandbox sb, String event) {
@@ -76,7 +81,7 @@ public class NodeWorker {
             }
         }, Clock.systemUTC());
         restoreState();
-        consumer = new CommandConsumer(bootstrap, "netattach.node.commands" + suffix.orElse(""), nodeName, pods, events, eventJson, pendingTtl,
+        consumer = new CommandConsumer(client, "netattach.node.commands" + suffix.orElse(""), nodeName, pods, events, eventJson, pendingTtl,
                 new PendingAnswers(pendingAnswerDelay, Clock.systemUTC()));
         consumer.start();
         socket = new SandboxSocket(Path.of(socketPath), pods, json, sandboxWait);

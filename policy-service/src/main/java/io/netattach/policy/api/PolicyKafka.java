@@ -1,5 +1,6 @@
 package io.netattach.policy.api;
 
+import io.netattach.policy.kafka.KafkaSettings;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.annotation.Priority;
@@ -65,7 +66,7 @@ public class PolicyKafka {
 
     /** After the topics are made (TopicBootstrap, priority 1), before the informers (Wiring, default priority). */
     void start(@Observes @Priority(5) StartupEvent ev) {
-        producer = new KafkaProducer<>(with(Map.of(
+        producer = new KafkaProducer<>(KafkaSettings.merged(brokerConfig, Map.of(
                 ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
                 ProducerConfig.ACKS_CONFIG, "all",
                 ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
@@ -73,7 +74,7 @@ public class PolicyKafka {
                 ProducerConfig.LINGER_MS_CONFIG, 0,
                 ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
                 ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class)));
-        consumer = new KafkaConsumer<>(with(Map.of(
+        consumer = new KafkaConsumer<>(KafkaSettings.merged(brokerConfig, Map.of(
                 ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
                 ConsumerConfig.GROUP_ID_CONFIG, group,
                 ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
@@ -82,14 +83,6 @@ public class PolicyKafka {
                 ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class)));
         running = true;
         poller = Thread.ofPlatform().name("policy-requests").daemon().start(this::run);
-    }
-
-    /** The broker settings (security etc.) under ours: ours win. */
-    private Map<String, Object> with(Map<String, Object> ours) {
-        Map<String, Object> all = new HashMap<>();
-        brokerConfig.forEach((k, v) -> { if (k.contains(".") && !k.startsWith("devservices")) all.put(k, v); });
-        all.putAll(ours);
-        return all;
     }
 
     void stop(@Observes ShutdownEvent ev) throws InterruptedException {

@@ -1,8 +1,10 @@
 package io.netattach.policy.kafka;
 
 import io.quarkus.runtime.StartupEvent;
+import io.smallrye.common.annotation.Identifier;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -25,14 +27,16 @@ public class TopicBootstrap {
     private static final Logger LOG = Logger.getLogger(TopicBootstrap.class);
 
     @ConfigProperty(name = "kafka.bootstrap.servers") String bootstrap;
+    // every kafka.* property (security protocol, SASL, ... from KAFKA_* variables), as the service's clients get them
+    @Inject @Identifier("default-kafka-broker") Map<String, Object> brokerConfig;
     @ConfigProperty(name = "netattach.kafka.topics") List<String> topics;
     @ConfigProperty(name = "netattach.kafka.topic-suffix") java.util.Optional<String> suffix;
     @ConfigProperty(name = "netattach.kafka.replication-factor", defaultValue = "1") short replication;
 
     void onStart(@Observes @jakarta.annotation.Priority(1) StartupEvent ev) throws InterruptedException {
         List<NewTopic> wanted = topics.stream().map(this::parse).toList();
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30_000))) {
+        try (Admin admin = Admin.create(KafkaSettings.merged(brokerConfig, Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30_000)))) {
             for (NewTopic t : wanted) {
                 try {
                     admin.createTopics(List.of(t)).all().get(30, TimeUnit.SECONDS);
