@@ -41,7 +41,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 
@@ -60,7 +59,7 @@ import java.util.stream.Collectors;
 public class IpamStore {
     private static final Logger LOG = Logger.getLogger(IpamStore.class);
     private static final Duration TIMEOUT = Duration.ofSeconds(30);
-    /** How long a blocking caller waits for its operation's batch: queued behind a few batches of at most TIMEOUT each. */
+    /** How long a blocking caller waits for its operation: queued behind a few batches of at most TIMEOUT each. */
     private static final Duration QUEUE_TIMEOUT = Duration.ofSeconds(120);
     private static final int ATTEMPTS = 50;
     private static final Set<String> RETRYABLE = Set.of("23505", "40P01", "40001");
@@ -208,7 +207,7 @@ public class IpamStore {
      */
     public Lease allocate(String poolName, Owner owner, List<String> ips, PoolDefinition reported) {
         owner.validated(true);
-        if (ips == null || ips.isEmpty()) return allocateDynamic(poolName, owner, reported);
+        if (ips == null || ips.isEmpty()) return allocateAsync(poolName, owner, null, reported).await().atMost(QUEUE_TIMEOUT);
         return allocateStatic(poolName, owner, ips, reported);
     }
 
@@ -228,26 +227,12 @@ public class IpamStore {
     private final Map<String, Batch> batches = new ConcurrentHashMap<>();
 
     /**
-     * The common case: concurrent dynamic requests for one pool are sent together as one ipam_pool_batch
-     * statement (one lock, one commit for all of them). A batch that failed on a collision (which the pool lock
+     * {@link #allocate} for callers that must not block, such as a REST request on the event loop. The common case,
+     * a dynamic request, joins its pool's batch: concurrent dynamic requests for one pool are sent together as one
+     * ipam_pool_batch statement (one lock, one commit for all of them), and the answer is built where the batch
+     * completed when that needs no query (the pool's definition is cached, nothing was refused). Otherwise, and for
+     * static requests, the work goes to a worker thread; a batch that failed on a collision (which the pool lock
      * should make impossible) is retried owner by owner, each alone.
-     */
-    private Lease allocateDynamic(String poolName, Owner owner, PoolDefinition reported) {
-        List<Row> rows = null;
-        Throwable failure = null;
-        try {
-            rows = inBatch(poolName, false, owner);
-        } catch (CompletionException e) {
-            failure = e.getCause();
-        }
-        return allocated(poolName, owner, reported, rows, failure);
-    }
-
-    /**
-     * A dynamic allocation (no {@code ips}) for callers that must not block, such as a REST request on the event
-     * loop: the batch runs without a thread waiting for it, and the answer is built where the batch completed
-     * when that needs no query (the pool's definition is cached, nothing was refused); otherwise, and for static
-     * requests, the work goes to a worker thread.
      */
     public Uni<Lease> allocateAsync(String poolName, Owner owner, List<String> ips, PoolDefinition reported) {
         if (ips != null && !ips.isEmpty()) return blocking(() -> allocateStatic(poolName, owner.validated(true), ips, reported));
@@ -292,11 +277,6 @@ public class IpamStore {
     /** Work that may block (queries awaited), run on a worker thread for a caller that must not block. */
     private static <T> Uni<T> blocking(java.util.function.Supplier<T> work) {
         return Uni.createFrom().item(work).runSubscriptionOn(Infrastructure.getDefaultWorkerPool());
-    }
-
-    /** Blocks until a batch ran the operation: for callers on worker or virtual threads. */
-    private List<Row> inBatch(String poolName, boolean release, Owner owner) {
-        return submit(poolName, release, owner).orTimeout(QUEUE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).join();
     }
 
     /**
@@ -543,25 +523,7 @@ public class IpamStore {
      * joins that pool's batch; a pod in several pools is released by one ipam_release statement (all or nothing).
      */
     public List<Released> release(String cluster, String podUid, String iface, String poolOrNull) {
-        String pool = poolOrNull;
-        if (pool == null) {
-            // which pools: by the pod UID index alone (a handful of rows), the other conditions checked here
-            Set<String> pools = new java.util.TreeSet<>();
-            for (Row r : db.preparedQuery("select o_pool, o_cluster, o_interface from ipam_pools_of($1)").execute(Tuple.of(podUid)).await().atMost(TIMEOUT)) {
-                if ((cluster == null || cluster.equals(r.getString(1))) && (iface == null || iface.equals(r.getString(2)))) pools.add(r.getString(0));
-            }
-            if (pools.isEmpty()) return List.of(); // nothing held; an allocation racing this release is not this release's
-            if (pools.size() > 1) return freed("select * from ipam_release($1, $2, $3, $4)", Tuple.of(cluster, podUid, iface, null));
-            pool = pools.iterator().next();
-        }
-        List<Row> rows = null;
-        Throwable failure = null;
-        try {
-            rows = inBatch(pool, true, new Owner(cluster, null, null, podUid, iface));
-        } catch (CompletionException e) {
-            failure = e.getCause();
-        }
-        return released(cluster, podUid, iface, pool, rows, failure);
+        return releaseAsync(cluster, podUid, iface, poolOrNull).await().atMost(QUEUE_TIMEOUT);
     }
 
     /**
