@@ -7,8 +7,8 @@ import io.netattach.node.domain.InterfaceReport;
 import io.netattach.node.domain.PendingAnswers;
 import io.netattach.node.domain.PodNetworks;
 import io.netattach.node.domain.PodRef;
-import io.netattach.node.netlink.PodInterfaces;
 import io.netattach.node.kafka.KafkaSettings;
+import io.netattach.node.netlink.PodInterfaces;
 import io.netattach.node.netlink.ns.NamespaceThread;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -17,6 +17,7 @@ import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
+import org.apache.kafka.clients.CommonClientConfigs;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
@@ -70,7 +71,7 @@ public class NodeWorker {
         nsThread = new NamespaceThread(Path.of(procSys));
         backend = new PodInterfaces(nsThread, host, Path.of(pluginDir), java.util.Set.copyOf(delegateTypes.orElse(List.of())));
         EventJson eventJson = new EventJson(json, cluster, nodeName);
-        Map<String, Object> client = KafkaSettings.merged(brokerConfig, Map.of("bootstrap.servers", bootstrap));
+        Map<String, Object> client = KafkaSettings.merged(brokerConfig, Map.of(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrap));
         events = new KafkaEvents(client, "netattach.node.results" + suffix.orElse(""), eventJson, nodeName);
         pods = new PodNetworks(backend, new PodNetworks.Events() {
             @Override public void result(Commands.Result r) { events.result(r); }
