@@ -2,9 +2,10 @@
 # deploy/local/bench-ipam-sql.sh: ipam-service's SQL alone, without the service (a benchmark, never a test).
 # pgbench at N clients, each client a cycle of one allocate and one release of a new owner, one operation per
 # batch statement, on one hot pool and on one pool per client; first with ipam_pool_batch (synchronous commit,
-# the pool lock held through the WAL flush), then as IpamStore sends it since V6: ipam_pool_batch_deferred
-# followed by `select pg_current_xact_id()` (the synchronous commit that waits for the flush). Beside it the
-# reference of bench.sh ipam: pgbench's single-row UPDATE at N clients. Cycles/s are allocations/s.
+# the pool lock held through the WAL flush), then as IpamStore sends it since V7: ipam_pool_batch_deferred
+# followed by `select ipam_wal_barrier()` (a synchronous commit that waits for the flush; the store shares one
+# barrier among the batches that come back while one is in flight, pgbench here runs one per batch). Beside it
+# the reference of bench.sh ipam: pgbench's single-row UPDATE at N clients. Cycles/s are allocations/s.
 # Tables are vacuumed before each run (this machine's PostgreSQL runs without autovacuum). Needs the
 # netattach_ipam database migrated (run bench.sh ipam or services once). Env: CLIENTS (8), SECONDS_PER_RUN (10).
 set -euo pipefail
@@ -19,8 +20,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"${PG[@]}" -c "select 1 from pg_proc where proname = 'ipam_pool_batch_deferred'" | grep -q 1 \
-  || die "netattach_ipam is not migrated to V6: run deploy/local/bench.sh ipam (or start ipam-service) once"
+"${PG[@]}" -c "select 1 from pg_proc where proname = 'ipam_wal_barrier'" | grep -q 1 \
+  || die "netattach_ipam is not migrated to V7: run deploy/local/bench.sh ipam (or start ipam-service) once"
 for i in $(seq 0 $((CLIENTS - 1))); do
   "${PG[@]}" -c "insert into pool (name, cluster, kind, ipam, canonical, derived, size, hints, set_sizes)
     values ('benchsql-$i', null, 'whereabouts', '{\"type\":\"whereabouts\",\"range\":\"10.$((200 + i)).0.0/16\"}',
@@ -29,7 +30,7 @@ done
 
 script() { # file pools deferred
   local fn=ipam_pool_batch flush=""
-  if [ "$3" = yes ]; then fn=ipam_pool_batch_deferred; flush="select pg_current_xact_id();"; fi
+  if [ "$3" = yes ]; then fn=ipam_pool_batch_deferred; flush="select ipam_wal_barrier();"; fi
   cat > "$WORK/$1" <<EOF
 \\set u random(1, 1000000000)
 \\set p :client_id % $2

@@ -393,6 +393,102 @@ class IpamStoreTest {
         assertEquals(Set.of("10.69.0.1", "10.69.0.2"), Set.copyOf(store.allocations(p).stream().map(Holding::address).toList()));
     }
 
+    @Test
+    void theWalBarrierReturnsOnlyOnceItsCommitIsOnDiskEvenUnderAsynchronousCommit() {
+        // V7: V6's `select pg_current_xact_id()` committed without any flush (an XID writes no WAL); the barrier writes
+        // a record, so its commit waits for the flush, also where the session runs with synchronous_commit off
+        var conn = db.getConnection().await().atMost(Duration.ofSeconds(10));
+        try {
+            for (String setting : List.of("on", "off")) {
+                conn.query("set synchronous_commit = " + setting).execute().await().atMost(Duration.ofSeconds(10));
+                for (int i = 0; i < 10; i++) {
+                    String lsn = conn.query("select ipam_wal_barrier()::text").execute().await().atMost(Duration.ofSeconds(10)).iterator().next().getString(0);
+                    assertTrue(flushedPast(conn, lsn), "synchronous_commit " + setting + ": WAL not flushed past the barrier's record " + lsn);
+                }
+            }
+            assertEquals("off", conn.query("show synchronous_commit").execute().await().atMost(Duration.ofSeconds(10)).iterator().next().getString(0),
+                    "the barrier raised the setting for its own transaction only");
+        } finally {
+            conn.query("reset synchronous_commit").execute().await().atMost(Duration.ofSeconds(10));
+            conn.close().await().atMost(Duration.ofSeconds(10));
+        }
+    }
+
+    @Test
+    void anAnsweredAllocationOrReleaseIsOnDisk() {
+        // the store's batches commit without waiting for the flush; their callers hear only after a WAL barrier
+        String p = put("{\"type\":\"whereabouts\",\"range\":\"10.71.0.0/24\"}");
+        var conn = db.getConnection().await().atMost(Duration.ofSeconds(10));
+        try {
+            for (int i = 0; i < 10; i++) {
+                String uid = unique("d" + i);
+                String before = insertLsn(conn);
+                store.allocate(p, pod("d" + i, uid, "net1"), null, null);
+                assertTrue(flushedPast(conn, before), "allocation " + i + " answered before its WAL was flushed");
+                before = insertLsn(conn);
+                assertEquals(1, store.release("c1", uid, "net1", p).size());
+                assertTrue(flushedPast(conn, before), "release " + i + " answered before its WAL was flushed");
+            }
+        } finally {
+            conn.close().await().atMost(Duration.ofSeconds(10));
+        }
+    }
+
+    @Test
+    void whatABatchNotYetOnDiskWroteIsAnsweredByOtherPathsOnlyOnceItIsOnDisk() {
+        // a deferred batch (as the store sends them) whose flush has not happened yet; then paths that only read
+        // what it wrote: a static request for the address the owner holds (locks the pool row: a WAL-logged write,
+        // so its own commit flushes), and a release without a pool of an owner the batch released (finds nothing
+        // to free, locks nothing: waits for a barrier)
+        String p = put("{\"type\":\"whereabouts\",\"range\":\"10.72.0.0/24\"}");
+        var conn = db.getConnection().await().atMost(Duration.ofSeconds(10));
+        try {
+            for (int i = 0; i < 5; i++) {
+                String uid = "r" + i + "-" + UUID.randomUUID().toString().substring(0, 8);
+                String written = conn.preparedQuery("select o_ordinal::text from ipam_pool_batch_deferred($1, $2::text::jsonb)")
+                        .execute(Tuple.of(p, "[" + op("allocate", uid) + "]")).await().atMost(Duration.ofSeconds(10)).iterator().next().getString(0);
+                String after = insertLsn(conn);
+                Lease again = store.allocate(p, pod(uid, uid, "net1"), List.of("10.72.0." + (Integer.parseInt(written) + 1)), null);
+                assertFalse(again.created());
+                assertTrue(flushedPast(conn, after), "lease " + i + " answered from a batch not yet on disk");
+
+                conn.preparedQuery("select o_idx from ipam_pool_batch_deferred($1, $2::text::jsonb)")
+                        .execute(Tuple.of(p, "[" + op("release", uid) + "]")).await().atMost(Duration.ofSeconds(10));
+                after = insertLsn(conn);
+                assertEquals(List.of(), store.release("c1", uid, "net1", null));
+                assertTrue(flushedPast(conn, after), "release " + i + " answered from a batch not yet on disk");
+            }
+        } finally {
+            conn.close().await().atMost(Duration.ofSeconds(10));
+        }
+    }
+
+    @Test
+    void aDatabaseWhereTheBarrierCannotRunIsRefusedAtStartWithTheReason() {
+        // the machine's own `postgres` database has no netattach schema: the barrier fails as a revoked
+        // pg_logical_emit_message would, and the start-up check names the statement, the error and the remedy
+        String url = ConfigProvider.getConfig().getValue("quarkus.datasource.reactive.url", String.class);
+        PgConnectOptions options = PgConnectOptions.fromUri(url).setDatabase("postgres").setUser("netattach_ipam").setPassword("netattach");
+        Pool elsewhere = Pool.newInstance(PgBuilder.pool().with(new PoolOptions().setMaxSize(1)).connectingTo(options).using(vertx.getDelegate()).build());
+        try {
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> new IpamStore(elsewhere, JSON).checkWalBarrier(null));
+            assertTrue(e.getMessage().startsWith("ipam-service cannot make its batches durable: select ipam_wal_barrier() failed: function ipam_wal_barrier() does not exist (SQLSTATE 42883)"), e.getMessage());
+            assertTrue(e.getMessage().endsWith("the database role needs EXECUTE on pg_logical_emit_message (docs/operations.md)"), e.getMessage());
+        } finally {
+            elsewhere.close().await().atMost(Duration.ofSeconds(10));
+        }
+    }
+
+    private static String insertLsn(io.vertx.mutiny.sqlclient.SqlConnection conn) {
+        return conn.query("select pg_current_wal_insert_lsn()::text").execute().await().atMost(Duration.ofSeconds(10)).iterator().next().getString(0);
+    }
+
+    /** Whether the WAL is on disk beyond the given LSN (strictly: something written at or after it is flushed). */
+    private static boolean flushedPast(io.vertx.mutiny.sqlclient.SqlConnection conn, String lsn) {
+        return conn.preparedQuery("select pg_current_wal_flush_lsn() > $1::pg_lsn").execute(Tuple.of(lsn)).await().atMost(Duration.ofSeconds(10))
+                .iterator().next().getBoolean(0);
+    }
+
     /** Runs ipam_pool_batch directly; one line per row: idx:set:ordinal:created:state. */
     List<String> poolBatch(String pool, String... ops) {
         List<String> rows = new ArrayList<>();
