@@ -14,7 +14,9 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import org.jboss.logging.Logger;
 
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
 /** Decides a request and records it: audit events, an Event on the pod per denial, the policies' counters. */
@@ -27,6 +29,16 @@ public class Gatekeeper {
     @Inject PolicyStatus status;
     @Inject PolicySettings settings;
     @Inject MeterRegistry metrics;
+
+    /** How many request ids {@link #firstRecord} remembers (the most recent ones). */
+    static final int REMEMBERED = 10_000;
+    /** Request ids already counted here, oldest first (guarded by itself). */
+    private final Map<String, Boolean> recorded = new LinkedHashMap<>(1024, 0.75f, false) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+            return size() > REMEMBERED;
+        }
+    };
 
     /** A dry run: decides and logs only (no audit event, no Kubernetes Event, no counter), so operators can probe. */
     public PolicyDecision dryRun(PolicyRequest request) {
@@ -67,7 +79,7 @@ public class Gatekeeper {
         }
         if (denials.isEmpty()) denials.add(new Decision("-", null, false, Decision.INVALID_REQUEST, why, java.util.Map.of(), null));
         PolicyDecision d = new PolicyDecision(requestId, pod, denials);
-        count(d);
+        if (firstRecord(requestId)) count(d);
         LOG.warnf("invalid policy request %s for pod %s: %s", requestId, pod.key(), why);
         audit.publish(d, auditSends);
         return d;
@@ -80,8 +92,25 @@ public class Gatekeeper {
         }
     }
 
+    /**
+     * Whether this request id is recorded here for the first time. A request is delivered again when a poll is
+     * read again (an audit event the broker did not acknowledge) or when its sender retries: it is decided and
+     * audited again (the audit events keep their ids, so readers drop the copies), but its counters, the policies'
+     * status counts and its denial Events are recorded once. Remembered per replica, for the last
+     * {@value #REMEMBERED} requests; a redelivery to another replica, or after a restart, counts again.
+     */
+    boolean firstRecord(String requestId) {
+        synchronized (recorded) {
+            return recorded.putIfAbsent(requestId, Boolean.TRUE) == null;
+        }
+    }
+
     private void record(PolicyDecision d, List<CompletableFuture<Void>> auditSends) {
         audit.publish(d, auditSends);
+        if (!firstRecord(d.requestId())) {
+            LOG.debugf("request %s decided again (redelivered): audited again, not counted again", d.requestId());
+            return;
+        }
         count(d);
         for (Decision x : d.decisions()) {
             if (!x.allowed() && settings.podEvents()) events.denied(d.requestId(), d.pod(), x);

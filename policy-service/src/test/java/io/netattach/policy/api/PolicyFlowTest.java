@@ -203,6 +203,34 @@ class PolicyFlowTest {
     }
 
     @Test
+    void aRedeliveredRequestIsAnsweredAndAuditedAgainButCountedOnce() throws Exception {
+        // as a poll read again after an unacknowledged audit event delivers it, or a sender's retry
+        var pod = new PodRef("default", "again-pod", "uid-again-1", "app-sa", Map.of());
+        var request = new PolicyRequest("again-1", "local", pod, List.of(sel("default", "bridge-conf", "net1", null, null)));
+        double before = decisionsCounted("denied", "rbac");
+        assertFalse(ask(request).get("allowed").asBoolean());
+        send(request).get(10, TimeUnit.SECONDS);
+        assertEquals(2, decisions.await(TopicReader.id("again-1/result"), 2, WAIT).size(), "answered at each delivery");
+        var audits = auditOf("again-1", 2);
+        assertEquals(1, audits.stream().map(e -> e.value().get("id").asText()).distinct().count(), "audited again under the same id: " + audits);
+        assertEquals(before + 1, decisionsCounted("denied", "rbac"), "netattach_policy_decisions_total counts the request once");
+        Poll.until("the denial Event on the pod", WAIT, () -> deniedEvents("again-pod") >= 1);
+        assertEquals(1, deniedEvents("again-pod"), "one NetworkAttachmentDenied Event");
+    }
+
+    private long deniedEvents(String podName) {
+        return server.getClient().v1().events().inNamespace("default").list().getItems().stream()
+                .filter(e -> "NetworkAttachmentDenied".equals(e.getReason()) && podName.equals(e.getInvolvedObject().getName())).count();
+    }
+
+    /** netattach_policy_decisions_total for one outcome and rule, from /q/metrics (0 before the first). */
+    private static double decisionsCounted(String outcome, String rule) {
+        String metrics = given().get("/q/metrics").then().statusCode(200).extract().asString();
+        return metrics.lines().filter(l -> l.startsWith("netattach_policy_decisions_total{") && l.contains("outcome=\"" + outcome + "\"") && l.contains("rule=\"" + rule + "\""))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+    }
+
+    @Test
     void manyRequestsAtOnceAreEachAnsweredAfterTheirAuditEventsAndInOrderPerPod() throws Exception {
         // sent together, so that the service reads them in few polls: 10 pods, 4 requests each
         List<java.util.concurrent.Future<?>> sent = new ArrayList<>();
