@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # deploy/local/bench-ipam-sql.sh: ipam-service's SQL alone, without the service (a benchmark, never a test).
 # pgbench at N clients, each client a cycle of one allocate and one release of a new owner, one operation per
-# batch statement, on one hot pool and on one pool per client; first with ipam_pool_batch (synchronous commit,
-# the pool lock held through the WAL flush), then as IpamStore sends it since V7: ipam_pool_batch_deferred
-# followed by `select ipam_wal_barrier()` (a synchronous commit that waits for the flush; the store shares one
-# barrier among the batches that come back while one is in flight, pgbench here runs one per batch). Beside it
-# the reference of bench.sh ipam: pgbench's single-row UPDATE at N clients. Cycles/s are allocations/s.
+# batch statement, on one hot pool and on one pool per client; first with ipam_pool_batch as the store sends it
+# (synchronous commit: the pool lock is held through the WAL flush), then deferred, as the store did from V6 to
+# V8: the batch committed with synchronous_commit off (the lock goes before the flush), then a barrier
+# transaction that writes a logical message, whose synchronous commit waits for the flush (V7). Beside it the
+# reference of bench.sh ipam: pgbench's single-row UPDATE at N clients. Cycles/s are allocations/s. One
+# operation per transaction, so 8 clients queue on a hot pool's lock: the store batches them instead.
 # Tables are vacuumed before each run (this machine's PostgreSQL runs without autovacuum). Needs the
 # netattach_ipam database migrated (run bench.sh ipam or services once). Env: CLIENTS (8), SECONDS_PER_RUN (10).
 set -euo pipefail
@@ -15,29 +16,40 @@ SECS=${SECONDS_PER_RUN:-10}
 PG=(psql -h 127.0.0.1 -U netattach_ipam -d netattach_ipam -qtA -v ON_ERROR_STOP=1)
 WORK=$(mktemp -d)
 cleanup() {
-  "${PG[@]}" -c "delete from pool where name like 'benchsql-%'" >/dev/null 2>&1 || true
+  "${PG[@]}" -c "delete from pool where name like 'benchsql-%'" -c "drop function if exists benchsql_pool_batch_deferred(text, jsonb)" >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-"${PG[@]}" -c "select 1 from pg_proc where proname = 'ipam_wal_barrier'" | grep -q 1 \
-  || die "netattach_ipam is not migrated to V7: run deploy/local/bench.sh ipam (or start ipam-service) once"
+"${PG[@]}" -c "select 1 from pg_proc where proname = 'ipam_pool_batch'" | grep -q 1 \
+  || die "netattach_ipam is not migrated: run deploy/local/bench.sh ipam (or start ipam-service) once"
 for i in $(seq 0 $((CLIENTS - 1))); do
   "${PG[@]}" -c "insert into pool (name, cluster, kind, ipam, canonical, derived, size, hints, set_sizes)
     values ('benchsql-$i', null, 'whereabouts', '{\"type\":\"whereabouts\",\"range\":\"10.$((200 + i)).0.0/16\"}',
             '10.$((200 + i)).0.0/16', false, 65534, '{0}', '{65534}') on conflict do nothing" >/dev/null
 done
 
+# the deferred batch as V6 defined it (dropped in V8), for the comparison; removed again on exit
+"${PG[@]}" >/dev/null <<'SQL'
+create or replace function benchsql_pool_batch_deferred(p_pool text, p_ops jsonb) returns setof record language plpgsql as $$
+begin
+    perform set_config('synchronous_commit', 'off', true);
+    return query select * from ipam_pool_batch(p_pool, p_ops);
+end $$;
+SQL
 script() { # file pools deferred
-  local fn=ipam_pool_batch flush=""
-  if [ "$3" = yes ]; then fn=ipam_pool_batch_deferred; flush="select ipam_wal_barrier();"; fi
+  local fn="ipam_pool_batch" cols="" barrier=""
+  if [ "$3" = yes ]; then
+    fn="benchsql_pool_batch_deferred" barrier="select pg_logical_emit_message(true, 'netattach.bench', '');"
+    cols=" as (o_idx integer, o_set integer, o_ordinal numeric, o_value numeric, o_created boolean, o_version bigint, o_state text, o_message text, o_cluster text, o_namespace text, o_pod text, o_pod_uid text, o_interface text)"
+  fi
   cat > "$WORK/$1" <<EOF
 \\set u random(1, 1000000000)
 \\set p :client_id % $2
-select count(*) from $fn('benchsql-' || :p, ('[{"op":"allocate","cluster":"c","namespace":"n","pod":"p","podUid":"s' || :u || '","interface":"net1"}]')::jsonb);
-$flush
-select count(*) from $fn('benchsql-' || :p, ('[{"op":"release","cluster":"c","podUid":"s' || :u || '","interface":"net1"}]')::jsonb);
-$flush
+select count(*) from $fn('benchsql-' || :p, ('[{"op":"allocate","cluster":"c","namespace":"n","pod":"p","podUid":"s' || :u || '","interface":"net1"}]')::jsonb)$cols;
+$barrier
+select count(*) from $fn('benchsql-' || :p, ('[{"op":"release","cluster":"c","podUid":"s' || :u || '","interface":"net1"}]')::jsonb)$cols;
+$barrier
 EOF
 }
 run() { # file -> tps

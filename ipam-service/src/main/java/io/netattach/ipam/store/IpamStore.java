@@ -12,7 +12,6 @@ import io.netattach.ipam.domain.Owner;
 import io.netattach.ipam.domain.PoolDefinition;
 import io.netattach.ipam.domain.Range;
 import io.netattach.ipam.domain.RangeSet;
-import io.quarkus.runtime.StartupEvent;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
 import io.vertx.mutiny.sqlclient.Pool;
@@ -22,7 +21,6 @@ import io.vertx.mutiny.sqlclient.SqlConnection;
 import io.vertx.mutiny.sqlclient.Transaction;
 import io.vertx.mutiny.sqlclient.Tuple;
 import io.vertx.pgclient.PgException;
-import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
 import org.jboss.logging.Logger;
@@ -42,9 +40,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 
@@ -85,19 +80,6 @@ public class IpamStore {
     public IpamStore(Pool db, ObjectMapper json) {
         this.db = db;
         this.json = json;
-    }
-
-    /**
-     * Refuses to start where the WAL barrier cannot run (V7: it calls pg_logical_emit_message, which a managed
-     * service might not let this role execute): every batch would fail after its commit, unanswered.
-     */
-    void checkWalBarrier(@Observes StartupEvent ev) {
-        try {
-            db.preparedQuery("select ipam_wal_barrier()").execute().await().atMost(TIMEOUT);
-        } catch (PgException e) {
-            throw new IllegalStateException("ipam-service cannot make its batches durable: select ipam_wal_barrier() failed: " + e.getErrorMessage()
-                    + " (SQLSTATE " + e.getSqlState() + "); the database role needs EXECUTE on pg_logical_emit_message (docs/operations.md)", e);
-        }
     }
 
     // ---------------------------------------------------------------- pools
@@ -228,25 +210,6 @@ public class IpamStore {
         return allocateStatic(poolName, owner, ips, reported);
     }
 
-    /**
-     * Blocks until a WAL barrier returns, for an answer that a transaction read rather than wrote. Every other
-     * single-statement path locks its pool row first (FOR UPDATE writes a WAL record and takes an XID), so its
-     * commit waits for the flush even when it only finds what the owner holds; a release that finds nothing to
-     * free locks nothing, and what it found may be a release whose batch's barrier has not returned yet.
-     */
-    private void waitForBarrier() {
-        try {
-            walBarrier().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (ExecutionException e) {
-            throw e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
-        } catch (TimeoutException e) {
-            throw new IllegalStateException("no WAL barrier returned within " + TIMEOUT.toSeconds() + " s");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted waiting for the WAL barrier", e);
-        }
-    }
-
     /** An operation (a dynamic allocate or a release) waiting for its pool's next batch. */
     private record Pending(boolean release, Owner owner, CompletableFuture<List<Row>> done) {
     }
@@ -258,8 +221,8 @@ public class IpamStore {
     }
 
     private static final int BATCH_MAX = 128;
-    private static final String BATCH_DEFERRED = "select o_idx, o_set, o_ordinal::text, o_value::text, o_created, o_version, o_state, o_message, "
-            + "o_cluster, o_namespace, o_pod, o_pod_uid, o_interface from ipam_pool_batch_deferred($1, $2::text::jsonb)";
+    private static final String BATCH = "select o_idx, o_set, o_ordinal::text, o_value::text, o_created, o_version, o_state, o_message, "
+            + "o_cluster, o_namespace, o_pod, o_pod_uid, o_interface from ipam_pool_batch($1, $2::text::jsonb)";
     private final Map<String, Batch> batches = new ConcurrentHashMap<>();
 
     /**
@@ -348,10 +311,8 @@ public class IpamStore {
     }
 
     /**
-     * A batch came back. Its commit released the pool's lock without waiting for the WAL flush (V6), so the pool's
-     * next batch leaves at once; this one's callers are answered once a WAL barrier that started after its commit
-     * has returned (V7): nothing is acknowledged before it is on disk. A failed batch committed nothing: its
-     * callers hear at once.
+     * A batch came back: the pool's next batch leaves first, then this one's callers are answered. The batch
+     * committed synchronously (its commit returned once its WAL was on disk), so what is answered is durable.
      */
     private void finish(String poolName, Batch batch, List<Pending> taken, RowSet<Row> rows, Throwable failure) {
         Map<Integer, List<Row>> byOp = new HashMap<>();
@@ -363,19 +324,13 @@ public class IpamStore {
             batch.running.set(false); // whatever happened: a pool whose flag stayed set would never send again
             drain(poolName, batch);
         }
-        if (failure != null) {
-            for (Pending p : taken) p.done().completeExceptionally(failure);
-            return;
+        for (int i = 0; i < taken.size(); i++) {
+            if (failure != null) taken.get(i).done().completeExceptionally(failure);
+            else taken.get(i).done().complete(byOp.getOrDefault(i, List.of())); // a release that freed nothing has no row
         }
-        walBarrier().whenComplete((lsn, notDurable) -> {
-            for (int i = 0; i < taken.size(); i++) {
-                if (notDurable != null) taken.get(i).done().completeExceptionally(notDurable);
-                else taken.get(i).done().complete(byOp.getOrDefault(i, List.of())); // a release that freed nothing has no row
-            }
-        });
     }
 
-    /** One batch, committed without waiting for its WAL flush ({@code ipam_pool_batch_deferred}, V6). */
+    /** One batch: one ipam_pool_batch statement, one transaction, committed synchronously. */
     private Uni<RowSet<Row>> send(String poolName, List<Pending> taken) {
         return Uni.createFrom().deferred(() -> {
             List<Map<String, String>> ops = new ArrayList<>(taken.size());
@@ -389,54 +344,8 @@ public class IpamStore {
                 op.put("interface", p.owner().iface());
                 ops.add(op);
             }
-            return db.preparedQuery(BATCH_DEFERRED).execute(Tuple.of(poolName, write(ops)));
+            return db.preparedQuery(BATCH).execute(Tuple.of(poolName, write(ops)));
         }).ifNoItem().after(TIMEOUT).fail();
-    }
-
-    /** Guards the WAL barrier's state below. */
-    private final Object barrierLock = new Object();
-    /** The barrier that starts when the one in flight returns: everything that asks meanwhile joins it. */
-    private CompletableFuture<Void> nextBarrier;
-    private boolean barrierInFlight;
-
-    /**
-     * Completes once everything this replica committed before the call is on disk: a barrier transaction
-     * ({@code ipam_wal_barrier}, V7) that starts after the call commits synchronously, and its commit returns only
-     * once the WAL is flushed up to its own commit record, which lies after every commit that came before it. One
-     * barrier is in flight per replica: batches that complete while it runs (of any pool) share the next one, as
-     * PostgreSQL's own group commit shares a flush among the commits that queue behind the one in progress.
-     */
-    CompletableFuture<Void> walBarrier() {
-        CompletableFuture<Void> joined;
-        boolean start;
-        synchronized (barrierLock) {
-            if (nextBarrier == null) nextBarrier = new CompletableFuture<>();
-            joined = nextBarrier;
-            start = !barrierInFlight;
-            if (start) {
-                barrierInFlight = true;
-                nextBarrier = null;
-            }
-        }
-        if (start) runBarrier(joined);
-        return joined;
-    }
-
-    private void runBarrier(CompletableFuture<Void> barrier) {
-        Uni.createFrom().deferred(() -> db.preparedQuery("select ipam_wal_barrier()").execute()).ifNoItem().after(TIMEOUT).fail()
-                .subscribe().with(rows -> barrierReturned(barrier, null), failure -> barrierReturned(barrier, failure));
-    }
-
-    private void barrierReturned(CompletableFuture<Void> barrier, Throwable failure) {
-        CompletableFuture<Void> next;
-        synchronized (barrierLock) {
-            next = nextBarrier;
-            nextBarrier = null;
-            barrierInFlight = next != null;
-        }
-        if (next != null) runBarrier(next); // its waiters all committed before this point: the new barrier covers them
-        if (failure == null) barrier.complete(null);
-        else barrier.completeExceptionally(failure);
     }
 
     private IpamException translate(PgException e, String poolName, Owner owner) {
@@ -625,7 +534,7 @@ public class IpamStore {
             for (Row r : found) {
                 if ((cluster == null || cluster.equals(r.getString(1))) && (iface == null || iface.equals(r.getString(2)))) pools.add(r.getString(0));
             }
-            if (pools.isEmpty()) return Uni.createFrom().completionStage(walBarrier()).replaceWith(List.<Released>of()); // read, not written (waitForBarrier)
+            if (pools.isEmpty()) return Uni.createFrom().item(List.<Released>of());
             if (pools.size() > 1) return blocking(() -> freed("select * from ipam_release($1, $2, $3, $4)", Tuple.of(cluster, podUid, iface, null)));
             return releaseAsyncIn(cluster, podUid, iface, pools.iterator().next());
         });
@@ -691,7 +600,6 @@ public class IpamStore {
                     out.add(new Released(r.getString(0), address(def, r.getInteger(1), r.getString(2), r.getString(3)).toString(),
                             new Owner(r.getString(4), r.getString(5), r.getString(6), r.getString(7), r.getString(8))));
                 }
-                if (out.isEmpty()) waitForBarrier(); // freed nothing, locked nothing: read, not written
                 return out;
             } catch (PgException e) {
                 if (!RETRYABLE.contains(e.getSqlState()) || attempt >= ATTEMPTS) throw e;

@@ -371,52 +371,9 @@ class IpamStoreTest {
     }
 
     @Test
-    void theDeferredBatchCommitsAsynchronouslyOnlyItselfAndAnswersAsTheBatchDoes() {
-        // V6: IpamStore's batches commit without waiting for the WAL flush (the pool lock goes at once), then wait for
-        // it with a synchronous commit behind them; the setting must end with the batch's own transaction
-        String p = put("{\"type\":\"whereabouts\",\"range\":\"10.69.0.0/24\"}");
-        var conn = db.getConnection().await().atMost(Duration.ofSeconds(10));
-        try {
-            List<String> rows = new ArrayList<>();
-            for (Row r : conn.preparedQuery("select o_idx, o_set, o_ordinal::text, o_created, o_state from ipam_pool_batch_deferred($1, $2::text::jsonb)")
-                    .execute(Tuple.of(p, "[" + op("allocate", "q1") + "," + op("allocate", "q2") + "," + op("release", "q1") + "]")).await().atMost(Duration.ofSeconds(10))) {
-                rows.add(r.getInteger(0) + ":" + r.getValue(1) + ":" + r.getString(2) + ":" + r.getBoolean(3) + ":" + r.getString(4));
-            }
-            assertEquals(List.of("0:0:0:true:null", "1:0:1:true:null", "2:0:0:false:null"), rows);
-            assertEquals("on", conn.query("show synchronous_commit").execute().await().atMost(Duration.ofSeconds(10)).iterator().next().getString(0),
-                    "the next statement on the connection commits synchronously again");
-        } finally {
-            conn.close().await().atMost(Duration.ofSeconds(10));
-        }
-        // an allocation through the store (whose batches call it) takes the lowest free address, q1's
-        store.allocate(p, pod("q3", unique("q3"), "net1"), null, null);
-        assertEquals(Set.of("10.69.0.1", "10.69.0.2"), Set.copyOf(store.allocations(p).stream().map(Holding::address).toList()));
-    }
-
-    @Test
-    void theWalBarrierReturnsOnlyOnceItsCommitIsOnDiskEvenUnderAsynchronousCommit() {
-        // V7: V6's `select pg_current_xact_id()` committed without any flush (an XID writes no WAL); the barrier writes
-        // a record, so its commit waits for the flush, also where the session runs with synchronous_commit off
-        var conn = db.getConnection().await().atMost(Duration.ofSeconds(10));
-        try {
-            for (String setting : List.of("on", "off")) {
-                conn.query("set synchronous_commit = " + setting).execute().await().atMost(Duration.ofSeconds(10));
-                for (int i = 0; i < 10; i++) {
-                    String lsn = conn.query("select ipam_wal_barrier()::text").execute().await().atMost(Duration.ofSeconds(10)).iterator().next().getString(0);
-                    assertTrue(flushedPast(conn, lsn), "synchronous_commit " + setting + ": WAL not flushed past the barrier's record " + lsn);
-                }
-            }
-            assertEquals("off", conn.query("show synchronous_commit").execute().await().atMost(Duration.ofSeconds(10)).iterator().next().getString(0),
-                    "the barrier raised the setting for its own transaction only");
-        } finally {
-            conn.query("reset synchronous_commit").execute().await().atMost(Duration.ofSeconds(10));
-            conn.close().await().atMost(Duration.ofSeconds(10));
-        }
-    }
-
-    @Test
     void anAnsweredAllocationOrReleaseIsOnDisk() {
-        // the store's batches commit without waiting for the flush; their callers hear only after a WAL barrier
+        // nothing is answered before it is on disk: the batches commit synchronously (V8; from V6 to V7 they did not,
+        // and this failed with V6's flush wait, which waited for nothing)
         String p = put("{\"type\":\"whereabouts\",\"range\":\"10.71.0.0/24\"}");
         var conn = db.getConnection().await().atMost(Duration.ofSeconds(10));
         try {
@@ -431,51 +388,6 @@ class IpamStoreTest {
             }
         } finally {
             conn.close().await().atMost(Duration.ofSeconds(10));
-        }
-    }
-
-    @Test
-    void whatABatchNotYetOnDiskWroteIsAnsweredByOtherPathsOnlyOnceItIsOnDisk() {
-        // a deferred batch (as the store sends them) whose flush has not happened yet; then paths that only read
-        // what it wrote: a static request for the address the owner holds (locks the pool row: a WAL-logged write,
-        // so its own commit flushes), and a release without a pool of an owner the batch released (finds nothing
-        // to free, locks nothing: waits for a barrier)
-        String p = put("{\"type\":\"whereabouts\",\"range\":\"10.72.0.0/24\"}");
-        var conn = db.getConnection().await().atMost(Duration.ofSeconds(10));
-        try {
-            for (int i = 0; i < 5; i++) {
-                String uid = "r" + i + "-" + UUID.randomUUID().toString().substring(0, 8);
-                String written = conn.preparedQuery("select o_ordinal::text from ipam_pool_batch_deferred($1, $2::text::jsonb)")
-                        .execute(Tuple.of(p, "[" + op("allocate", uid) + "]")).await().atMost(Duration.ofSeconds(10)).iterator().next().getString(0);
-                String after = insertLsn(conn);
-                Lease again = store.allocate(p, pod(uid, uid, "net1"), List.of("10.72.0." + (Integer.parseInt(written) + 1)), null);
-                assertFalse(again.created());
-                assertTrue(flushedPast(conn, after), "lease " + i + " answered from a batch not yet on disk");
-
-                conn.preparedQuery("select o_idx from ipam_pool_batch_deferred($1, $2::text::jsonb)")
-                        .execute(Tuple.of(p, "[" + op("release", uid) + "]")).await().atMost(Duration.ofSeconds(10));
-                after = insertLsn(conn);
-                assertEquals(List.of(), store.release("c1", uid, "net1", null));
-                assertTrue(flushedPast(conn, after), "release " + i + " answered from a batch not yet on disk");
-            }
-        } finally {
-            conn.close().await().atMost(Duration.ofSeconds(10));
-        }
-    }
-
-    @Test
-    void aDatabaseWhereTheBarrierCannotRunIsRefusedAtStartWithTheReason() {
-        // the machine's own `postgres` database has no netattach schema: the barrier fails as a revoked
-        // pg_logical_emit_message would, and the start-up check names the statement, the error and the remedy
-        String url = ConfigProvider.getConfig().getValue("quarkus.datasource.reactive.url", String.class);
-        PgConnectOptions options = PgConnectOptions.fromUri(url).setDatabase("postgres").setUser("netattach_ipam").setPassword("netattach");
-        Pool elsewhere = Pool.newInstance(PgBuilder.pool().with(new PoolOptions().setMaxSize(1)).connectingTo(options).using(vertx.getDelegate()).build());
-        try {
-            IllegalStateException e = assertThrows(IllegalStateException.class, () -> new IpamStore(elsewhere, JSON).checkWalBarrier(null));
-            assertTrue(e.getMessage().startsWith("ipam-service cannot make its batches durable: select ipam_wal_barrier() failed: function ipam_wal_barrier() does not exist (SQLSTATE 42883)"), e.getMessage());
-            assertTrue(e.getMessage().endsWith("the database role needs EXECUTE on pg_logical_emit_message (docs/operations.md)"), e.getMessage());
-        } finally {
-            elsewhere.close().await().atMost(Duration.ofSeconds(10));
         }
     }
 
