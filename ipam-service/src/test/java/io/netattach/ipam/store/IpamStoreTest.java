@@ -372,8 +372,8 @@ class IpamStoreTest {
 
     @Test
     void anAnsweredAllocationOrReleaseIsOnDisk() {
-        // nothing is answered before it is on disk: the batches commit synchronously (V8; from V6 to V7 they did not,
-        // and this failed with V6's flush wait, which waited for nothing)
+        // nothing is answered before it is on disk: the batches commit synchronously (V8). Until V7 they were answered
+        // after V6's flush wait, which waited for nothing, and this failed
         String p = put("{\"type\":\"whereabouts\",\"range\":\"10.71.0.0/24\"}");
         var conn = db.getConnection().await().atMost(Duration.ofSeconds(10));
         try {

@@ -95,9 +95,10 @@ public class Gatekeeper {
     /**
      * Whether this request id is recorded here for the first time. A request is delivered again when a poll is
      * read again (an audit event the broker did not acknowledge) or when its sender retries: it is decided and
-     * audited again (the audit events keep their ids, so readers drop the copies), but its counters, the policies'
-     * status counts and its denial Events are recorded once. Remembered per replica, for the last
-     * {@value #REMEMBERED} requests; a redelivery to another replica, or after a restart, counts again.
+     * audited again (the audit events keep their ids, so readers drop the copies), and its denial Events keep
+     * their names, but its counters and the policies' status counts are recorded once. Remembered per replica,
+     * for the last {@value #REMEMBERED} requests; a redelivery to another replica, or after a restart, counts
+     * again.
      */
     boolean firstRecord(String requestId) {
         synchronized (recorded) {
@@ -107,13 +108,17 @@ public class Gatekeeper {
 
     private void record(PolicyDecision d, List<CompletableFuture<Void>> auditSends) {
         audit.publish(d, auditSends);
+        // the denial Events have names of their own per request and network: written again, they stay one (and a
+        // write that failed the first time gets another chance)
+        for (Decision x : d.decisions()) {
+            if (!x.allowed() && settings.podEvents()) events.denied(d.requestId(), d.pod(), x);
+        }
         if (!firstRecord(d.requestId())) {
             LOG.debugf("request %s decided again (redelivered): audited again, not counted again", d.requestId());
             return;
         }
         count(d);
         for (Decision x : d.decisions()) {
-            if (!x.allowed() && settings.podEvents()) events.denied(d.requestId(), d.pod(), x);
             if (x.policy() != null) status.count(x.policy(), x.allowed());
         }
         if (!d.allowed()) LOG.infof("denied %s for pod %s: %s", d.requestId(), d.pod().key(), d.reason());
