@@ -9,7 +9,8 @@
 # process shares the cores) next to what the hot-pool runs spent.
 # Each run first drives the same load for WARMUP_SECONDS unmeasured (JIT, connections), then measures; it also
 # prints the CPU each process group (service replicas, PostgreSQL, Kafka, the load generator, other) spent per
-# allocation in the measured window. REST goes through a minimal keep-alive HTTP/1.1 client: the JDK HttpClient
+# allocation in the measured window, and how many methods the replicas' JIT compiled in it (serviceJitCompiles:
+# hundreds mean the service was still warming up). REST goes through a minimal keep-alive HTTP/1.1 client: the JDK HttpClient
 # took ~2.5 ms of CPU per request here (0.1-0.2 ms now), on the cores the replicas and PostgreSQL share.
 # Env: CLIENTS (8), SECONDS_PER_RUN (10), WARMUP_SECONDS (60: with 20, the Kafka hot pool measured the JIT as much as
 # the service: 266/s, p99 56 ms, 3.9 ms of service CPU per allocation, against 720/s, p99 12 ms, 0.8 ms after 60 s),
@@ -132,9 +133,9 @@ public class IpamLoad {
         }
         // CPU per process group over the measured window only
         while (System.nanoTime() < measureFrom) Thread.sleep(Math.max(1, (measureFrom - System.nanoTime()) / 1_000_000));
-        Map<Long, long[]> cpu0 = Cpu.snapshot(); long[] busy0 = Cpu.machine();
+        Map<Long, long[]> cpu0 = Cpu.snapshot(); long[] busy0 = Cpu.machine(); long jit0 = Jit.compiles(servicePids);
         while (System.nanoTime() < end) Thread.sleep(Math.max(1, (end - System.nanoTime()) / 1_000_000));
-        Map<Long, long[]> cpu1 = Cpu.snapshot(); long[] busy1 = Cpu.machine();
+        Map<Long, long[]> cpu1 = Cpu.snapshot(); long[] busy1 = Cpu.machine(); long jit1 = Jit.compiles(servicePids);
         for (Future<?> f : fs) f.get();
         ex.shutdown();
         if (kafka != null) kafka.close();
@@ -155,8 +156,32 @@ public class IpamLoad {
             cpu.append(cpu.isEmpty() ? "" : ",").append(String.format(Locale.ROOT, "\"%s\":%.2f", g, byGroup.getOrDefault(g, 0L) * 10.0 / perAlloc));
         }
         double busyPct = 100.0 * (1 - (double) (busy1[1] - busy0[1]) / Math.max(1, busy1[0] - busy0[0])) * Runtime.getRuntime().availableProcessors();
-        System.out.printf(Locale.ROOT, "{\"allocations\":%d,\"perSecond\":%.1f,\"p50ms\":%.2f,\"p99ms\":%.2f,\"duplicatesSeen\":%d,\"errors\":%d,\"cpuMsPerAllocation\":{%s},\"machineBusyPct\":%.0f}%n",
-                l.length, l.length / (double) secs, p50, p99, dups.get(), errors.get(), cpu, busyPct);
+        System.out.printf(Locale.ROOT, "{\"allocations\":%d,\"perSecond\":%.1f,\"p50ms\":%.2f,\"p99ms\":%.2f,\"duplicatesSeen\":%d,\"errors\":%d,\"cpuMsPerAllocation\":{%s},\"machineBusyPct\":%.0f,\"serviceJitCompiles\":%d}%n",
+                l.length, l.length / (double) secs, p50, p99, dups.get(), errors.get(), cpu, busyPct, jit0 < 0 || jit1 < 0 ? -1 : jit1 - jit0);
+    }
+
+    /**
+     * Methods the replicas' JIT compiled, all together (HotSpot's sun.ci.totalCompiles, read from their
+     * hsperfdata): compiling in the measured window means the service was not warmed up yet (-1: not readable).
+     */
+    static class Jit {
+        static long compiles(Set<Long> pids) {
+            try {
+                long sum = 0;
+                var host = sun.jvmstat.monitor.MonitoredHost.getMonitoredHost("localhost");
+                for (long pid : pids) {
+                    var vm = host.getMonitoredVm(new sun.jvmstat.monitor.VmIdentifier("//" + pid));
+                    try {
+                        sum += ((Number) vm.findByName("sun.ci.totalCompiles").getValue()).longValue();
+                    } finally {
+                        host.detach(vm);
+                    }
+                }
+                return sum;
+            } catch (Exception | LinkageError e) {
+                return -1;
+            }
+        }
     }
 
     /** CPU ticks (10 ms) per process from /proc: pid -> {utime+stime, start time, 1 if postgres}. */
@@ -299,11 +324,12 @@ JAVA
 
 URLS=http://127.0.0.1:18081,http://127.0.0.1:18082
 # compiled once (the source launcher would compile it again on every run, on the cores being measured)
-"$JAVA_HOME/bin/javac" -nowarn -cp "$APP/lib/main/*" -d "$WORK" "$WORK/IpamLoad.java" 2>"$WORK/javac.err" || { cat "$WORK/javac.err" >&2; die "load generator does not compile"; }
+JVMSTAT=(--add-exports jdk.internal.jvmstat/sun.jvmstat.monitor=ALL-UNNAMED)
+"$JAVA_HOME/bin/javac" -nowarn "${JVMSTAT[@]}" -cp "$APP/lib/main/*" -d "$WORK" "$WORK/IpamLoad.java" 2>"$WORK/javac.err" || { cat "$WORK/javac.err" >&2; die "load generator does not compile"; }
 SERVICE_PIDS=$(IFS=,; echo "${PIDS[*]}")
 KAFKA_PIDS=$(cat "$NETATTACH_STATE/kafka.pid" 2>/dev/null || true)
 run_load() { # mode pools
-  "$JAVA_HOME/bin/java" -cp "$WORK:$APP/lib/main/*" IpamLoad "$1" "$CLIENTS" "$SECS" "$2" "$URLS" "$WARMUP" "$SERVICE_PIDS" "$KAFKA_PIDS" 2>"$WORK/load-$1-$2.err" | tail -1
+  "$JAVA_HOME/bin/java" "${JVMSTAT[@]}" -cp "$WORK:$APP/lib/main/*" IpamLoad "$1" "$CLIENTS" "$SECS" "$2" "$URLS" "$WARMUP" "$SERVICE_PIDS" "$KAFKA_PIDS" 2>"$WORK/load-$1-$2.err" | tail -1
 }
 reset_pools() {
   "${PG[@]}" -c "delete from pool where name like 'bench-%' or cluster = 'bench'" >/dev/null
