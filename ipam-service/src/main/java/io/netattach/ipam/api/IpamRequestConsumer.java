@@ -52,6 +52,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BiConsumer;
 
 /**
  * netattach.ipam.requests -> store -> netattach.ipam.results (+ netattach.audit), CloudEvents structured JSON
@@ -322,8 +323,13 @@ public class IpamRequestConsumer {
             case "io.netattach.ipam.release" -> releaseAsync(q);
             default -> null;
         };
-        if (fast == null) return CompletableFuture.supplyAsync(() -> answerBlocking(q), work).thenCompose(f -> f);
+        if (fast == null) return onVirtualThread(q);
         return fast.subscribeAsCompletionStage();
+    }
+
+    /** {@link #answerBlocking} on a virtual thread of its own. */
+    private CompletableFuture<Void> onVirtualThread(Request q) {
+        return CompletableFuture.supplyAsync(() -> answerBlocking(q), work).thenCompose(f -> f);
     }
 
     /** One request's parsed envelope. */
@@ -413,16 +419,9 @@ public class IpamRequestConsumer {
             if (t instanceof IpamException e && e.reason() == IpamException.Reason.NotFound) {
                 // the derived pool was deleted since this replica last saw it: the blocking path derives it again
                 store.forgetDerived(pool);
-                return Uni.createFrom().completionStage(CompletableFuture.supplyAsync(() -> answerBlocking(q), work).thenCompose(f -> f));
+                return Uni.createFrom().completionStage(onVirtualThread(q));
             }
-            List<CompletableFuture<Void>> sends = new ArrayList<>(2);
-            Map<String, Object> result = q.result();
-            if (t != null) {
-                failed(q, result, sends, t);
-            } else {
-                allocated(q.requestId(), q.owner(), data.path("network").asText(null), lease, result, sends);
-            }
-            return Uni.createFrom().completionStage(sendResult(q, result, sends));
+            return respond(q, t, (result, sends) -> allocated(q.requestId(), q.owner(), data.path("network").asText(null), lease, result, sends));
         });
     }
 
@@ -434,16 +433,17 @@ public class IpamRequestConsumer {
         } catch (IpamException e) {
             return null;
         }
-        return store.releaseAsync(q.owner().cluster(), q.owner().podUid(), q.owner().iface(), null).onItemOrFailure().transformToUni((released, t) -> {
-            List<CompletableFuture<Void>> sends = new ArrayList<>(2);
-            Map<String, Object> result = q.result();
-            if (t != null) {
-                failed(q, result, sends, t);
-            } else {
-                released(q.requestId(), q.owner(), released, result, sends);
-            }
-            return Uni.createFrom().completionStage(sendResult(q, result, sends));
-        });
+        return store.releaseAsync(q.owner().cluster(), q.owner().podUid(), q.owner().iface(), null).onItemOrFailure().transformToUni((released, t) ->
+                respond(q, t, (result, sends) -> released(q.requestId(), q.owner(), released, result, sends)));
+    }
+
+    /** A non-blocking path's answer: the error result if the store failed, else what {@code done} writes; then sent. */
+    private Uni<Void> respond(Request q, Throwable failure, BiConsumer<Map<String, Object>, List<CompletableFuture<Void>>> done) {
+        List<CompletableFuture<Void>> sends = new ArrayList<>(2);
+        Map<String, Object> result = q.result();
+        if (failure != null) failed(q, result, sends, failure);
+        else done.accept(result, sends);
+        return Uni.createFrom().completionStage(sendResult(q, result, sends));
     }
 
     private void allocate(String requestId, JsonNode data, Owner owner, Map<String, Object> result, List<CompletableFuture<Void>> sends) {

@@ -10,7 +10,6 @@ import io.netattach.ipam.domain.Owner;
 import io.netattach.ipam.store.IpamStore;
 import io.netattach.ipam.store.UpsertResult;
 import io.smallrye.mutiny.Uni;
-import io.smallrye.mutiny.infrastructure.Infrastructure;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.DefaultValue;
@@ -94,12 +93,12 @@ public class PoolResource {
         if (podUid == null || podUid.isBlank()) throw IpamException.missing("podUid");
         if (iface != null) new Owner("-", "-", "-", podUid, iface).validated(true);
         // the pool is looked up only when nothing was freed: a release that freed rows proves the pool exists,
-        // and the common case saves a round trip (and the hand-off to a worker thread that query needs)
+        // and the common case saves a round trip
         return store.releaseAsync(cluster, podUid, iface, name).onItem().transformToUni(freed -> freed.isEmpty()
-                ? Uni.createFrom().item(() -> {
-                    if (!store.poolExists(name)) throw notFound(name);
+                ? store.poolExistsAsync(name).map(exists -> {
+                    if (!exists) throw notFound(name);
                     return new Views.Released(0);
-                }).runSubscriptionOn(Infrastructure.getDefaultWorkerPool())
+                })
                 : Uni.createFrom().item(new Views.Released(freed.size())));
     }
 

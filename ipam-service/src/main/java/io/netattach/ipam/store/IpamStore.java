@@ -130,8 +130,7 @@ public class IpamStore {
     public String derivedPool(PoolDefinition def, Map<String, Object> ipam, String cluster) {
         String name = def.derivedPoolName(cluster);
         if (knownDerived.contains(name)) return name; // saves a round trip per Kafka allocate; see forgetDerived
-        RowSet<Row> found = db.preparedQuery("select 1 from pool where name = $1").execute(Tuple.of(name)).await().atMost(TIMEOUT);
-        if (found.iterator().hasNext()) {
+        if (poolExists(name)) {
             knownDerived.add(name);
             return name;
         }
@@ -608,7 +607,12 @@ public class IpamStore {
     }
 
     public boolean poolExists(String name) {
-        return db.preparedQuery("select 1 from pool where name = $1").execute(Tuple.of(name)).await().atMost(TIMEOUT).iterator().hasNext();
+        return poolExistsAsync(name).await().atMost(TIMEOUT);
+    }
+
+    /** {@link #poolExists} for callers that must not block. */
+    public Uni<Boolean> poolExistsAsync(String name) {
+        return db.preparedQuery("select 1 from pool where name = $1").execute(Tuple.of(name)).map(rows -> rows.iterator().hasNext());
     }
 
     // ---------------------------------------------------------------- plumbing
@@ -636,16 +640,16 @@ public class IpamStore {
 
     /** The parsed section of a pool at this version (cached); ipamText null: read it (version -1: whatever is current). */
     private PoolDefinition definition(String name, long version, String ipamText) {
-        Parsed p = definitions.get(name);
-        if (p != null && p.version() == version) return p.definition();
+        PoolDefinition cached = cachedDefinition(name, version);
+        if (cached != null) return cached;
         if (ipamText == null) {
             RowSet<Row> rows = db.preparedQuery("select version, ipam::text from pool where name = $1").execute(Tuple.of(name)).await().atMost(TIMEOUT);
             if (!rows.iterator().hasNext()) throw new IpamException(Reason.NotFound, "pool \"" + name + "\" not found");
             Row r = rows.iterator().next();
             version = r.getLong(0);
             ipamText = r.getString(1);
-            p = definitions.get(name);
-            if (p != null && p.version() == version) return p.definition();
+            cached = cachedDefinition(name, version);
+            if (cached != null) return cached;
         }
         PoolDefinition def = IpamConfig.parse(read(ipamText));
         definitions.put(name, new Parsed(version, def));
