@@ -49,6 +49,7 @@ public class ClusterView {
 
     private final Map<String, PodView> pods = new ConcurrentHashMap<>();
     private final java.util.Set<String> terminating = ConcurrentHashMap.newKeySet();
+    private final java.util.Set<String> deleting = ConcurrentHashMap.newKeySet();
     private final Map<String, Definition> definitions = new ConcurrentHashMap<>();
     private SharedIndexInformer<Pod> podInformer;
     private SharedIndexInformer<GenericKubernetesResource> nadInformer;
@@ -137,12 +138,18 @@ public class ClusterView {
             public void onAdd(Pod p) { pod(p, listener); }
             public void onUpdate(Pod o, Pod p) { pod(p, listener); }
             public void onDelete(Pod p, boolean unknown) {
-                terminating.remove(p.getMetadata().getUid());
-                PodView last = pods.remove(p.getMetadata().getUid());
-                PodView view = PodView.of(p);
-                // the delete event may carry a reduced object: our last full view knows node and status
-                if (last != null) listener.podDeleted(view.nodeName() != null && view.networkStatus() != null ? view : last);
-                else if (view.concernsUs()) listener.podDeleted(view);
+                String uid = p.getMetadata().getUid();
+                deleting.add(uid); // before it leaves pods, until the listener has taken it over: see podUids
+                try {
+                    terminating.remove(uid);
+                    PodView last = pods.remove(uid);
+                    PodView view = PodView.of(p);
+                    // the delete event may carry a reduced object: our last full view knows node and status
+                    if (last != null) listener.podDeleted(view.nodeName() != null && view.networkStatus() != null ? view : last);
+                    else if (view.concernsUs()) listener.podDeleted(view);
+                } finally {
+                    deleting.remove(uid);
+                }
             }
         });
         start(podInformer, "pods");
@@ -211,7 +218,14 @@ public class ClusterView {
         return i != null && i.hasSynced();
     }
 
-    /** UIDs of every pod in the informer's store, whether it concerns us or not. */
+    /**
+     * UIDs of every pod in the informer's store, whether it concerns us or not, and of every pod that concerns
+     * us whose delete event has not been through {@link Listener#podDeleted} yet. fabric8 drops a deleted pod
+     * from its store before it calls the handlers; here a pod stays until podDeleted has returned (the sets are
+     * read in the order a pod passes through them). So a caller that reads this, then what its listener took
+     * over (the teardowns under way), never misses a pod that concerns us in between: the IPAM leak sweep
+     * relies on that.
+     */
     public java.util.Set<String> podUids() {
         SharedIndexInformer<Pod> i = podInformer;
         if (i == null) return java.util.Set.of();
@@ -219,6 +233,8 @@ public class ClusterView {
         for (Pod p : i.getStore().list()) {
             if (p.getMetadata() != null && p.getMetadata().getUid() != null) out.add(p.getMetadata().getUid());
         }
+        out.addAll(pods.keySet());
+        out.addAll(deleting);
         return out;
     }
 

@@ -49,7 +49,7 @@ class LeakSweep {
         if (!cluster.podsSynced()) return OptionalInt.empty();
         Instant snapshot = Instant.now(); // before the list is read: see class comment
         Set<String> live = new java.util.HashSet<>(cluster.podUids());
-        live.addAll(tearingDown);
+        live.addAll(tearingDown); // read after podUids: a deleted pod moves from one to the other, see podUids
         String id = "reconcile/" + clusterId + "/" + snapshot.toEpochMilli();
         LinkedBlockingQueue<JsonNode> answers = new LinkedBlockingQueue<>();
         bus.expect(id, "", answers::add);

@@ -431,7 +431,7 @@ class AttachFlowTest {
         awaitStatus("orphan", "stranded-pod", 0);
         JsonNode audit = await(() -> standIns.of("io.netattach.attach.detached", uid).stream().findFirst(), "an audit event 'detached'").data();
         assertEquals("node node-z deleted", audit.path("reason").asText());
-        assertTrue(event("orphan", uid, "NodeGone").isPresent());
+        awaitTrue(() -> event("orphan", uid, "NodeGone").isPresent(), "a NodeGone event (written after the audit event)");
         assertTrue(standIns.of("io.netattach.node.detach", uid).isEmpty(), "no command to a node that is gone");
     }
 
