@@ -7,13 +7,16 @@
 # (pool, address) held twice counted in SQL afterwards) and the ratio to pgbench; the last line is one JSON object.
 # It also prints the CPU budget per allocation that ratio 1.0 leaves on this machine (cores / pgbench tps: every
 # process shares the cores) next to what the hot-pool runs spent.
-# Each run first drives the same load for WARMUP_SECONDS unmeasured (JIT, connections), then measures; it also
-# prints the CPU each process group (service replicas, PostgreSQL, Kafka, the load generator, other) spent per
-# allocation in the measured window, and how many methods the replicas' JIT compiled in it (serviceJitCompiles:
-# hundreds mean the service was still warming up). REST goes through a minimal keep-alive HTTP/1.1 client: the JDK HttpClient
-# took ~2.5 ms of CPU per request here (0.1-0.2 ms now), on the cores the replicas and PostgreSQL share.
-# Env: CLIENTS (8), SECONDS_PER_RUN (10), WARMUP_SECONDS (60: with 20, the Kafka hot pool measured the JIT as much as
-# the service: 266/s, p99 56 ms, 3.9 ms of service CPU per allocation, against 720/s, p99 12 ms, 0.8 ms after 60 s),
+# Each run first drives the same load unmeasured (JIT, connections): at least WARMUP_SECONDS, then on until the
+# replicas' JIT compiled fewer than JIT_SETTLED methods in 10 s, at most WARMUP_MAX_SECONDS (on a slow VM the C2
+# compiler was still at over half of the replicas' CPU 60 s into the Kafka hot-pool run); each run prints the
+# warm-up it took (warmupSeconds). Then it measures, and prints the CPU each process group (service replicas,
+# PostgreSQL, Kafka, the load generator, other) spent per allocation in the measured window, and how many methods
+# the replicas' JIT compiled in it (serviceJitCompiles), and PostgreSQL's WAL per allocation (walPerAllocation: bytes,
+# and full-page images, which the first change of a page after a checkpoint writes), and the hypervisor's steal time
+# (stealPct, of one core). REST goes through a minimal keep-alive HTTP/1.1 client: the
+# JDK HttpClient took ~2.5 ms of CPU per request here (0.1-0.2 ms now), on the cores the replicas and PostgreSQL share.
+# Env: CLIENTS (8), SECONDS_PER_RUN (10), WARMUP_SECONDS (60), WARMUP_MAX_SECONDS (300), JIT_SETTLED (20),
 # MODES ("rest kafka": one of them alone for a quicker comparison; the JSON then holds null for the other).
 # Uses the netattach_ipam database; bench pools are removed afterwards.
 set -euo pipefail
@@ -22,6 +25,8 @@ find_jdk25
 CLIENTS=${CLIENTS:-8}
 SECS=${SECONDS_PER_RUN:-10}
 WARMUP=${WARMUP_SECONDS:-60}
+WARMUP_MAX=${WARMUP_MAX_SECONDS:-300}
+JIT_SETTLED=${JIT_SETTLED:-20}
 PG=(psql -h 127.0.0.1 -U netattach_ipam -d netattach_ipam -qtA -v ON_ERROR_STOP=1)
 APP="$NETATTACH_ROOT/ipam-service/target/quarkus-app"
 WORK=$(mktemp -d)
@@ -84,7 +89,7 @@ public class IpamLoad {
     public static void main(String[] a) throws Exception {
         String mode = a[0]; int clients = Integer.parseInt(a[1]); int secs = Integer.parseInt(a[2]); int pools = Integer.parseInt(a[3]);
         String[] urls = a[4].split(",");
-        int warmup = Integer.parseInt(a[5]);
+        int warmup = Integer.parseInt(a[5]), warmupMax = Math.max(warmup, Integer.parseInt(a[8])), settled = Integer.parseInt(a[9]);
         Set<Long> servicePids = new HashSet<>(), kafkaPids = new HashSet<>();
         for (String p : a[6].split(",")) if (!p.isBlank()) servicePids.add(Long.parseLong(p));
         for (String p : a[7].split(",")) if (!p.isBlank()) kafkaPids.add(Long.parseLong(p));
@@ -93,8 +98,8 @@ public class IpamLoad {
         ConcurrentLinkedQueue<Long> lat = new ConcurrentLinkedQueue<>();
         String run = Long.toString(System.nanoTime(), 36);
         Kafka kafka = mode.equals("kafka") ? new Kafka() : null;
-        long measureFrom = System.nanoTime() + warmup * 1_000_000_000L;
-        long end = measureFrom + secs * 1_000_000_000L;
+        // set once the warm-up is over (see below); until then every allocation is a warm-up one
+        AtomicLong measureFrom = new AtomicLong(Long.MAX_VALUE), end = new AtomicLong(Long.MAX_VALUE);
         ExecutorService ex = Executors.newFixedThreadPool(clients + 1);
         List<Future<?>> fs = new ArrayList<>();
         for (int c = 0; c < clients; c++) {
@@ -104,7 +109,7 @@ public class IpamLoad {
                 Http[] conns = new Http[urls.length];
                 for (int u = 0; u < urls.length; u++) conns[u] = new Http(urls[u]);
                 int n = 0;
-                while (System.nanoTime() < end) {
+                while (System.nanoTime() < end.get()) {
                     int pool = pools == 1 ? 0 : (client + n) % pools;
                     String uid = run + "-" + client + "-" + n++;
                     Http http = conns[n % urls.length];
@@ -112,9 +117,9 @@ public class IpamLoad {
                     String ip;
                     try {
                         ip = kafka != null ? kafka.allocate(uid, pool) : http.allocate(uid, pool);
-                    } catch (Exception e) { if (t0 >= measureFrom) errors.incrementAndGet(); http.close(); continue; }
-                    if (ip == null) { if (t0 >= measureFrom) errors.incrementAndGet(); continue; }
-                    if (t0 >= measureFrom) lat.add(System.nanoTime() - t0);
+                    } catch (Exception e) { if (t0 >= measureFrom.get()) errors.incrementAndGet(); http.close(); continue; }
+                    if (ip == null) { if (t0 >= measureFrom.get()) errors.incrementAndGet(); continue; }
+                    if (t0 >= measureFrom.get()) lat.add(System.nanoTime() - t0);
                     String key = pool + "/" + ip;
                     if (live.putIfAbsent(key, uid) != null) dups.incrementAndGet();
                     held.add(new String[]{uid, key, Integer.toString(pool)});
@@ -124,18 +129,33 @@ public class IpamLoad {
                         try {
                             if (kafka != null) kafka.release(old[0]);
                             else http.release(old[0], old[2]);
-                        } catch (Exception e) { if (t0 >= measureFrom) errors.incrementAndGet(); http.close(); }
+                        } catch (Exception e) { if (t0 >= measureFrom.get()) errors.incrementAndGet(); http.close(); }
                     }
                 }
                 for (Http h : conns) h.close();
                 return null;
             }));
         }
+        // warm-up: at least `warmup` seconds, then on until the replicas' JIT compiled fewer than `settled` methods in
+        // 10 s (a run measured while C2 still compiled spent over half its service CPU in the compiler), at most `warmupMax`
+        long started = System.nanoTime();
+        Thread.sleep(warmup * 1000L);
+        long jitBefore = Jit.compiles(servicePids);
+        while (jitBefore >= 0 && System.nanoTime() - started < warmupMax * 1_000_000_000L) {
+            Thread.sleep(10_000);
+            long jitNow = Jit.compiles(servicePids);
+            boolean quiet = jitNow >= 0 && jitNow - jitBefore < settled;
+            jitBefore = jitNow;
+            if (quiet) break;
+        }
+        double warmedUp = (System.nanoTime() - started) / 1e9;
         // CPU per process group over the measured window only
-        while (System.nanoTime() < measureFrom) Thread.sleep(Math.max(1, (measureFrom - System.nanoTime()) / 1_000_000));
-        Map<Long, long[]> cpu0 = Cpu.snapshot(); long[] busy0 = Cpu.machine(); long jit0 = Jit.compiles(servicePids);
-        while (System.nanoTime() < end) Thread.sleep(Math.max(1, (end - System.nanoTime()) / 1_000_000));
-        Map<Long, long[]> cpu1 = Cpu.snapshot(); long[] busy1 = Cpu.machine(); long jit1 = Jit.compiles(servicePids);
+        long from = System.nanoTime();
+        end.set(from + secs * 1_000_000_000L);
+        measureFrom.set(from);
+        Map<Long, long[]> cpu0 = Cpu.snapshot(); long[] busy0 = Cpu.machine(); long jit0 = Jit.compiles(servicePids); long[] wal0 = Wal.snapshot();
+        while (System.nanoTime() < end.get()) Thread.sleep(Math.max(1, (end.get() - System.nanoTime()) / 1_000_000));
+        Map<Long, long[]> cpu1 = Cpu.snapshot(); long[] busy1 = Cpu.machine(); long jit1 = Jit.compiles(servicePids); long[] wal1 = Wal.snapshot();
         for (Future<?> f : fs) f.get();
         ex.shutdown();
         if (kafka != null) kafka.close();
@@ -156,8 +176,29 @@ public class IpamLoad {
             cpu.append(cpu.isEmpty() ? "" : ",").append(String.format(Locale.ROOT, "\"%s\":%.2f", g, byGroup.getOrDefault(g, 0L) * 10.0 / perAlloc));
         }
         double busyPct = 100.0 * (1 - (double) (busy1[1] - busy0[1]) / Math.max(1, busy1[0] - busy0[0])) * Runtime.getRuntime().availableProcessors();
-        System.out.printf(Locale.ROOT, "{\"allocations\":%d,\"perSecond\":%.1f,\"p50ms\":%.2f,\"p99ms\":%.2f,\"duplicatesSeen\":%d,\"errors\":%d,\"cpuMsPerAllocation\":{%s},\"machineBusyPct\":%.0f,\"serviceJitCompiles\":%d}%n",
-                l.length, l.length / (double) secs, p50, p99, dups.get(), errors.get(), cpu, busyPct, jit0 < 0 || jit1 < 0 ? -1 : jit1 - jit0);
+        // time the hypervisor gave this VM's CPUs to others (counted as busy above): work then costs more CPU time
+        double stealPct = 100.0 * (busy1[2] - busy0[2]) / Math.max(1, busy1[0] - busy0[0]) * Runtime.getRuntime().availableProcessors();
+        System.out.printf(Locale.ROOT, "{\"allocations\":%d,\"perSecond\":%.1f,\"p50ms\":%.2f,\"p99ms\":%.2f,\"duplicatesSeen\":%d,\"errors\":%d,\"cpuMsPerAllocation\":{%s},\"machineBusyPct\":%.0f,\"stealPct\":%.0f,\"serviceJitCompiles\":%d,\"warmupSeconds\":%.0f,\"walPerAllocation\":{\"bytes\":%.0f,\"fullPageImages\":%.2f}}%n",
+                l.length, l.length / (double) secs, p50, p99, dups.get(), errors.get(), cpu, busyPct, stealPct, jit0 < 0 || jit1 < 0 ? -1 : jit1 - jit0, warmedUp,
+                (wal1[1] - wal0[1]) / perAlloc, (wal1[0] - wal0[0]) / perAlloc);
+    }
+
+    /**
+     * PostgreSQL's WAL counters {full-page images, bytes} (pg_stat_wal, cluster-wide): a run that writes many full-page
+     * images (the first change of each page after a checkpoint) spends more of PostgreSQL's CPU per allocation.
+     */
+    static class Wal {
+        static long[] snapshot() {
+            try {
+                Process p = new ProcessBuilder("psql", "-h", "127.0.0.1", "-U", "netattach_ipam", "-d", "netattach_ipam", "-qtA", "-F", " ",
+                        "-c", "select wal_fpi, wal_bytes from pg_stat_wal").redirectErrorStream(true).start();
+                String[] f = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim().split(" ");
+                p.waitFor();
+                return new long[]{Long.parseLong(f[0]), Long.parseLong(f[1])};
+            } catch (Exception e) {
+                return new long[]{0, 0};
+            }
+        }
     }
 
     /**
@@ -201,11 +242,11 @@ public class IpamLoad {
             }
             return out;
         }
-        /** {total jiffies, idle+iowait jiffies} of the machine. */
+        /** {total jiffies, idle+iowait jiffies, steal jiffies} of the machine. */
         static long[] machine() throws IOException {
             String[] f = Files.readAllLines(Path.of("/proc/stat")).getFirst().trim().split("\\s+");
             long total = 0; for (int i = 1; i < f.length; i++) total += Long.parseLong(f[i]);
-            return new long[]{total, Long.parseLong(f[4]) + Long.parseLong(f[5])};
+            return new long[]{total, Long.parseLong(f[4]) + Long.parseLong(f[5]), f.length > 8 ? Long.parseLong(f[8]) : 0};
         }
     }
 
@@ -329,7 +370,7 @@ JVMSTAT=(--add-exports jdk.internal.jvmstat/sun.jvmstat.monitor=ALL-UNNAMED)
 SERVICE_PIDS=$(IFS=,; echo "${PIDS[*]}")
 KAFKA_PIDS=$(cat "$NETATTACH_STATE/kafka.pid" 2>/dev/null || true)
 run_load() { # mode pools
-  "$JAVA_HOME/bin/java" "${JVMSTAT[@]}" -cp "$WORK:$APP/lib/main/*" IpamLoad "$1" "$CLIENTS" "$SECS" "$2" "$URLS" "$WARMUP" "$SERVICE_PIDS" "$KAFKA_PIDS" 2>"$WORK/load-$1-$2.err" | tail -1
+  "$JAVA_HOME/bin/java" "${JVMSTAT[@]}" -cp "$WORK:$APP/lib/main/*" IpamLoad "$1" "$CLIENTS" "$SECS" "$2" "$URLS" "$WARMUP" "$SERVICE_PIDS" "$KAFKA_PIDS" "$WARMUP_MAX" "$JIT_SETTLED" 2>"$WORK/load-$1-$2.err" | tail -1
 }
 reset_pools() {
   "${PG[@]}" -c "delete from pool where name like 'bench-%' or cluster = 'bench'" >/dev/null
@@ -348,7 +389,7 @@ declare -A R
 for mode in ${MODES:-rest kafka}; do
   for pools in 1 16; do
     reset_pools
-    say "$mode, $pools pool(s), $CLIENTS clients, ${WARMUP}s warm-up + ${SECS}s measured"
+    say "$mode, $pools pool(s), $CLIENTS clients, ${WARMUP}-${WARMUP_MAX}s warm-up (until the JIT settles) + ${SECS}s measured"
     out=$(run_load "$mode" "$pools")
     [ -n "$out" ] || { cat "$WORK/load-$mode-$pools.err" >&2; die "load generator failed ($mode, $pools)"; }
     d=$(sql_dups)
