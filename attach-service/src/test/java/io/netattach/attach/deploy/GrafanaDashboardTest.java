@@ -73,7 +73,7 @@ class GrafanaDashboardTest {
         assertTrue(custom > 0, "the dashboard has netattach_* panels");
     }
 
-    private static final Pattern PROMETHEUS_CUSTOM = Pattern.compile("\\b(netattach_[a-z0-9_]+?)(_total|_seconds_count|_seconds_sum|_seconds_max|_seconds)?\\b");
+    private static final Pattern PROMETHEUS_CUSTOM = Pattern.compile("\\b(netattach_[a-z0-9_]+?)(_total|_seconds_count|_seconds_sum|_seconds_max|_seconds|_count|_sum|_max)?\\b");
     private static final Pattern MICROMETER_CUSTOM = Pattern.compile("(?:counter|timer|gauge|summary|builder)\\(\\s*\"(netattach\\.[a-z0-9_.]+)\"");
 
     /** Base names (netattach_policy_decisions) of the metrics registered in the services' main sources. */

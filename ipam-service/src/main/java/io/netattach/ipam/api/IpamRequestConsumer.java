@@ -84,6 +84,7 @@ public class IpamRequestConsumer {
     private static final long COMMIT_EVERY_NANOS = 500_000_000L;
 
     @Inject IpamStore store;
+    @Inject IpamMetrics metrics;
     @Inject ObjectMapper json;
     @ConfigProperty(name = "kafka.bootstrap.servers") String bootstrap;
     // every kafka.* property (security protocol, SASL, ... from KAFKA_* variables), as Quarkus collects them
@@ -381,6 +382,7 @@ public class IpamRequestConsumer {
 
     /** A request that failed: an error result (and an audit event for a conflict or an exhausted pool). */
     private void failed(Request q, Map<String, Object> result, List<CompletableFuture<Void>> sends, Throwable t) {
+        if ("io.netattach.ipam.allocate".equals(q.type())) metrics.refused(t);
         if (t instanceof IpamException e) {
             fail(result, e.reason().name(), e.getMessage());
             if (e.reason() == IpamException.Reason.Conflict || e.reason() == IpamException.Reason.Exhausted) {
@@ -478,6 +480,7 @@ public class IpamRequestConsumer {
     }
 
     private void allocated(String requestId, Owner owner, String network, Lease lease, Map<String, Object> result, List<CompletableFuture<Void>> sends) {
+        metrics.allocated(lease);
         result.put("ok", true);
         result.put("pool", lease.pool());
         result.put("ips", lease.ips());
@@ -516,6 +519,7 @@ public class IpamRequestConsumer {
     }
 
     private void released(String requestId, Owner owner, List<IpamStore.Released> released, Map<String, Object> result, List<CompletableFuture<Void>> sends) {
+        metrics.released(released.size(), "release");
         result.put("ok", true);
         result.put("released", released.size());
         result.put("error", null);
@@ -538,6 +542,7 @@ public class IpamRequestConsumer {
             throw IpamException.invalid("data.snapshotTime", snapshot, "is not an RFC 3339 date-time");
         }
         List<IpamStore.Released> released = store.reconcile(cluster, live, snapshotTime);
+        metrics.released(released.size(), "reconcile");
         result.put("ok", true);
         result.put("released", released.size());
         result.put("error", null);

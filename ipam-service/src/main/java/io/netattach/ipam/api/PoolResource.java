@@ -38,6 +38,7 @@ import java.util.List;
 public class PoolResource {
 
     @Inject IpamStore store;
+    @Inject IpamMetrics metrics;
 
     @PUT
     @Path("{name}")
@@ -73,8 +74,13 @@ public class PoolResource {
     @Operation(summary = "Allocate one address per range set for an owner: 201 new, 200 already held")
     public Uni<Response> allocate(@PathParam("name") String name, AllocationBody body) {
         // on the event loop: a dynamic request waits for its pool's batch without holding a thread
-        if (body == null || body.owner() == null) throw IpamException.missing("owner");
+        if (body == null || body.owner() == null) {
+            IpamException missing = IpamException.missing("owner");
+            metrics.refused(missing);
+            throw missing;
+        }
         return store.allocateAsync(name, body.owner().toOwner(), body.ips(), null)
+                .invoke(metrics::allocated).onFailure().invoke(metrics::refused)
                 .map(lease -> Response.status(lease.created() ? 201 : 200).entity(LeaseView.of(lease)).build());
     }
 
@@ -94,7 +100,8 @@ public class PoolResource {
         if (iface != null) new Owner("-", "-", "-", podUid, iface).validated(true);
         // the pool is looked up only when nothing was freed: a release that freed rows proves the pool exists,
         // and the common case saves a round trip
-        return store.releaseAsync(cluster, podUid, iface, name).onItem().transformToUni(freed -> freed.isEmpty()
+        return store.releaseAsync(cluster, podUid, iface, name).invoke(freed -> metrics.released(freed.size(), "release"))
+                .onItem().transformToUni(freed -> freed.isEmpty()
                 ? store.poolExistsAsync(name).map(exists -> {
                     if (!exists) throw notFound(name);
                     return new Views.Released(0);

@@ -3,6 +3,9 @@ package io.netattach.ipam.store;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netattach.ipam.domain.Address;
 import io.netattach.ipam.domain.IpamConfig;
 import io.netattach.ipam.domain.IpamException;
@@ -76,10 +79,21 @@ public class IpamStore {
     public record Released(String pool, String address, Owner owner) {
     }
 
+    /** Operations per batch statement: how much concurrent work of a pool shared one lock and one commit. */
+    private final DistributionSummary batchSizes;
+
     @Inject
-    public IpamStore(Pool db, ObjectMapper json) {
+    public IpamStore(Pool db, ObjectMapper json, MeterRegistry metrics) {
         this.db = db;
         this.json = json;
+        this.batchSizes = DistributionSummary.builder("netattach.ipam.batch.operations")
+                .description("Operations (allocations and releases of one pool) sent together in one statement and one transaction")
+                .register(metrics);
+    }
+
+    /** A store that records its batch sizes nowhere (tests, a second replica in one JVM). */
+    public IpamStore(Pool db, ObjectMapper json) {
+        this(db, json, new SimpleMeterRegistry());
     }
 
     // ---------------------------------------------------------------- pools
@@ -304,6 +318,7 @@ public class IpamStore {
                 batch.running.set(false);
                 continue;
             }
+            batchSizes.record(taken.size());
             send(poolName, taken).subscribe().with(rows -> finish(poolName, batch, taken, rows, null), failure -> finish(poolName, batch, taken, null, failure));
             return;
         }

@@ -139,6 +139,7 @@ class IpamRequestsKafkaTest {
 
     @Test
     void allocateRedeliverReleaseAndReconcileOverKafka() throws Exception {
+        String metricsBefore = IpamMetricsTest.metrics();
         String uid1 = UUID.randomUUID().toString();
         String req1 = "alloc/" + cluster + "/" + uid1 + "/net1";
         JsonNode r1 = allocate(req1, "multi-net-pod", uid1, MACVLAN_CONF, null);
@@ -192,6 +193,14 @@ class IpamRequestsKafkaTest {
         JsonNode reconciled = awaitEvent(rec + "/result");
         assertTrue(reconciled.path("data").path("ok").asBoolean(), reconciled.toString());
         assertEquals(1, reconciled.path("data").path("released").asInt());
+
+        // the same metrics as over REST
+        String metricsAfter = IpamMetricsTest.metrics();
+        assertEquals(2, IpamMetricsTest.delta(metricsBefore, metricsAfter, "netattach_ipam_allocations_total", "outcome=\"allocated\""), 0.0);
+        assertEquals(1, IpamMetricsTest.delta(metricsBefore, metricsAfter, "netattach_ipam_allocations_total", "outcome=\"existing\""), 0.0);
+        assertEquals(1, IpamMetricsTest.delta(metricsBefore, metricsAfter, "netattach_ipam_allocations_total", "outcome=\"conflict\""), 0.0);
+        assertEquals(1, IpamMetricsTest.delta(metricsBefore, metricsAfter, "netattach_ipam_released_addresses_total", "cause=\"release\""), 0.0);
+        assertEquals(1, IpamMetricsTest.delta(metricsBefore, metricsAfter, "netattach_ipam_released_addresses_total", "cause=\"reconcile\""), 0.0);
     }
 
     @Inject Pool db;
