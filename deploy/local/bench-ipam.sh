@@ -14,7 +14,7 @@
 # PostgreSQL, Kafka, the load generator, other) spent per allocation in the measured window, and how many methods
 # the replicas' JIT compiled in it (serviceJitCompiles), and PostgreSQL's WAL per allocation (walPerAllocation: bytes,
 # and full-page images, which the first change of a page after a checkpoint writes), and the hypervisor's steal time
-# (stealPct, of one core). REST goes through a minimal keep-alive HTTP/1.1 client: the
+# (stealPct, of one core), and the replicas' mean operations per batch statement (operationsPerBatch). REST goes through a minimal keep-alive HTTP/1.1 client: the
 # JDK HttpClient took ~2.5 ms of CPU per request here (0.1-0.2 ms now), on the cores the replicas and PostgreSQL share.
 # Env: CLIENTS (8), SECONDS_PER_RUN (10), WARMUP_SECONDS (60), WARMUP_MAX_SECONDS (300), JIT_SETTLED (20),
 # MODES ("rest kafka": one of them alone for a quicker comparison; the JSON then holds null for the other).
@@ -153,9 +153,9 @@ public class IpamLoad {
         long from = System.nanoTime();
         end.set(from + secs * 1_000_000_000L);
         measureFrom.set(from);
-        Map<Long, long[]> cpu0 = Cpu.snapshot(); long[] busy0 = Cpu.machine(); long jit0 = Jit.compiles(servicePids); long[] wal0 = Wal.snapshot();
+        Map<Long, long[]> cpu0 = Cpu.snapshot(); long[] busy0 = Cpu.machine(); long jit0 = Jit.compiles(servicePids); long[] wal0 = Wal.snapshot(); double[] batch0 = Batches.snapshot(urls);
         while (System.nanoTime() < end.get()) Thread.sleep(Math.max(1, (end.get() - System.nanoTime()) / 1_000_000));
-        Map<Long, long[]> cpu1 = Cpu.snapshot(); long[] busy1 = Cpu.machine(); long jit1 = Jit.compiles(servicePids); long[] wal1 = Wal.snapshot();
+        Map<Long, long[]> cpu1 = Cpu.snapshot(); long[] busy1 = Cpu.machine(); long jit1 = Jit.compiles(servicePids); long[] wal1 = Wal.snapshot(); double[] batch1 = Batches.snapshot(urls);
         for (Future<?> f : fs) f.get();
         ex.shutdown();
         if (kafka != null) kafka.close();
@@ -178,9 +178,26 @@ public class IpamLoad {
         double busyPct = 100.0 * (1 - (double) (busy1[1] - busy0[1]) / Math.max(1, busy1[0] - busy0[0])) * Runtime.getRuntime().availableProcessors();
         // time the hypervisor gave this VM's CPUs to others (counted as busy above): work then costs more CPU time
         double stealPct = 100.0 * (busy1[2] - busy0[2]) / Math.max(1, busy1[0] - busy0[0]) * Runtime.getRuntime().availableProcessors();
-        System.out.printf(Locale.ROOT, "{\"allocations\":%d,\"perSecond\":%.1f,\"p50ms\":%.2f,\"p99ms\":%.2f,\"duplicatesSeen\":%d,\"errors\":%d,\"cpuMsPerAllocation\":{%s},\"machineBusyPct\":%.0f,\"stealPct\":%.0f,\"serviceJitCompiles\":%d,\"warmupSeconds\":%.0f,\"walPerAllocation\":{\"bytes\":%.0f,\"fullPageImages\":%.2f}}%n",
+        System.out.printf(Locale.ROOT, "{\"allocations\":%d,\"perSecond\":%.1f,\"p50ms\":%.2f,\"p99ms\":%.2f,\"duplicatesSeen\":%d,\"errors\":%d,\"cpuMsPerAllocation\":{%s},\"machineBusyPct\":%.0f,\"stealPct\":%.0f,\"serviceJitCompiles\":%d,\"warmupSeconds\":%.0f,\"walPerAllocation\":{\"bytes\":%.0f,\"fullPageImages\":%.2f},\"operationsPerBatch\":%.2f}%n",
                 l.length, l.length / (double) secs, p50, p99, dups.get(), errors.get(), cpu, busyPct, stealPct, jit0 < 0 || jit1 < 0 ? -1 : jit1 - jit0, warmedUp,
-                (wal1[1] - wal0[1]) / perAlloc, (wal1[0] - wal0[0]) / perAlloc);
+                (wal1[1] - wal0[1]) / perAlloc, (wal1[0] - wal0[0]) / perAlloc,
+                batch1[0] - batch0[0] > 0 ? (batch1[1] - batch0[1]) / (batch1[0] - batch0[0]) : 0);
+    }
+
+    /** The replicas' netattach_ipam_batch_operations {count, sum}, all together, from their /q/metrics. */
+    static class Batches {
+        static double[] snapshot(String[] urls) {
+            double[] out = new double[2];
+            for (String u : urls) {
+                try (InputStream in = URI.create(u + "/q/metrics").toURL().openStream()) {
+                    for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
+                        if (line.startsWith("netattach_ipam_batch_operations_count")) out[0] += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                        if (line.startsWith("netattach_ipam_batch_operations_sum")) out[1] += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                    }
+                } catch (Exception ignored) { } // an older service without the metric: 0
+            }
+            return out;
+        }
     }
 
     /**
