@@ -8,7 +8,7 @@
 # It also prints the CPU budget per allocation that ratio 1.0 leaves on this machine (cores / pgbench tps: every
 # process shares the cores) next to what the hot-pool runs spent.
 # Each run first drives the same load unmeasured (JIT, connections): at least WARMUP_SECONDS, then on until the
-# replicas' JIT compiled fewer than JIT_SETTLED methods in 10 s, at most WARMUP_MAX_SECONDS (on a slow VM the C2
+# replicas' JIT compiled fewer than JIT_SETTLED methods in each of two 10 s windows in a row, at most WARMUP_MAX_SECONDS (on a slow VM the C2
 # compiler was still at over half of the replicas' CPU 60 s into the Kafka hot-pool run); each run prints the
 # warm-up it took (warmupSeconds). Then it measures, and prints the CPU each process group (service replicas,
 # PostgreSQL, Kafka, the load generator, other) spent per allocation in the measured window, and how many methods
@@ -137,16 +137,17 @@ public class IpamLoad {
             }));
         }
         // warm-up: at least `warmup` seconds, then on until the replicas' JIT compiled fewer than `settled` methods in
-        // 10 s (a run measured while C2 still compiled spent over half its service CPU in the compiler), at most `warmupMax`
+        // each of two 10 s windows in a row (a run measured while C2 still compiled spent over half its service CPU in
+        // the compiler; compilations come in bursts, one quiet window did not mean the end), at most `warmupMax`
         long started = System.nanoTime();
         Thread.sleep(warmup * 1000L);
         long jitBefore = Jit.compiles(servicePids);
-        while (jitBefore >= 0 && System.nanoTime() - started < warmupMax * 1_000_000_000L) {
+        int quiet = 0;
+        while (jitBefore >= 0 && quiet < 2 && System.nanoTime() - started < warmupMax * 1_000_000_000L) {
             Thread.sleep(10_000);
             long jitNow = Jit.compiles(servicePids);
-            boolean quiet = jitNow >= 0 && jitNow - jitBefore < settled;
+            quiet = jitNow >= 0 && jitNow - jitBefore < settled ? quiet + 1 : 0;
             jitBefore = jitNow;
-            if (quiet) break;
         }
         double warmedUp = (System.nanoTime() - started) / 1e9;
         // CPU per process group over the measured window only
