@@ -73,13 +73,12 @@ public class PoolResource {
     @Path("{name}/allocations")
     @Operation(summary = "Allocate one address per range set for an owner: 201 new, 200 already held")
     public Uni<Response> allocate(@PathParam("name") String name, AllocationBody body) {
-        // on the event loop: a dynamic request waits for its pool's batch without holding a thread
-        if (body == null || body.owner() == null) {
-            IpamException missing = IpamException.missing("owner");
-            metrics.refused(missing);
-            throw missing;
-        }
-        return store.allocateAsync(name, body.owner().toOwner(), body.ips(), null)
+        // on the event loop: a dynamic request waits for its pool's batch without holding a thread; deferred, so that
+        // a request refused before it reaches the store is counted like the others
+        return Uni.createFrom().deferred(() -> {
+                    if (body == null || body.owner() == null) throw IpamException.missing("owner");
+                    return store.allocateAsync(name, body.owner().toOwner(), body.ips(), null);
+                })
                 .invoke(metrics::allocated).onFailure().invoke(metrics::refused)
                 .map(lease -> Response.status(lease.created() ? 201 : 200).entity(LeaseView.of(lease)).build());
     }

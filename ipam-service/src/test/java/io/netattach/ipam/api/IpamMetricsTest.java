@@ -10,6 +10,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -33,6 +34,8 @@ class IpamMetricsTest {
         for (int i = 0; i < 5; i++) post(p, PoolResourceTest.allocation("f" + i + "-" + p, "net1", null), 201);
         post(p, PoolResourceTest.allocation("late-" + p, "net1", null), 409); // exhausted
         post(p, "{\"owner\":{\"cluster\":\"c1\",\"namespace\":\"default\",\"pod\":\"x\",\"podUid\":\"x\",\"interface\":\"bad name!\"}}", 422);
+        given().contentType(ContentType.JSON).body("{}").post("/api/v1/pools/" + p + "/allocations").then().statusCode(422)
+                .body("error", equalTo("owner: missing")).body("reason", equalTo("Invalid"));
         given().delete("/api/v1/pools/" + p + "/allocations?podUid=a-" + p).then().statusCode(200);
         String after = metrics();
 
@@ -40,7 +43,7 @@ class IpamMetricsTest {
         assertEquals(1, delta(before, after, "netattach_ipam_allocations_total", "outcome=\"existing\""), 0.0);
         assertEquals(1, delta(before, after, "netattach_ipam_allocations_total", "outcome=\"conflict\""), 0.0);
         assertEquals(1, delta(before, after, "netattach_ipam_allocations_total", "outcome=\"exhausted\""), 0.0);
-        assertEquals(1, delta(before, after, "netattach_ipam_allocations_total", "outcome=\"invalid\""), 0.0);
+        assertEquals(2, delta(before, after, "netattach_ipam_allocations_total", "outcome=\"invalid\""), 0.0);
         assertEquals(1, delta(before, after, "netattach_ipam_released_addresses_total", "cause=\"release\""), 0.0);
         // every dynamic allocate and the release went through a batch (static requests do not)
         double batches = delta(before, after, "netattach_ipam_batch_operations_count", "");
