@@ -7,6 +7,12 @@
 # transaction that writes a logical message, whose synchronous commit waits for the flush (V7). Beside it the
 # reference of bench.sh ipam: pgbench's single-row UPDATE at N clients. Cycles/s are allocations/s. One
 # operation per transaction, so 8 clients queue on a hot pool's lock: the store batches them instead.
+# Then the ceiling: the database's share at the largest batches the service's bench could ever form. 8 closed-loop
+# clients over 2 replicas leave a replica at most 4 operations queued (2 allocates and 2 releases, on average);
+# here each of 2 connections (one per replica) sends K whole cycles per statement, K releases and K allocations
+# of the same K owners again, K = 2 and 4, on one hot pool and on a pool per connection, with no service, broker
+# or load generator on the cores. allocations/s = K x statements/s; if even that stays under pgbench's UPDATE rate,
+# nothing put in front of the database on these cores reaches ratio 1.0.
 # Tables are vacuumed before each run (this machine's PostgreSQL runs without autovacuum). Needs the
 # netattach_ipam database migrated (run bench.sh ipam or services once). Env: CLIENTS (8), SECONDS_PER_RUN (10).
 set -euo pipefail
@@ -52,10 +58,17 @@ select count(*) from $fn('benchsql-' || :p, ('[{"op":"release","cluster":"c","po
 $barrier
 EOF
 }
-run() { # file -> tps
+# K whole cycles in one statement: K owners of this connection released, then allocated again
+batched() { # file cycles pools
+  local ops="" j
+  for j in $(seq 1 "$2"); do ops="$ops{\"op\":\"release\",\"cluster\":\"c\",\"podUid\":\"k' || :client_id || '-$j\",\"interface\":\"net1\"},"; done
+  for j in $(seq 1 "$2"); do ops="$ops{\"op\":\"allocate\",\"cluster\":\"c\",\"namespace\":\"n\",\"pod\":\"p\",\"podUid\":\"k' || :client_id || '-$j\",\"interface\":\"net1\"},"; done
+  printf '\\set p :client_id %% %s\nselect count(*) from ipam_pool_batch('"'"'benchsql-'"'"' || :p, ('"'"'[%s]'"'"')::jsonb);\n' "$3" "${ops%,}" > "$WORK/$1"
+}
+run() { # file [clients] -> tps
   "${PG[@]}" -c "vacuum analyze allocation" >/dev/null
   "${PG[@]}" -c "vacuum analyze pool" >/dev/null
-  PGOPTIONS="-c enable_seqscan=off" pgbench -h 127.0.0.1 -U netattach_ipam -n -c "$CLIENTS" -j 2 -T "$SECS" -M prepared -f "$WORK/$1" netattach_ipam 2>/dev/null \
+  PGOPTIONS="-c enable_seqscan=off" pgbench -h 127.0.0.1 -U netattach_ipam -n -c "${2:-$CLIENTS}" -j 2 -T "$SECS" -M prepared -f "$WORK/$1" netattach_ipam 2>/dev/null \
     | awk '/^tps/ {printf "%.1f", $3; exit}'
 }
 
@@ -73,5 +86,14 @@ for pools in 1 "$CLIENTS"; do
     echo "pools=$pools deferred=$deferred: ${R[$pools-$deferred]} cycles/s"
   done
 done
-printf '{"bench":"ipam-sql","clients":%s,"seconds":%s,"pgbenchUpdateTps":%s,"hotPool":{"synchronous":%s,"deferred":%s},"poolPerClient":{"synchronous":%s,"deferred":%s}}\n' \
-  "$CLIENTS" "$SECS" "${UPDATE_TPS:-0}" "${R[1-no]:-0}" "${R[1-yes]:-0}" "${R[$CLIENTS-no]:-0}" "${R[$CLIENTS-yes]:-0}"
+declare -A C
+for pools in 1 2; do
+  for k in 2 4; do
+    batched "ceiling-$k-$pools.sql" "$k" "$pools"
+    C[$k-$pools]=$(run "ceiling-$k-$pools.sql" 2 | awk -v k="$k" '{ printf "%.1f", $1 * k }')
+    echo "ceiling, 2 connections, $k cycles per statement, pools=$pools: ${C[$k-$pools]} allocations/s ($(awk -v a="${C[$k-$pools]}" -v u="${UPDATE_TPS:-0}" 'BEGIN { printf "%.2f", (u > 0 ? a / u : 0) }') of pgbench's UPDATE)"
+  done
+done
+printf '{"bench":"ipam-sql","clients":%s,"seconds":%s,"pgbenchUpdateTps":%s,"hotPool":{"synchronous":%s,"deferred":%s},"poolPerClient":{"synchronous":%s,"deferred":%s},"ceiling":{"hotPool":{"cycles2":%s,"cycles4":%s},"poolPerConnection":{"cycles2":%s,"cycles4":%s}}}\n' \
+  "$CLIENTS" "$SECS" "${UPDATE_TPS:-0}" "${R[1-no]:-0}" "${R[1-yes]:-0}" "${R[$CLIENTS-no]:-0}" "${R[$CLIENTS-yes]:-0}" \
+  "${C[2-1]:-0}" "${C[4-1]:-0}" "${C[2-2]:-0}" "${C[4-2]:-0}"
