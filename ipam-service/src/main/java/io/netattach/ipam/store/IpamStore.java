@@ -220,13 +220,11 @@ public class IpamStore {
     public Lease allocate(String poolName, Owner owner, List<String> ips, PoolDefinition reported) {
         owner.validated(true);
         if (ips == null || ips.isEmpty()) return allocateAsync(poolName, owner, null, reported).await().atMost(QUEUE_TIMEOUT);
-        Lease lease = allocateStatic(poolName, owner, ips, reported);
-        remember(poolName, owner);
-        return lease;
+        return allocateStatic(poolName, owner, ips, reported);
     }
 
     /** An operation (a dynamic allocate or a release) waiting for its pool's next batch. */
-    private record Pending(boolean release, boolean others, Owner owner, CompletableFuture<List<Row>> done) {
+    private record Pending(boolean release, Owner owner, CompletableFuture<List<Row>> done) {
     }
 
     /** Operations of one pool waiting in this replica, and whether a batch of it is in flight. */
@@ -241,33 +239,6 @@ public class IpamStore {
     private final Map<String, Batch> batches = new ConcurrentHashMap<>();
 
     /**
-     * cluster + pod UID -> the pools this replica allocated the pod's addresses in: a hint that spares a release
-     * without a pool (a pod's teardown) its lookup, since a pod's Kafka requests come to the replica that reads its
-     * partition. Never trusted alone: the batch says when the pod holds addresses elsewhere (V9). Bounded: past
-     * POD_POOLS_MAX pods, new ones are not remembered and take the lookup.
-     */
-    private final Map<String, Set<String>> podPools = new ConcurrentHashMap<>();
-    private static final int POD_POOLS_MAX = 200_000;
-    /** Releases without a pool that looked the pod's pools up (for tests: the remembered pool spares it). */
-    final java.util.concurrent.atomic.AtomicLong lookups = new java.util.concurrent.atomic.AtomicLong();
-
-    private static String podKey(String cluster, String podUid) {
-        return cluster + '\u0000' + podUid;
-    }
-
-    private void remember(String pool, Owner owner) {
-        String key = podKey(owner.cluster(), owner.podUid());
-        Set<String> known = podPools.get(key);
-        if (known != null && known.contains(pool)) return;
-        if (known == null && podPools.size() >= POD_POOLS_MAX) return;
-        podPools.merge(key, Set.of(pool), (a, b) -> {
-            Set<String> both = new java.util.TreeSet<>(a);
-            both.addAll(b);
-            return Set.copyOf(both);
-        });
-    }
-
-    /**
      * {@link #allocate} for callers that must not block, such as a REST request on the event loop. The common case,
      * a dynamic request, joins its pool's batch: concurrent dynamic requests for one pool are sent together as one
      * ipam_pool_batch statement (one lock, one commit for all of them), and the answer is built where the batch
@@ -276,10 +247,6 @@ public class IpamStore {
      * should make impossible) is retried owner by owner, each alone.
      */
     public Uni<Lease> allocateAsync(String poolName, Owner owner, List<String> ips, PoolDefinition reported) {
-        return allocateAsyncUnremembered(poolName, owner, ips, reported).invoke(lease -> remember(poolName, owner));
-    }
-
-    private Uni<Lease> allocateAsyncUnremembered(String poolName, Owner owner, List<String> ips, PoolDefinition reported) {
         if (ips != null && !ips.isEmpty()) return blocking(() -> allocateStatic(poolName, owner.validated(true), ips, reported));
         return Uni.createFrom().deferred(() -> {
             owner.validated(true);
@@ -331,14 +298,9 @@ public class IpamStore {
      * order, so a busy pool takes its row lock and commits once per batch instead of once per operation.
      */
     private CompletableFuture<List<Row>> submit(String poolName, boolean release, Owner owner) {
-        return submit(poolName, release, false, owner);
-    }
-
-    /** {@link #submit}; {@code others}: a release that also asks whether the pod holds addresses in other pools (NA300, V9). */
-    private CompletableFuture<List<Row>> submit(String poolName, boolean release, boolean others, Owner owner) {
         Batch batch = batches.computeIfAbsent(poolName, k -> new Batch());
         CompletableFuture<List<Row>> done = new CompletableFuture<>();
-        batch.queue.add(new Pending(release, others, owner, done));
+        batch.queue.add(new Pending(release, owner, done));
         drain(poolName, batch);
         return done;
     }
@@ -394,7 +356,6 @@ public class IpamStore {
                 op.put("pod", p.owner().pod());
                 op.put("podUid", p.owner().podUid());
                 op.put("interface", p.owner().iface());
-                if (p.others()) op.put("others", "true");
                 ops.add(op);
             }
             return db.preparedQuery(BATCH).execute(Tuple.of(poolName, write(ops)));
@@ -581,39 +542,6 @@ public class IpamStore {
      */
     public Uni<List<Released>> releaseAsync(String cluster, String podUid, String iface, String poolOrNull) {
         if (poolOrNull != null) return releaseAsyncIn(cluster, podUid, iface, poolOrNull);
-        String key = cluster == null ? null : podKey(cluster, podUid);
-        Set<String> known = key == null ? null : podPools.get(key);
-        Uni<List<Released>> released = known != null && known.size() == 1
-                ? releaseInRemembered(cluster, podUid, iface, known.iterator().next())
-                : releaseLookedUp(cluster, podUid, iface);
-        // every interface of the pod released: nothing left to remember (an interface alone: the pod may hold more)
-        return iface == null && key != null ? released.invoke(r -> podPools.remove(key)) : released;
-    }
-
-    /**
-     * A release without a pool, sent to the one pool this replica allocated the pod's addresses in: one batch
-     * statement, which also says (NA300) whether the pod holds addresses in another pool; only then are its pools
-     * looked up and the rest released. A batch that failed committed nothing: the whole release takes the lookup path.
-     */
-    private Uni<List<Released>> releaseInRemembered(String cluster, String podUid, String iface, String pool) {
-        return Uni.createFrom().deferred(() -> Uni.createFrom().completionStage(submit(pool, true, true, new Owner(cluster, null, null, podUid, iface))))
-                .onItemOrFailure().transformToUni((rows, failure) -> {
-                    if (failure != null) return releaseLookedUp(cluster, podUid, iface);
-                    boolean elsewhere = rows.stream().anyMatch(r -> "NA300".equals(r.getString(6)));
-                    List<Row> freed = elsewhere ? rows.stream().filter(r -> r.getString(6) == null).toList() : rows;
-                    Uni<List<Released>> here = releasedFrom(cluster, podUid, iface, pool, freed);
-                    if (!elsewhere) return here;
-                    return here.flatMap(a -> releaseLookedUp(cluster, podUid, iface).map(b -> {
-                        List<Released> all = new ArrayList<>(a);
-                        all.addAll(b);
-                        return all;
-                    }));
-                });
-    }
-
-    /** A release without a pool: the pod's pools looked up first (ipam_pools_of), then released in each. */
-    private Uni<List<Released>> releaseLookedUp(String cluster, String podUid, String iface) {
-        lookups.incrementAndGet();
         // which pools, as release() finds them, without waiting for the answer on a thread
         return db.preparedQuery("select o_pool, o_cluster, o_interface from ipam_pools_of($1)").execute(Tuple.of(podUid)).onItem().transformToUni(found -> {
             Set<String> pools = new java.util.TreeSet<>();
@@ -628,21 +556,18 @@ public class IpamStore {
 
     private Uni<List<Released>> releaseAsyncIn(String cluster, String podUid, String iface, String pool) {
         return Uni.createFrom().deferred(() -> Uni.createFrom().completionStage(submit(pool, true, new Owner(cluster, null, null, podUid, iface))))
-                .onItemOrFailure().transformToUni((rows, failure) -> failure == null
-                        ? releasedFrom(cluster, podUid, iface, pool, rows)
-                        : blocking(() -> released(cluster, podUid, iface, pool, rows, unwrap(failure))));
-    }
-
-    /** What a batch freed in one pool, built where it completed when the pool's definition is cached. */
-    private Uni<List<Released>> releasedFrom(String cluster, String podUid, String iface, String pool, List<Row> rows) {
-        List<Released> out = new ArrayList<>(rows.size());
-        for (Row r : rows) {
-            PoolDefinition def = r.getString(6) == null ? cachedDefinition(pool, r.getLong(5)) : null;
-            if (def == null) break;
-            out.add(releasedOf(pool, def, r));
-        }
-        if (out.size() == rows.size()) return Uni.createFrom().item(out);
-        return blocking(() -> released(cluster, podUid, iface, pool, rows, null));
+                .onItemOrFailure().transformToUni((rows, failure) -> {
+                    if (failure == null) {
+                        List<Released> out = new ArrayList<>(rows.size());
+                        for (Row r : rows) {
+                            PoolDefinition def = r.getString(6) == null ? cachedDefinition(pool, r.getLong(5)) : null;
+                            if (def == null) break;
+                            out.add(releasedOf(pool, def, r));
+                        }
+                        if (out.size() == rows.size()) return Uni.createFrom().item(out);
+                    }
+                    return blocking(() -> released(cluster, podUid, iface, pool, rows, unwrap(failure)));
+                });
     }
 
     /** What a release in one pool freed, from its batch's rows or failure (may query: blocks). */

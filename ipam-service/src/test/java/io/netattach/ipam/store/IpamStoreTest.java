@@ -120,48 +120,6 @@ class IpamStoreTest {
     }
 
     @Test
-    void aReleaseWithoutAPoolGoesStraightToThePoolThisReplicaAllocatedIn() {
-        String p = put("{\"type\":\"whereabouts\",\"range\":\"10.52.2.0/24\"}");
-        String ua = unique("ua");
-        store.allocate(p, pod("a", ua, "net1"), null, null);
-        store.allocate(p, pod("a", ua, "net2"), null, null);
-        long lookups = store.lookups.get();
-        List<IpamStore.Released> one = store.release("c1", ua, "net1", null); // one interface: the pod keeps its hint
-        assertEquals(List.of("10.52.2.1"), one.stream().map(IpamStore.Released::address).toList());
-        List<IpamStore.Released> rest = store.release("c1", ua, null, null);
-        assertEquals(List.of("10.52.2.2"), rest.stream().map(IpamStore.Released::address).toList());
-        assertEquals("net2", rest.getFirst().owner().iface());
-        assertEquals(lookups, store.lookups.get(), "the pod's pools were looked up although this replica knew the only one");
-        assertEquals(List.of(), store.allocations(p));
-        assertEquals(List.of(), store.release("c1", ua, null, null)); // again: nothing left, and the hint is gone
-        assertEquals(lookups + 1, store.lookups.get());
-    }
-
-    @Test
-    void aRememberedPoolIsOnlyAHintAddressesElsewhereAreReleasedToo() {
-        String p = put("{\"type\":\"whereabouts\",\"range\":\"10.52.3.0/24\"}");
-        String q = put("{\"type\":\"whereabouts\",\"range\":\"10.52.4.0/24\"}");
-        IpamStore replica = new IpamStore(db, JSON); // another replica: this store does not know what it allocates
-        String ua = unique("ua");
-        store.allocate(p, pod("a", ua, "net1"), null, null);
-        replica.allocate(q, pod("a", ua, "net2"), null, null);
-        long lookups = store.lookups.get();
-        List<IpamStore.Released> freed = store.release("c1", ua, null, null);
-        assertEquals(Set.of(p + " 10.52.3.1", q + " 10.52.4.1"), freed.stream().map(r -> r.pool() + " " + r.address()).collect(java.util.stream.Collectors.toSet()));
-        assertEquals(lookups + 1, store.lookups.get(), "the batch said the pod holds addresses in another pool: looked up once");
-        assertEquals(List.of(), store.allocations(p));
-        assertEquals(List.of(), store.allocations(q));
-
-        // the remembered pool deleted meanwhile: its batch fails, the release looks the pod up and frees the rest
-        String ub = unique("ub");
-        store.allocate(p, pod("b", ub, "net1"), null, null);
-        assertTrue(store.deletePool(p, true));
-        replica.allocate(q, pod("b", ub, "net2"), null, null);
-        assertEquals(List.of(q + " 10.52.4.1"), store.release("c1", ub, null, null).stream().map(r -> r.pool() + " " + r.address()).toList());
-        assertEquals(List.of(), store.allocations(q));
-    }
-
-    @Test
     void staticRequestIsGrantedWhenFreeAndAnotherOwnerGetsAConflictNamingTheHolder() {
         String p = put("{\"type\":\"host-local\",\"subnet\":\"192.168.1.0/24\",\"rangeStart\":\"192.168.1.200\",\"rangeEnd\":\"192.168.1.250\",\"gateway\":\"192.168.1.1\"}");
         Lease l = store.allocate(p, pod("static-ip-pod", "us", "net1"), List.of("192.168.1.100/24"), null);
