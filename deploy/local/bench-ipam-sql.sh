@@ -13,6 +13,9 @@
 # of the same K owners again, K = 2 and 4, on one hot pool and on a pool per connection, with no service, broker
 # or load generator on the cores. allocations/s = K x statements/s; if even that stays under pgbench's UPDATE rate,
 # nothing put in front of the database on these cores reaches ratio 1.0.
+# And the floor of any design that keeps a row per address: per transaction (one pipelined round trip) the K
+# owners' rows deleted and inserted again, with fixed ordinals (from 50,000: clear of the runs before): no function, no pool lock, no search for the lowest
+# free address, on 2 connections. K = 2 is all that 8 clients can have in flight (8 operations).
 # Tables are vacuumed before each run (this machine's PostgreSQL runs without autovacuum). Needs the
 # netattach_ipam database migrated (run bench.sh ipam or services once). Env: CLIENTS (8), SECONDS_PER_RUN (10).
 set -euo pipefail
@@ -65,6 +68,15 @@ batched() { # file cycles pools
   for j in $(seq 1 "$2"); do ops="$ops{\"op\":\"allocate\",\"cluster\":\"c\",\"namespace\":\"n\",\"pod\":\"p\",\"podUid\":\"k' || :client_id || '-$j\",\"interface\":\"net1\"},"; done
   printf '\\set p :client_id %% %s\nselect count(*) from ipam_pool_batch('"'"'benchsql-'"'"' || :p, ('"'"'[%s]'"'"')::jsonb);\n' "$3" "${ops%,}" > "$WORK/$1"
 }
+# the least a cycle can cost in rows: K rows deleted and inserted again per transaction, one pipelined round trip
+floor() { # file cycles
+  local dels="" ins="" j
+  for j in $(seq 1 "$2"); do
+    dels="$dels'f' || :client_id || '-$j',"
+    ins="$ins('benchsql-0', 0, 50000 + :client_id * 100 + $j, 'c', 'n', 'p', 'f' || :client_id || '-$j', 'net1', false),"
+  done
+  printf '\\startpipeline\nbegin;\ndelete from allocation where pod_uid = any(array[%s]) and pool = '"'"'benchsql-0'"'"';\ninsert into allocation (pool, range_set, ordinal, cluster, namespace, pod, pod_uid, interface, static) values %s;\ncommit;\n\\endpipeline\n' "${dels%,}" "${ins%,}" > "$WORK/$1"
+}
 run() { # file [clients] -> tps
   "${PG[@]}" -c "vacuum analyze allocation" >/dev/null
   "${PG[@]}" -c "vacuum analyze pool" >/dev/null
@@ -94,6 +106,11 @@ for pools in 1 2; do
     echo "ceiling, 2 connections, $k cycles per statement, pools=$pools: ${C[$k-$pools]} allocations/s ($(awk -v a="${C[$k-$pools]}" -v u="${UPDATE_TPS:-0}" 'BEGIN { printf "%.2f", (u > 0 ? a / u : 0) }') of pgbench's UPDATE)"
   done
 done
-printf '{"bench":"ipam-sql","clients":%s,"seconds":%s,"pgbenchUpdateTps":%s,"hotPool":{"synchronous":%s,"deferred":%s},"poolPerClient":{"synchronous":%s,"deferred":%s},"ceiling":{"hotPool":{"cycles2":%s,"cycles4":%s},"poolPerConnection":{"cycles2":%s,"cycles4":%s}}}\n' \
+for k in 2 4; do
+  floor "floor-$k.sql" "$k"
+  C[floor-$k]=$(run "floor-$k.sql" 2 | awk -v k="$k" '{ printf "%.1f", $1 * k }')
+  echo "floor (rows only), 2 connections, $k cycles per transaction: ${C[floor-$k]} cycles/s ($(awk -v a="${C[floor-$k]}" -v u="${UPDATE_TPS:-0}" 'BEGIN { printf "%.2f", (u > 0 ? a / u : 0) }') of pgbench's UPDATE)"
+done
+printf '{"bench":"ipam-sql","clients":%s,"seconds":%s,"pgbenchUpdateTps":%s,"hotPool":{"synchronous":%s,"deferred":%s},"poolPerClient":{"synchronous":%s,"deferred":%s},"ceiling":{"hotPool":{"cycles2":%s,"cycles4":%s},"poolPerConnection":{"cycles2":%s,"cycles4":%s}},"floorRowsOnly":{"cycles2":%s,"cycles4":%s}}\n' \
   "$CLIENTS" "$SECS" "${UPDATE_TPS:-0}" "${R[1-no]:-0}" "${R[1-yes]:-0}" "${R[$CLIENTS-no]:-0}" "${R[$CLIENTS-yes]:-0}" \
-  "${C[2-1]:-0}" "${C[4-1]:-0}" "${C[2-2]:-0}" "${C[4-2]:-0}"
+  "${C[2-1]:-0}" "${C[4-1]:-0}" "${C[2-2]:-0}" "${C[4-2]:-0}" "${C[floor-2]:-0}" "${C[floor-4]:-0}"
