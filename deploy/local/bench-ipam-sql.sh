@@ -14,8 +14,9 @@
 # or load generator on the cores. allocations/s = K x statements/s; if even that stays under pgbench's UPDATE rate,
 # nothing put in front of the database on these cores reaches ratio 1.0.
 # And the floor of any design that keeps a row per address: per transaction (one pipelined round trip) the K
-# owners' rows deleted and inserted again, with fixed ordinals (from 50,000: clear of the runs before): no function, no pool lock, no search for the lowest
-# free address, on 2 connections. K = 2 is all that 8 clients can have in flight (8 operations).
+# owners' rows deleted and inserted again, with fixed ordinals (from 50,000: clear of the runs before): no
+# function, no pool lock, no search for the lowest free address, on 2 connections. K = 2 is all that 8 clients
+# can have in flight (8 operations).
 # Tables are vacuumed before each run (this machine's PostgreSQL runs without autovacuum). Needs the
 # netattach_ipam database migrated (run bench.sh ipam or services once). Env: CLIENTS (8), SECONDS_PER_RUN (10).
 set -euo pipefail
@@ -32,7 +33,7 @@ trap cleanup EXIT
 
 "${PG[@]}" -c "select 1 from pg_proc where proname = 'ipam_pool_batch'" | grep -q 1 \
   || die "netattach_ipam is not migrated: run deploy/local/bench.sh ipam (or start ipam-service) once"
-for i in $(seq 0 $((CLIENTS - 1))); do
+for i in $(seq 0 $((CLIENTS > 2 ? CLIENTS - 1 : 1))); do # a pool per client, and two at least (the ceiling)
   "${PG[@]}" -c "insert into pool (name, cluster, kind, ipam, canonical, derived, size, hints, set_sizes)
     values ('benchsql-$i', null, 'whereabouts', '{\"type\":\"whereabouts\",\"range\":\"10.$((200 + i)).0.0/16\"}',
             '10.$((200 + i)).0.0/16', false, 65534, '{0}', '{65534}') on conflict do nothing" >/dev/null
