@@ -21,6 +21,7 @@ import java.util.Locale;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.ToDoubleFunction;
 
 /**
  * IPAM's own Prometheus metrics (docs/operations.md, "Metrics and dashboard"), the same over REST and Kafka:
@@ -58,17 +59,19 @@ public class IpamMetrics {
     void refresh() {
         try {
             List<PoolRecord> pools = store.pools();
-            used.register(pools.stream().map(p -> {
-                long n = p.used();
-                return MultiGauge.Row.of(Tags.of("pool", p.name()), () -> n);
-            }).toList(), true);
-            size.register(pools.stream().map(p -> {
-                double n = p.total().doubleValue();
-                return MultiGauge.Row.of(Tags.of("pool", p.name()), () -> n);
-            }).toList(), true);
+            used.register(rows(pools, PoolRecord::used), true);
+            size.register(rows(pools, p -> p.total().doubleValue()), true);
         } catch (RuntimeException e) {
             LOG.debugf("pool metrics not refreshed: %s", e.toString());
         }
+    }
+
+    /** One row per pool, tagged with its name, holding the value read now (not read again at each scrape). */
+    private static List<MultiGauge.Row<?>> rows(List<PoolRecord> pools, ToDoubleFunction<PoolRecord> value) {
+        return pools.stream().<MultiGauge.Row<?>>map(p -> {
+            double n = value.applyAsDouble(p);
+            return MultiGauge.Row.of(Tags.of("pool", p.name()), () -> n);
+        }).toList();
     }
 
     /** An allocation answered: new addresses ("allocated") or the ones the owner already held ("existing"). */
