@@ -99,18 +99,19 @@ for pools in 1 "$CLIENTS"; do
     echo "pools=$pools deferred=$deferred: ${R[$pools-$deferred]} cycles/s"
   done
 done
+of_update() { awk -v a="$1" -v u="${UPDATE_TPS:-0}" 'BEGIN { printf "%.2f", (u > 0 ? a / u : 0) }'; } # rate -> share of pgbench's
 declare -A C
 for pools in 1 2; do
   for k in 2 4; do
     batched "ceiling-$k-$pools.sql" "$k" "$pools"
     C[$k-$pools]=$(run "ceiling-$k-$pools.sql" 2 | awk -v k="$k" '{ printf "%.1f", $1 * k }')
-    echo "ceiling, 2 connections, $k cycles per statement, pools=$pools: ${C[$k-$pools]} allocations/s ($(awk -v a="${C[$k-$pools]}" -v u="${UPDATE_TPS:-0}" 'BEGIN { printf "%.2f", (u > 0 ? a / u : 0) }') of pgbench's UPDATE)"
+    echo "ceiling, 2 connections, $k cycles per statement, pools=$pools: ${C[$k-$pools]} allocations/s ($(of_update "${C[$k-$pools]}") of pgbench's UPDATE)"
   done
 done
 for k in 2 4; do
   floor "floor-$k.sql" "$k"
   C[floor-$k]=$(run "floor-$k.sql" 2 | awk -v k="$k" '{ printf "%.1f", $1 * k }')
-  echo "floor (rows only), 2 connections, $k cycles per transaction: ${C[floor-$k]} cycles/s ($(awk -v a="${C[floor-$k]}" -v u="${UPDATE_TPS:-0}" 'BEGIN { printf "%.2f", (u > 0 ? a / u : 0) }') of pgbench's UPDATE)"
+  echo "floor (rows only), 2 connections, $k cycles per transaction: ${C[floor-$k]} cycles/s ($(of_update "${C[floor-$k]}") of pgbench's UPDATE)"
 done
 printf '{"bench":"ipam-sql","clients":%s,"seconds":%s,"pgbenchUpdateTps":%s,"hotPool":{"synchronous":%s,"deferred":%s},"poolPerClient":{"synchronous":%s,"deferred":%s},"ceiling":{"hotPool":{"cycles2":%s,"cycles4":%s},"poolPerConnection":{"cycles2":%s,"cycles4":%s}},"floorRowsOnly":{"cycles2":%s,"cycles4":%s}}\n' \
   "$CLIENTS" "$SECS" "${UPDATE_TPS:-0}" "${R[1-no]:-0}" "${R[1-yes]:-0}" "${R[$CLIENTS-no]:-0}" "${R[$CLIENTS-yes]:-0}" \

@@ -8,14 +8,15 @@
 # It also prints the CPU budget per allocation that ratio 1.0 leaves on this machine (cores / pgbench tps: every
 # process shares the cores) next to what the hot-pool runs spent.
 # Each run first drives the same load unmeasured (JIT, connections): at least WARMUP_SECONDS, then on until the
-# replicas' JIT compiled fewer than JIT_SETTLED methods in each of two 10 s windows in a row, at most WARMUP_MAX_SECONDS (on a slow VM the C2
-# compiler was still at over half of the replicas' CPU 60 s into the Kafka hot-pool run); each run prints the
-# warm-up it took (warmupSeconds). Then it measures, and prints the CPU each process group (service replicas,
-# PostgreSQL, Kafka, the load generator, other) spent per allocation in the measured window, and how many methods
-# the replicas' JIT compiled in it (serviceJitCompiles), and PostgreSQL's WAL per allocation (walPerAllocation: bytes,
-# and full-page images, which the first change of a page after a checkpoint writes), and the hypervisor's steal time
-# (stealPct, of one core), and the replicas' mean operations per batch statement (operationsPerBatch). REST goes through a minimal keep-alive HTTP/1.1 client: the
-# JDK HttpClient took ~2.5 ms of CPU per request here (0.1-0.2 ms now), on the cores the replicas and PostgreSQL share.
+# replicas' JIT compiled fewer than JIT_SETTLED methods in each of two 10 s windows in a row, at most
+# WARMUP_MAX_SECONDS (on a slow VM the C2 compiler was still at over half of the replicas' CPU 60 s into the Kafka
+# hot-pool run); each run prints the warm-up it took (warmupSeconds). Then it measures, and prints the CPU each
+# process group (service replicas, PostgreSQL, Kafka, the load generator, other) spent per allocation in the
+# measured window, and how many methods the replicas' JIT compiled in it (serviceJitCompiles), and PostgreSQL's WAL
+# per allocation (walPerAllocation: bytes, and full-page images, which the first change of a page after a
+# checkpoint writes), and the hypervisor's steal time (stealPct, of one core), and the replicas' mean operations
+# per batch statement (operationsPerBatch). REST goes through a minimal keep-alive HTTP/1.1 client: the JDK
+# HttpClient took ~2.5 ms of CPU per request here (0.1-0.2 ms now), on the cores the replicas and PostgreSQL share.
 # Env: CLIENTS (8), SECONDS_PER_RUN (10), WARMUP_SECONDS (60), WARMUP_MAX_SECONDS (300), JIT_SETTLED (20),
 # MODES ("rest kafka": one of them alone for a quicker comparison; the JSON then holds null for the other).
 # Uses the netattach_ipam database; bench pools are removed afterwards.
