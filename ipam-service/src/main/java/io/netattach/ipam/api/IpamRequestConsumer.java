@@ -8,9 +8,9 @@ import io.netattach.ipam.domain.IpamException;
 import io.netattach.ipam.domain.Lease;
 import io.netattach.ipam.domain.Owner;
 import io.netattach.ipam.domain.PoolDefinition;
-import io.netattach.ipam.domain.StaticAddress;
 import io.netattach.ipam.kafka.KafkaSettings;
 import io.netattach.ipam.store.IpamStore;
+import io.netattach.ipam.store.NadAddresses;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.smallrye.mutiny.Uni;
@@ -84,6 +84,7 @@ public class IpamRequestConsumer {
     private static final long COMMIT_EVERY_NANOS = 500_000_000L;
 
     @Inject IpamStore store;
+    @Inject NadAddresses nads;
     @Inject IpamMetrics metrics;
     @Inject ObjectMapper json;
     @ConfigProperty(name = "kafka.bootstrap.servers") String bootstrap;
@@ -402,12 +403,14 @@ public class IpamRequestConsumer {
     }
 
     /**
-     * A dynamic allocate from a NAD-derived pool this replica knows, without a thread waiting for the batch; null
-     * when the request needs the blocking path (or is invalid: that path answers it with the error).
+     * A dynamic allocate from a global pool or a NAD-derived pool this replica knows, without a thread waiting for
+     * the batch; null when the request needs the blocking path (or is invalid: that path answers it with the error).
      */
     private Uni<Void> allocateAsync(Request q) {
         JsonNode data = q.data();
-        if (q.owner() == null || !data.path("ipam").isObject() || data.has("ips") || data.path("dryRun").asBoolean(false)) return null;
+        // attach-service sends "ips": null when the annotation asks none: only a non-empty list is a static request
+        boolean staticIps = data.path("ips").isArray() && !data.path("ips").isEmpty();
+        if (q.owner() == null || !data.path("ipam").isObject() || staticIps || data.path("dryRun").asBoolean(false)) return null;
         PoolDefinition def;
         try {
             q.owner().validated(true);
@@ -415,15 +418,18 @@ public class IpamRequestConsumer {
         } catch (IpamException e) {
             return null;
         }
-        String pool = def.hasPool() ? store.derivedPoolIfKnown(def, q.owner().cluster()) : null;
-        if (pool == null) return null;
-        return store.allocateAsync(pool, q.owner(), null, def).onItemOrFailure().transformToUni((lease, t) -> {
-            if (t instanceof IpamException e && e.reason() == IpamException.Reason.NotFound) {
-                // the derived pool was deleted since this replica last saw it: the blocking path derives it again
-                store.forgetDerived(pool);
-                return Uni.createFrom().completionStage(onVirtualThread(q));
-            }
-            return respond(q, t, (result, sends) -> allocated(q.requestId(), q.owner(), data.path("network").asText(null), lease, result, sends));
+        if (!def.hasPool()) return null;
+        return nads.knownPool(def, q.owner().cluster()).onItemOrFailure().transformToUni((pool, refused) -> {
+            if (refused != null) return respond(q, refused, null);
+            if (pool == null) return Uni.createFrom().completionStage(onVirtualThread(q));
+            return store.allocateAsync(pool, q.owner(), null, def).onItemOrFailure().transformToUni((lease, t) -> {
+                if (t instanceof IpamException e && e.reason() == IpamException.Reason.NotFound) {
+                    // the pool was deleted since this replica last saw it: the blocking path finds or derives it again
+                    store.forgetDerived(pool);
+                    return Uni.createFrom().completionStage(onVirtualThread(q));
+                }
+                return respond(q, t, (result, sends) -> allocated(q.requestId(), q.owner(), data.path("network").asText(null), lease, result, sends));
+            });
         });
     }
 
@@ -456,27 +462,21 @@ public class IpamRequestConsumer {
         List<String> ips = data.path("ips").isArray() ? json.convertValue(data.path("ips"), new TypeReference<>() { }) : null;
         PoolDefinition def = IpamConfig.parse(ipam);
         String network = data.path("network").asText(null);
-        Lease lease;
-        if (!def.hasPool()) {
-            lease = staticLease(def, ips);
-        } else {
-            String pool = store.derivedPool(def, ipam, owner.cluster());
-            if (data.path("dryRun").asBoolean(false)) {
-                result.put("ok", true);
-                result.put("pool", pool);
-                return;
+        if (data.path("dryRun").asBoolean(false)) {
+            // nothing written, nothing audited: which pool, and for a static section the addresses it names
+            Lease would = nads.dryRun(network, def, owner.cluster(), ips);
+            result.put("ok", true);
+            result.put("pool", would.pool());
+            if (!def.hasPool()) {
+                result.put("ips", would.ips());
+                result.put("gateways", would.gateways());
+                result.put("routes", would.routes());
+                result.put("dns", would.dns());
+                result.put("error", null);
             }
-            try {
-                lease = store.allocate(pool, owner, ips, def);
-            } catch (IpamException e) {
-                if (e.reason() != IpamException.Reason.NotFound) throw e;
-                // the derived pool was deleted since this replica last saw it: create it again, once
-                store.forgetDerived(pool);
-                pool = store.derivedPool(def, ipam, owner.cluster());
-                lease = store.allocate(pool, owner, ips, def);
-            }
+            return;
         }
-        allocated(requestId, owner, network, lease, result, sends);
+        allocated(requestId, owner, network, nads.allocate(network, ipam, def, owner, ips), result, sends);
     }
 
     private void allocated(String requestId, Owner owner, String network, Lease lease, Map<String, Object> result, List<CompletableFuture<Void>> sends) {
@@ -489,27 +489,6 @@ public class IpamRequestConsumer {
         result.put("dns", lease.dns());
         result.put("error", null);
         sendAudit(sends, requestId + "/audit", "allocated", owner, network, lease.ips(), lease.created() ? null : "already held");
-    }
-
-    /** static ipam: no pool; the section's addresses (or the annotation's ips, which need a prefix) are echoed. */
-    private static Lease staticLease(PoolDefinition def, List<String> ips) {
-        List<String> out = new ArrayList<>();
-        List<String> gateways = new ArrayList<>();
-        if (ips != null && !ips.isEmpty()) {
-            for (int i = 0; i < ips.size(); i++) {
-                if (io.netattach.ipam.domain.Cidr.parseOrNull(ips.get(i)) == null) {
-                    throw IpamException.invalid("ips[" + i + "]", ips.get(i), "needs a prefix length with static ipam (e.g. 10.1.2.3/24)");
-                }
-                out.add(io.netattach.ipam.domain.Cidr.parseOrNull(ips.get(i)).toString());
-            }
-        } else {
-            for (StaticAddress a : def.addresses()) {
-                out.add(a.address());
-                if (a.gateway() != null) gateways.add(a.gateway());
-            }
-        }
-        if (out.isEmpty()) throw IpamException.missing("ipam.addresses");
-        return new Lease(null, out, gateways, def.routes(), def.dns(), true);
     }
 
     private void release(String requestId, Owner owner, Map<String, Object> result, List<CompletableFuture<Void>> sends) {

@@ -30,11 +30,12 @@ public final class IpamConfig {
         if (type == null) throw IpamException.missing("ipam.type");
         List<Route> routes = routes(ipam.get("routes"));
         Dns dns = dns(ipam.get("dns"));
-        return switch (type) {
-            case "host-local" -> new PoolDefinition(Kind.HOST_LOCAL, hostLocal(ipam), routes, dns, null, true, List.of(), warnings);
+        // whereabouts' segment name, read for every type: it may name a global pool (docs/ipam.md)
+        String networkName = string(ipam, "network_name", "ipam.network_name");
+        if (networkName != null && networkName.isBlank()) networkName = null;
+        PoolDefinition def = switch (type) {
+            case "host-local" -> new PoolDefinition(Kind.HOST_LOCAL, hostLocal(ipam), routes, dns, networkName, true, List.of(), warnings);
             case "whereabouts" -> {
-                String networkName = string(ipam, "network_name", "ipam.network_name");
-                if (networkName != null && networkName.isBlank()) networkName = null;
                 Object overlap = ipam.get("enable_overlapping_ranges");
                 if (overlap != null && !(overlap instanceof Boolean)) {
                     throw IpamException.invalid("ipam.enable_overlapping_ranges", overlap, "is not a boolean");
@@ -42,12 +43,14 @@ public final class IpamConfig {
                 yield new PoolDefinition(Kind.WHEREABOUTS, whereabouts(ipam), routes, dns, networkName,
                         overlap == null || (Boolean) overlap, List.of(), warnings);
             }
-            case "static" -> new PoolDefinition(Kind.STATIC, List.of(), routes, dns, null, true, staticAddresses(ipam.get("addresses")), warnings);
+            case "static" -> new PoolDefinition(Kind.STATIC, List.of(), routes, dns, networkName, true, staticAddresses(ipam.get("addresses")), warnings);
             default -> throw IpamException.invalid("ipam.type", type, "is not supported (host-local, whereabouts, static)");
         };
+        // without ranges, a network_name may still name a global pool that gives them: the store checks
+        return networkName == null ? def.requireRanges() : def;
     }
 
-    // ---- host-local: ranges (range sets) plus the legacy top-level subnet, which comes first
+    // ---- host-local: ranges (range sets) plus the legacy top-level subnet, which comes first; none: see requireRanges
 
     private List<RangeSet> hostLocal(Map<String, Object> ipam) {
         List<RangeSet> sets = new ArrayList<>();
@@ -71,7 +74,6 @@ public final class IpamConfig {
                 sets.add(new RangeSet(rs));
             }
         }
-        if (sets.isEmpty()) throw new IpamException(IpamException.Reason.Invalid, "ipam.ranges: missing (host-local needs \"ranges\" or \"subnet\")");
         rejectOverlaps(sets, ipam.get("subnet") != null);
         return sets;
     }
@@ -108,7 +110,7 @@ public final class IpamConfig {
         return r;
     }
 
-    // ---- whereabouts: range (CIDR or A-B/len) + range_start/range_end/exclude, then ipRanges (one address each)
+    // ---- whereabouts: range (CIDR or A-B/len) + range_start/range_end/exclude, then ipRanges (one address each); none: see requireRanges
 
     private List<RangeSet> whereabouts(Map<String, Object> ipam) {
         Address gateway = null;
@@ -129,7 +131,6 @@ public final class IpamConfig {
                 sets.add(new RangeSet(List.of(whereaboutsRange(m, p, gateway))));
             }
         }
-        if (sets.isEmpty()) throw new IpamException(IpamException.Reason.Invalid, "ipam.range: missing (whereabouts needs \"range\" or \"ipRanges\")");
         rejectOverlaps(sets, false);
         return sets;
     }
@@ -212,7 +213,7 @@ public final class IpamConfig {
         }
     }
 
-    // ---- static: addresses are validated and echoed
+    // ---- static: addresses are validated here, and kept unique in their segment by the store
 
     private static List<StaticAddress> staticAddresses(Object value) {
         if (value == null) return List.of();

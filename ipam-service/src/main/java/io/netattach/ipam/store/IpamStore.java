@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.netattach.ipam.domain.Address;
+import io.netattach.ipam.domain.Cidr;
 import io.netattach.ipam.domain.IpamConfig;
 import io.netattach.ipam.domain.IpamException;
 import io.netattach.ipam.domain.IpamException.Reason;
@@ -15,6 +16,8 @@ import io.netattach.ipam.domain.Owner;
 import io.netattach.ipam.domain.PoolDefinition;
 import io.netattach.ipam.domain.Range;
 import io.netattach.ipam.domain.RangeSet;
+import io.netattach.ipam.domain.StaticAddress;
+import io.netattach.ipam.domain.StaticSegment;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
 import io.vertx.mutiny.sqlclient.Pool;
@@ -103,11 +106,12 @@ public class IpamStore {
         validatePoolName(name);
         PoolDefinition def = IpamConfig.parse(ipam);
         if (!def.hasPool()) {
-            throw IpamException.invalid("ipam.type", "static", "has no pool: static addresses are echoed on allocate, not pooled");
+            throw IpamException.invalid("ipam.type", "static", "has no pool: static addresses are kept unique in their segment, which their NADs name");
         }
+        def.requireRanges();
         String ipamText = write(ipam);
         boolean created = inTransaction(conn -> {
-            RowSet<Row> existing = q(conn, "select canonical, array_to_string(hints, ',') from pool where name = $1 for update", Tuple.of(name));
+            RowSet<Row> existing = q(conn, "select canonical, array_to_string(hints, ','), kind from pool where name = $1 for update", Tuple.of(name));
             if (!existing.iterator().hasNext()) {
                 RowSet<Row> ins = q(conn, "insert into pool (name, cluster, kind, ipam, canonical, derived, size, hints, set_sizes) "
                         + "values ($1, $2, $3, $4::text::jsonb, $5, false, $6::numeric, string_to_array($7, ',')::numeric[], string_to_array($8, ',')::numeric[]) on conflict (name) do nothing",
@@ -116,6 +120,9 @@ public class IpamStore {
                 return true;
             }
             Row row = existing.iterator().next();
+            if (PoolDefinition.Kind.STATIC.cniType.equals(row.getString(2))) {
+                throw new IpamException(Reason.Conflict, "pool \"" + name + "\" is a static segment, kept by the NADs that name it; it cannot become a pool over REST");
+            }
             boolean rangesChanged = !row.getString(0).equals(def.canonicalRanges());
             String hints = row.getString(1);
             if (rangesChanged) {
@@ -142,7 +149,7 @@ public class IpamStore {
      * name; the first insert wins, later ones change nothing).
      */
     public String derivedPool(PoolDefinition def, Map<String, Object> ipam, String cluster) {
-        String name = def.derivedPoolName(cluster);
+        String name = def.requireRanges().derivedPoolName(cluster);
         if (knownDerived.contains(name)) return name; // saves a round trip per Kafka allocate; see forgetDerived
         if (poolExists(name)) {
             knownDerived.add(name);
@@ -161,6 +168,7 @@ public class IpamStore {
 
     /** The pool a NAD's section maps to if this replica knows it exists (never queries), else null: see {@link #derivedPool}. */
     public String derivedPoolIfKnown(PoolDefinition def, String cluster) {
+        if (def.rangeSets().isEmpty()) return null;
         String name = def.derivedPoolName(cluster);
         return knownDerived.contains(name) ? name : null;
     }
@@ -168,6 +176,32 @@ public class IpamStore {
     /** A derived pool this replica believed to exist was not found (deleted, maybe by another replica): derive it again next time. */
     public void forgetDerived(String name) {
         knownDerived.remove(name);
+    }
+
+    /**
+     * The global pool (cluster null) a section's network_name names, or null when it names none. The section may
+     * leave its ranges out; if it gives them, they must be the pool's, else the section is refused rather than one
+     * of the two silently used. Read on every call: a global pool created or deleted is seen by every replica at once.
+     */
+    public String globalPool(PoolDefinition def) {
+        return globalPoolAsync(def).await().atMost(TIMEOUT);
+    }
+
+    /** {@link #globalPool} for callers that must not block; null item when the section names no global pool. */
+    public Uni<String> globalPoolAsync(PoolDefinition def) {
+        if (def.networkName() == null) return Uni.createFrom().nullItem();
+        return db.preparedQuery("select name, version, ipam::text from pool where name = $1 and cluster is null and kind <> 'static'")
+                .execute(Tuple.of(def.networkName())).map(rows -> {
+                    if (!rows.iterator().hasNext()) return null;
+                    Row r = rows.iterator().next();
+                    PoolDefinition pool = definition(r.getString(0), r.getLong(1), r.getString(2));
+                    String differs = def.hasPool() && !def.rangeSets().isEmpty() ? def.rangesDifferFrom(pool) : null;
+                    if (differs != null) {
+                        throw IpamException.invalid("ipam.network_name", def.networkName(), "names the global pool \"" + r.getString(0)
+                                + "\", whose addresses differ from the ranges this section gives (" + differs + "): leave the ranges out of the section, or give the pool's");
+                    }
+                    return r.getString(0);
+                });
     }
 
     public Optional<PoolRecord> pool(String name) {
@@ -219,8 +253,14 @@ public class IpamStore {
      */
     public Lease allocate(String poolName, Owner owner, List<String> ips, PoolDefinition reported) {
         owner.validated(true);
-        if (ips == null || ips.isEmpty()) return allocateAsync(poolName, owner, null, reported).await().atMost(QUEUE_TIMEOUT);
-        return allocateStatic(poolName, owner, ips, reported);
+        List<PoolDefinition.Asked> asked = asked(ips, reported);
+        if (asked.isEmpty()) return allocateAsync(poolName, owner, null, reported).await().atMost(QUEUE_TIMEOUT);
+        return allocateStatic(poolName, owner, asked, reported);
+    }
+
+    /** The addresses a request names: its ips, else the addresses of a static section (which then go into the pool). */
+    private static List<PoolDefinition.Asked> asked(List<String> ips, PoolDefinition reported) {
+        return reported != null ? reported.asked(ips) : PoolDefinition.askedIps(ips);
     }
 
     /** An operation (a dynamic allocate or a release) waiting for its pool's next batch. */
@@ -247,7 +287,8 @@ public class IpamStore {
      * should make impossible) is retried owner by owner, each alone.
      */
     public Uni<Lease> allocateAsync(String poolName, Owner owner, List<String> ips, PoolDefinition reported) {
-        if (ips != null && !ips.isEmpty()) return blocking(() -> allocateStatic(poolName, owner.validated(true), ips, reported));
+        List<PoolDefinition.Asked> asked = asked(ips, reported);
+        if (!asked.isEmpty()) return blocking(() -> allocateStatic(poolName, owner.validated(true), asked, reported));
         return Uni.createFrom().deferred(() -> {
             owner.validated(true);
             return Uni.createFrom().completionStage(submit(poolName, false, owner));
@@ -268,7 +309,10 @@ public class IpamStore {
             if (failure instanceof PgException pg) throw translate(pg, poolName, owner);
             throw failure instanceof RuntimeException re ? re : new IllegalStateException(failure);
         }
-        if (rows.isEmpty()) throw new IllegalStateException("ipam_pool_batch gave no row for an allocate in pool " + poolName);
+        if (rows.isEmpty()) {
+            if (definition(poolName, -1, null).kind() == PoolDefinition.Kind.STATIC) throw staticSegmentAskedNothing(poolName);
+            throw new IllegalStateException("ipam_pool_batch gave no row for an allocate in pool " + poolName);
+        }
         Row first = rows.getFirst();
         String state = first.getString(6);
         // a row's state is a refusal (NA403, NA409: V3); a collision fails the whole statement, handled above
@@ -277,9 +321,15 @@ public class IpamStore {
     }
 
     private static Lease leaseOf(String poolName, PoolDefinition def, PoolDefinition reported, List<Row> rows) {
+        if (def.kind() == PoolDefinition.Kind.STATIC) throw staticSegmentAskedNothing(poolName);
         Map<Integer, Address> chosen = new LinkedHashMap<>();
         for (Row r : rows) chosen.put(r.getInteger(1), address(def, r.getInteger(1), r.getString(2), r.getString(3)));
         return lease(poolName, def, reported != null ? reported : def, chosen, rows.getFirst().getBoolean(4));
+    }
+
+    /** A dynamic request (no ips) for a static segment, which has no addresses of its own to give. */
+    private static IpamException staticSegmentAskedNothing(String poolName) {
+        return new IpamException(Reason.Invalid, "ips: missing (pool \"" + poolName + "\" is a static segment: it holds addresses asked by name and gives none of its own)");
     }
 
     private static Throwable unwrap(Throwable t) {
@@ -420,23 +470,21 @@ public class IpamStore {
 
     /** An address from its stored form: the ordinal inside the dynamic range, else the numeric value. */
     private static Address address(PoolDefinition def, int rangeSet, String ordinal, String value) {
+        if (def.kind() == PoolDefinition.Kind.STATIC) return new Address(StaticSegment.bitsOf(rangeSet), new BigInteger(value));
         RangeSet set = def.rangeSets().get(rangeSet);
         if (ordinal != null) return set.addressAt(new BigInteger(ordinal));
         return new Address(set.ranges().getFirst().subnet().bits(), new BigInteger(value));
     }
 
-    private Lease allocateStatic(String poolName, Owner owner, List<String> ips, PoolDefinition reported) {
+    /** Static requests (the request's ips, or a static section's addresses) in a pool, or in a static segment's pool. */
+    private Lease allocateStatic(String poolName, Owner owner, List<PoolDefinition.Asked> asked, PoolDefinition reported) {
         return inTransaction(conn -> {
-            // Pool row lock first: allocators of one pool queue here instead of racing for the same address.
-            RowSet<Row> p = q(conn, "select cluster, ipam::text, version, array_to_string(hints, ',') from pool where name = $1 for update", Tuple.of(poolName));
-            if (!p.iterator().hasNext()) throw new IpamException(Reason.NotFound, "pool \"" + poolName + "\" not found");
-            Row row = p.iterator().next();
-            String poolCluster = row.getString(0);
-            if (poolCluster != null && !poolCluster.equals(owner.cluster())) {
-                throw IpamException.invalid("owner.cluster", owner.cluster(), "may not allocate from pool \"" + poolName + "\" of cluster \"" + poolCluster + "\"");
-            }
+            Row row = lockPool(conn, poolName, owner);
             PoolDefinition def = definition(poolName, row.getLong(2), row.getString(1));
             PoolDefinition shown = reported != null ? reported : def;
+            if (def.kind() == PoolDefinition.Kind.STATIC) {
+                return inSegment(conn, poolName, owner, StaticSegment.wanted(asked, poolName, "ips"), reported);
+            }
             List<RangeSet> sets = def.rangeSets();
 
             Map<Integer, Address> held = new HashMap<>();
@@ -446,7 +494,7 @@ public class IpamStore {
             }
             if (held.size() == sets.size()) return lease(poolName, def, shown, held, false);
 
-            List<PoolDefinition.Placement> placements = def.placeStatic(ips, poolName);
+            List<PoolDefinition.Placement> placements = def.place(asked, poolName);
             BigInteger[] hints = Arrays.stream(row.getString(3).split(",")).map(BigInteger::new).toArray(BigInteger[]::new);
             boolean hintsChanged = false;
             Map<Integer, Address> chosen = new LinkedHashMap<>(held);
@@ -457,11 +505,7 @@ public class IpamStore {
                                 Tuple.of(poolName, pl.rangeSet(), new java.math.BigDecimal(pl.ordinal())))
                         : q(conn, "select namespace, pod, pod_uid, interface, cluster from allocation where pool = $1 and range_set = $2 and value = $3",
                                 Tuple.of(poolName, pl.rangeSet(), new java.math.BigDecimal(pl.address().value())));
-                if (holder.iterator().hasNext()) {
-                    Row h = holder.iterator().next();
-                    throw new IpamException(Reason.Conflict, "ips: " + pl.address() + " in pool \"" + poolName + "\" is held by " + h.getString(0) + "/" + h.getString(1)
-                            + " (uid " + h.getString(2) + ", interface " + h.getString(3) + ", cluster " + h.getString(4) + ")");
-                }
+                if (holder.iterator().hasNext()) throw heldBy(asked.getFirst().list(), pl.address(), poolName, holder.iterator().next());
                 insert(conn, poolName, pl.rangeSet(), pl.ordinal() == null ? pl.address().value() : null, pl.ordinal(), owner, true);
                 chosen.put(pl.rangeSet(), pl.address());
             }
@@ -481,6 +525,73 @@ public class IpamStore {
             }
             return lease(poolName, def, shown, chosen, true);
         });
+    }
+
+    /**
+     * The pool row, locked: allocators of one pool queue here instead of racing for the same address. Refuses an
+     * owner of another cluster than the pool's. Columns: cluster, ipam, version, hints, kind.
+     */
+    private Row lockPool(SqlConnection conn, String poolName, Owner owner) {
+        RowSet<Row> p = q(conn, "select cluster, ipam::text, version, array_to_string(hints, ','), kind from pool where name = $1 for update", Tuple.of(poolName));
+        if (!p.iterator().hasNext()) throw new IpamException(Reason.NotFound, "pool \"" + poolName + "\" not found");
+        Row row = p.iterator().next();
+        String poolCluster = row.getString(0);
+        if (poolCluster != null && !poolCluster.equals(owner.cluster())) {
+            throw IpamException.invalid("owner.cluster", owner.cluster(), "may not allocate from pool \"" + poolName + "\" of cluster \"" + poolCluster + "\"");
+        }
+        return row;
+    }
+
+    /** A static address held by another owner: who holds it. Row: namespace, pod, pod_uid, interface, cluster. */
+    private static IpamException heldBy(String field, Address a, String poolName, Row h) {
+        return new IpamException(Reason.Conflict, field + ": " + a + " in pool \"" + poolName + "\" is held by " + h.getString(0) + "/" + h.getString(1)
+                + " (uid " + h.getString(2) + ", interface " + h.getString(3) + ", cluster " + h.getString(4) + ")");
+    }
+
+    /**
+     * The addresses of a static section (or the request's ips, which replace them) in the section's segment, whose
+     * pool is created on first use; one transaction under that pool's lock. Each address is granted when no other
+     * owner of the segment holds it; the same owner asking again for what it holds gets it (created=false).
+     */
+    public Lease allocateInSegment(StaticSegment segment, Owner owner, List<String> ips, PoolDefinition section) {
+        owner.validated(true);
+        List<StaticSegment.Wanted> wanted = StaticSegment.wanted(section, ips, segment.pool());
+        String ipamText = write(segment.ipam());
+        return inTransaction(conn -> {
+            q(conn, "insert into pool (name, cluster, kind, ipam, canonical, derived, size, hints, set_sizes) "
+                    + "values ($1, $2, 'static', $3::text::jsonb, '', true, 0, '{}', '{}') on conflict (name) do nothing", Tuple.of(segment.pool(), segment.cluster(), ipamText));
+            Row row = lockPool(conn, segment.pool(), owner);
+            if (!PoolDefinition.Kind.STATIC.cniType.equals(row.getString(4))) {
+                throw new IllegalStateException("pool " + segment.pool() + " is of kind " + row.getString(4) + ", not the static segment its name derives from");
+            }
+            return inSegment(conn, segment.pool(), owner, wanted, section);
+        });
+    }
+
+    /** Under the segment pool's lock: what the owner holds there if it asks the same again, else the wanted addresses if free. */
+    private Lease inSegment(SqlConnection conn, String poolName, Owner owner, List<StaticSegment.Wanted> wanted, PoolDefinition section) {
+        Map<Integer, Address> held = new HashMap<>();
+        for (Row r : q(conn, "select range_set, value::text from allocation where pool = $1 and cluster = $2 and pod_uid = $3 and interface = $4",
+                Tuple.of(poolName, owner.cluster(), owner.podUid(), owner.iface()))) {
+            held.put(r.getInteger(0), new Address(StaticSegment.bitsOf(r.getInteger(0)), new BigInteger(r.getString(1))));
+        }
+        String list = wanted.getFirst().asked().list();
+        if (!held.isEmpty()) {
+            Map<Integer, Address> asked = new HashMap<>();
+            for (StaticSegment.Wanted w : wanted) asked.put(w.rangeSet(), w.address());
+            if (held.equals(asked)) return StaticSegment.lease(poolName, wanted, section, false);
+            // the segment keeps no prefix length nor gateway to answer with other addresses than those asked
+            throw new IpamException(Reason.Conflict, list + ": " + owner.podRef() + " (uid " + owner.podUid() + ", interface " + owner.iface() + ") already holds "
+                    + held.values().stream().sorted().map(Address::toString).collect(Collectors.joining(", ")) + " in pool \"" + poolName + "\", not "
+                    + wanted.stream().map(w -> w.address().toString()).collect(Collectors.joining(", ")) + "; release it first");
+        }
+        for (StaticSegment.Wanted w : wanted) {
+            RowSet<Row> holder = q(conn, "select namespace, pod, pod_uid, interface, cluster from allocation where pool = $1 and range_set = $2 and value = $3",
+                    Tuple.of(poolName, w.rangeSet(), new java.math.BigDecimal(w.address().value())));
+            if (holder.iterator().hasNext()) throw heldBy(list, w.address(), poolName, holder.iterator().next());
+            insert(conn, poolName, w.rangeSet(), w.address().value(), null, owner, true);
+        }
+        return StaticSegment.lease(poolName, wanted, section, true);
     }
 
     /** Lowest free ordinal at or above the hint (every ordinal below the hint is taken). */
@@ -507,10 +618,19 @@ public class IpamStore {
             Range r = def.rangeSets().get(k).rangeFor(a);
             ips.add(a + "/" + r.subnet().prefix());
             Range shownRange = shown.rangeSets().size() > k ? shown.rangeSets().get(k).rangeFor(a) : null;
-            Address gw = shownRange != null ? shownRange.gateway() : r.gateway();
-            if (gw != null) gateways.add(gw.toString());
+            String gw = shownRange != null ? text(shownRange.gateway()) : text(r.gateway());
+            // a static section's address in a global pool reports the gateway the section gives it, if any
+            for (StaticAddress sa : shown.addresses()) {
+                Cidr c = Cidr.parseOrNull(sa.address());
+                if (c != null && c.address().equals(a) && sa.gateway() != null) gw = sa.gateway();
+            }
+            if (gw != null) gateways.add(gw);
         }
         return new Lease(pool, ips, gateways, shown.routes(), shown.dns(), created);
+    }
+
+    private static String text(Address a) {
+        return a == null ? null : a.toString();
     }
 
     /** Who holds each address of a pool. */

@@ -271,8 +271,12 @@ class IpamRequestsKafkaTest {
         assertTrue(st.path("data").path("ok").asBoolean());
         assertEquals("[\"10.10.0.1/24\"]", st.path("data").path("ips").toString());
         assertEquals("[\"10.10.0.254\"]", st.path("data").path("gateways").toString());
-        assertTrue(st.path("data").path("pool").isNull());
+        assertTrue(st.path("data").path("pool").asText().startsWith("static-default-macvlan-conf-"), st.toString());
         assertNotNull(awaitEvent("alloc/" + cluster + "/" + uid + "/static/audit"));
+        // leave nothing held in this class's cluster (the reconcile test counts what it releases)
+        String rel = "release/" + cluster + "/" + uid;
+        event("io.netattach.ipam.release", rel, uid, Map.of("requestId", rel, "owner", owner("p", uid, null)));
+        assertEquals(1, awaitEvent(rel + "/result").path("data").path("released").asInt());
     }
 
     @Test
@@ -320,5 +324,107 @@ class IpamRequestsKafkaTest {
         for (var r : rows) held.put(r.getString(0), r.getLong(1));
         assertEquals(pods, held.size());
         for (String uid : uids) assertEquals(1L, held.get(uid), uid);
+    }
+
+    /** An allocate of a NAD's section for an owner of the given cluster (not this class's, which the reconcile test counts). */
+    private JsonNode allocateIn(String ownerCluster, String requestId, String network, String uid, String ipam, List<String> ips, boolean dryRun) throws Exception {
+        Map<String, Object> o = owner("pod-" + uid, uid, "net1");
+        o.put("cluster", ownerCluster);
+        Map<String, Object> data = new HashMap<>();
+        data.put("requestId", requestId);
+        data.put("network", network);
+        data.put("ipam", JSON.readValue(ipam, Map.class));
+        data.put("owner", o);
+        data.put("ips", ips);
+        data.put("dryRun", dryRun);
+        event("io.netattach.ipam.allocate", requestId, uid, data);
+        return awaitEvent(requestId + "/result").path("data");
+    }
+
+    private long count(String sql, String arg) {
+        return db.preparedQuery(sql).execute(Tuple.of(arg)).await().atMost(Duration.ofSeconds(10)).iterator().next().getLong(0);
+    }
+
+    @Test
+    void staticAddressesOverKafkaAreUniquePerSegmentCountedAndFreedWithThePod() throws Exception {
+        String other = "s" + UUID.randomUUID().toString().substring(0, 6);
+        String nad = "default/static-" + other;
+        String section = "{\"type\":\"static\",\"addresses\":[{\"address\":\"10.11.0.5/24\",\"gateway\":\"10.11.0.1\"}]}";
+        String metricsBefore = IpamMetricsTest.metrics();
+        String uid1 = UUID.randomUUID().toString();
+        JsonNode first = allocateIn(other, "alloc/" + other + "/" + uid1 + "/net1", nad, uid1, section, null, false);
+        assertTrue(first.path("ok").asBoolean(), first.toString());
+        assertEquals("[\"10.11.0.5/24\"]", first.path("ips").toString());
+        assertEquals("[\"10.11.0.1\"]", first.path("gateways").toString());
+        String segment = first.path("pool").asText();
+
+        String uid2 = UUID.randomUUID().toString();
+        String req2 = "alloc/" + other + "/" + uid2 + "/net1";
+        JsonNode second = allocateIn(other, req2, nad, uid2, section, null, false);
+        assertFalse(second.path("ok").asBoolean());
+        assertEquals("Conflict", second.path("error").path("reason").asText());
+        assertEquals("ipam.addresses: 10.11.0.5 in pool \"" + segment + "\" is held by default/pod-" + uid1 + " (uid " + uid1 + ", interface net1, cluster " + other + ")",
+                second.path("error").path("message").asText());
+        assertEquals("io.netattach.ipam.conflict", awaitEvent(req2 + "/audit").path("type").asText());
+
+        // the pod goes: its static address is freed like any other, and the next pod gets it
+        String rel = "release/" + other + "/" + uid1;
+        Map<String, Object> o = owner("pod-" + uid1, uid1, null);
+        o.put("cluster", other);
+        event("io.netattach.ipam.release", rel, uid1, Map.of("requestId", rel, "owner", o));
+        assertEquals(1, awaitEvent(rel + "/result").path("data").path("released").asInt());
+        assertEquals("[\"10.11.0.5\"]", awaitEvent(rel + "/audit").path("data").path("ips").toString());
+        JsonNode third = allocateIn(other, req2 + "/again", nad, uid2, section, null, false);
+        assertTrue(third.path("ok").asBoolean(), third.toString());
+
+        String metricsAfter = IpamMetricsTest.metrics();
+        assertEquals(2, IpamMetricsTest.delta(metricsBefore, metricsAfter, "netattach_ipam_allocations_total", "outcome=\"allocated\""), 0.0);
+        assertEquals(1, IpamMetricsTest.delta(metricsBefore, metricsAfter, "netattach_ipam_allocations_total", "outcome=\"conflict\""), 0.0);
+
+        String sweep = "reconcile/" + other + "/" + UUID.randomUUID();
+        event("io.netattach.ipam.reconcile", sweep, other, Map.of("requestId", sweep, "cluster", other, "liveOwners", List.of(),
+                "snapshotTime", Instant.now().plusSeconds(1).toString()));
+        assertEquals(1, awaitEvent(sweep + "/result").path("data").path("released").asInt());
+        assertEquals(0L, count("select count(*) from allocation where pool = $1", segment));
+    }
+
+    @Test
+    void aDryRunOverKafkaNamesThePoolAndCreatesNone() throws Exception {
+        String other = "d" + UUID.randomUUID().toString().substring(0, 6);
+        String uid = UUID.randomUUID().toString();
+        JsonNode dynamic = allocateIn(other, "explain/" + uid + "/dyn", "default/dry", uid, "{\"type\":\"whereabouts\",\"range\":\"10.12.0.0/24\"}", null, true);
+        assertTrue(dynamic.path("ok").asBoolean(), dynamic.toString());
+        assertTrue(dynamic.path("pool").asText().startsWith("10.12.0.0-24-"), dynamic.toString());
+        JsonNode fixed = allocateIn(other, "explain/" + uid + "/static", "default/dry", uid,
+                "{\"type\":\"static\",\"addresses\":[{\"address\":\"10.12.1.5/24\"}]}", null, true);
+        assertTrue(fixed.path("ok").asBoolean(), fixed.toString());
+        assertEquals("[\"10.12.1.5/24\"]", fixed.path("ips").toString());
+        assertEquals(0L, count("select count(*) from pool where cluster = $1", other));
+        assertEquals(0L, count("select count(*) from allocation where pod_uid = $1", uid));
+    }
+
+    @Test
+    void aNadNamingAGlobalPoolOverKafkaAllocatesThereForEveryCluster() throws Exception {
+        String global = "g" + UUID.randomUUID().toString().substring(0, 8);
+        io.restassured.RestAssured.given().contentType(io.restassured.http.ContentType.JSON).body("{\"ipam\":{\"type\":\"whereabouts\",\"range\":\"10.13.0.0/24\"}}")
+                .put("/api/v1/pools/" + global).then().statusCode(201);
+        String section = "{\"type\":\"whereabouts\",\"network_name\":\"" + global + "\"}";
+        List<String> clusters = List.of("east" + global, "west" + global);
+        java.util.Set<String> ips = new java.util.HashSet<>();
+        for (int i = 0; i < 6; i++) {
+            String uid = UUID.randomUUID().toString();
+            String ownerCluster = clusters.get(i % 2);
+            JsonNode r = allocateIn(ownerCluster, "alloc/" + ownerCluster + "/" + uid + "/net1", "default/shared", uid, section, null, false);
+            assertTrue(r.path("ok").asBoolean(), r.toString());
+            assertEquals(global, r.path("pool").asText());
+            assertTrue(ips.add(r.path("ips").get(0).asText()), "handed out twice: " + r);
+        }
+        assertEquals(java.util.Set.of("10.13.0.1/24", "10.13.0.2/24", "10.13.0.3/24", "10.13.0.4/24", "10.13.0.5/24", "10.13.0.6/24"), ips);
+        // ranges that contradict the pool: refused, naming the field
+        String uid = UUID.randomUUID().toString();
+        JsonNode bad = allocateIn(clusters.getFirst(), "alloc/bad/" + uid, "default/shared", uid,
+                "{\"type\":\"whereabouts\",\"network_name\":\"" + global + "\",\"range\":\"10.13.1.0/24\"}", null, false);
+        assertEquals("Invalid", bad.path("error").path("reason").asText());
+        assertTrue(bad.path("error").path("message").asText().startsWith("ipam.network_name: \"" + global + "\" names the global pool"), bad.toString());
     }
 }

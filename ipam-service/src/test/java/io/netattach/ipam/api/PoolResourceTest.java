@@ -1,12 +1,17 @@
 package io.netattach.ipam.api;
 
+import io.netattach.ipam.domain.IpamConfig;
+import io.netattach.ipam.domain.Owner;
+import io.netattach.ipam.store.NadAddresses;
 import io.quarkus.test.junit.QuarkusTest;
+import jakarta.inject.Inject;
 import io.restassured.http.ContentType;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
@@ -16,6 +21,7 @@ import java.util.concurrent.TimeUnit;
 
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.contains;
+import static org.hamcrest.Matchers.empty;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.hasItem;
 import static org.hamcrest.Matchers.nullValue;
@@ -25,6 +31,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 @QuarkusTest
 class PoolResourceTest {
+
+    @Inject NadAddresses nads;
 
     static String name() {
         return "rest-" + UUID.randomUUID().toString().substring(0, 8);
@@ -146,5 +154,27 @@ class PoolResourceTest {
     void openApiDocumentListsThePoolEndpoints() {
         given().get("/q/openapi?format=json").then().statusCode(200)
                 .body("paths.'/api/v1/pools/{name}/allocations'.post.summary", startsWith("Allocate"));
+    }
+
+    @Test
+    void staticSegmentsAreListedWithTheAddressesTheyHoldAndCannotBePut() {
+        String nad = "default/" + name();
+        Map<String, Object> section = Map.of("type", "static", "addresses", List.of(Map.of("address", "10.23.0.5/24", "gateway", "10.23.0.1")));
+        String uid = UUID.randomUUID().toString();
+        String segment = nads.allocate(nad, section, IpamConfig.parse(section), new Owner("c1", "default", "pod-" + uid, uid, "net1"), null).pool();
+        given().get("/api/v1/pools/" + segment).then().statusCode(200)
+                .body("type", equalTo("static")).body("derived", equalTo(true)).body("cluster", equalTo("c1")).body("ranges", empty())
+                .body("ipam.network", equalTo(nad))
+                .body("utilization.total", equalTo(0)).body("utilization.used", equalTo(1)).body("utilization.free", equalTo(0));
+        given().get("/api/v1/pools").then().statusCode(200).body("find { it.name == '" + segment + "' }.type", equalTo("static"));
+        given().get("/api/v1/pools/" + segment + "/allocations").then().statusCode(200)
+                .body("[0].address", equalTo("10.23.0.5")).body("[0].static", equalTo(true)).body("[0].owner.podUid", equalTo(uid));
+        // a static request by the segment's name is checked against its holders
+        given().contentType(ContentType.JSON).body(allocation("other-" + uid, "net1", "[\"10.23.0.5/24\"]")).post("/api/v1/pools/" + segment + "/allocations")
+                .then().statusCode(409).body("reason", equalTo("Conflict")).body("error", startsWith("ips: 10.23.0.5 in pool \"" + segment + "\" is held by default/pod-" + uid));
+        given().contentType(ContentType.JSON).body("{\"ipam\":{\"type\":\"whereabouts\",\"range\":\"10.23.0.0/24\"}}").put("/api/v1/pools/" + segment)
+                .then().statusCode(409).body("reason", equalTo("Conflict"));
+        given().delete("/api/v1/pools/" + segment + "/allocations?podUid=" + uid).then().statusCode(200).body("released", equalTo(1));
+        given().get("/api/v1/pools/" + segment).then().body("utilization.used", equalTo(0));
     }
 }

@@ -255,4 +255,75 @@ class IpamConfigTest {
         assertTrue(a.derivedPoolName("c1").startsWith("blue-"));
         assertNotEquals(a.derivedPoolName("c1"), a2.derivedPoolName("c1")); // different eligible set: the gateway is skipped
     }
+
+    @Test
+    void networkNameIsReadForEveryTypeAndKeysOnlyWhereaboutsPools() {
+        PoolDefinition plain = parse("{\"type\":\"host-local\",\"subnet\":\"10.20.0.0/24\"}");
+        PoolDefinition named = parse("{\"type\":\"host-local\",\"subnet\":\"10.20.0.0/24\",\"network_name\":\"blue\"}");
+        assertEquals("blue", named.networkName());
+        // host-local has no network_name of its own: its derived pool stays the one it always was
+        assertEquals(plain.derivedPoolName("c1"), named.derivedPoolName("c1"));
+        assertEquals("blue", parse("{\"type\":\"static\",\"network_name\":\"blue\",\"addresses\":[{\"address\":\"10.1.0.5/24\"}]}").networkName());
+        assertNull(parse("{\"type\":\"whereabouts\",\"range\":\"10.30.0.0/24\",\"network_name\":\" \"}").networkName());
+        assertEquals("ipam.network_name: 7 is not a string", rejection("{\"type\":\"host-local\",\"subnet\":\"10.20.0.0/24\",\"network_name\":7}"));
+    }
+
+    @Test
+    void aSectionWithoutRangesIsReadOnlyWhenItHasANetworkNameAndItsPoolMustGiveThem() {
+        assertEquals("ipam.range: missing (whereabouts needs \"range\" or \"ipRanges\")", rejection("{\"type\":\"whereabouts\"}"));
+        PoolDefinition d = parse("{\"type\":\"whereabouts\",\"network_name\":\"shared\"}");
+        assertTrue(d.rangeSets().isEmpty());
+        IpamException e = assertThrows(IpamException.class, d::requireRanges);
+        assertEquals("ipam.range: missing (whereabouts needs \"range\" or \"ipRanges\", or a network_name that names a global pool: there is no global pool \"shared\")", e.getMessage());
+        assertTrue(assertThrows(IpamException.class, parse("{\"type\":\"host-local\",\"network_name\":\"shared\"}")::requireRanges).getMessage()
+                .startsWith("ipam.ranges: missing (host-local needs \"ranges\" or \"subnet\", or a network_name"));
+    }
+
+    @Test
+    void rangesThatDifferFromAPoolAreNamedWithTheirEligibleAddresses() {
+        PoolDefinition pool = parse("{\"type\":\"whereabouts\",\"range\":\"10.40.0.0/24\",\"exclude\":[\"10.40.0.10\"]}");
+        // another syntax for the same eligible addresses is no difference
+        assertNull(parse("{\"type\":\"whereabouts\",\"range\":\"10.40.0.0/24\",\"exclude\":[\"10.40.0.10/32\"],\"routes\":[{\"dst\":\"0.0.0.0/0\"}]}").rangesDifferFrom(pool));
+        assertEquals("range set 0: the pool gives 10.40.0.0/24: 10.40.0.1-10.40.0.9, 10.40.0.11-10.40.0.254, this section 10.40.0.0/25: 10.40.0.1-10.40.0.126",
+                parse("{\"type\":\"whereabouts\",\"range\":\"10.40.0.0/25\"}").rangesDifferFrom(pool));
+        assertEquals("the pool has 1 range set(s) (10.40.0.0/24: 10.40.0.1-10.40.0.9, 10.40.0.11-10.40.0.254), this section 2 "
+                        + "(10.40.0.0/24: 10.40.0.1-10.40.0.254; fd00:40::/120: fd00:40::1-fd00:40::fe)",
+                parse("{\"type\":\"whereabouts\",\"ipRanges\":[{\"range\":\"10.40.0.0/24\"},{\"range\":\"fd00:40::/120\"}]}").rangesDifferFrom(pool));
+    }
+
+    // ---- static segments
+
+    @Test
+    void aStaticSegmentIsTheNetworkNameElseTheNadWithinTheOwnersCluster() {
+        PoolDefinition named = parse("{\"type\":\"static\",\"network_name\":\"Storage Net\",\"addresses\":[{\"address\":\"10.1.0.5/24\"}]}");
+        PoolDefinition unnamed = parse("{\"type\":\"static\",\"addresses\":[{\"address\":\"10.1.0.5/24\"}]}");
+        StaticSegment a = StaticSegment.of(named, "default/nad-a", "c1");
+        assertEquals(a, StaticSegment.of(named, "other/nad-b", "c1")); // two NADs of one network_name: one segment
+        assertTrue(a.pool().startsWith("static-storage-net-"), a.pool());
+        assertEquals(Map.of("type", "static", "network_name", "Storage Net"), a.ipam());
+        assertNotEquals(a.pool(), StaticSegment.of(named, "default/nad-a", "c2").pool());
+        StaticSegment byNad = StaticSegment.of(unnamed, "default/nad-a", "c1");
+        assertTrue(byNad.pool().startsWith("static-default-nad-a-"), byNad.pool());
+        assertNotEquals(byNad.pool(), StaticSegment.of(unnamed, "default/nad-b", "c1").pool());
+        assertNotEquals(byNad.pool(), StaticSegment.of(parse("{\"type\":\"static\",\"network_name\":\"default/nad-a\"}"), "x/y", "c1").pool());
+        assertTrue(assertThrows(IpamException.class, () -> StaticSegment.of(unnamed, null, "c1")).getMessage().startsWith("network: missing"));
+    }
+
+    @Test
+    void aSegmentIsAskedOneAddressPerFamilyEachWithItsPrefixLength() {
+        PoolDefinition dual = parse("{\"type\":\"static\",\"addresses\":[{\"address\":\"10.1.0.5/24\",\"gateway\":\"10.1.0.1\"},{\"address\":\"fd00:1::5/64\"}]}");
+        List<StaticSegment.Wanted> w = StaticSegment.wanted(dual, null, "seg");
+        assertEquals(List.of(StaticSegment.IPV4, StaticSegment.IPV6), w.stream().map(StaticSegment.Wanted::rangeSet).toList());
+        Lease l = StaticSegment.lease("seg", w, dual, true);
+        assertEquals(List.of("10.1.0.5/24", "fd00:1::5/64"), l.ips());
+        assertEquals(List.of("10.1.0.1"), l.gateways());
+        // the annotation's ips replace the addresses, and need a prefix length each
+        assertEquals(List.of("10.1.0.9/16"), StaticSegment.lease("seg", StaticSegment.wanted(dual, List.of("10.1.0.9/16"), "seg"), dual, true).ips());
+        assertEquals("ips[0]: \"10.1.0.9\" needs a prefix length with static ipam (e.g. 10.1.2.3/24)",
+                assertThrows(IpamException.class, () -> StaticSegment.wanted(dual, List.of("10.1.0.9"), "seg")).getMessage());
+        assertEquals("ipam.addresses[1].address: \"10.1.0.6/24\" is a second IPv4 address for the interface, after ipam.addresses[0].address \"10.1.0.5/24\": "
+                        + "static segment \"seg\" holds one IPv4 and one IPv6 address per interface",
+                assertThrows(IpamException.class, () -> StaticSegment.wanted(parse("{\"type\":\"static\",\"addresses\":[{\"address\":\"10.1.0.5/24\"},{\"address\":\"10.1.0.6/24\"}]}"), null, "seg")).getMessage());
+        assertEquals("ipam.addresses: missing", assertThrows(IpamException.class, () -> StaticSegment.wanted(parse("{\"type\":\"static\"}"), null, "seg")).getMessage());
+    }
 }

@@ -2,10 +2,12 @@ package io.netattach.ipam.store;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.netattach.ipam.domain.IpamConfig;
 import io.netattach.ipam.domain.IpamException;
 import io.netattach.ipam.domain.IpamException.Reason;
 import io.netattach.ipam.domain.Lease;
 import io.netattach.ipam.domain.Owner;
+import io.netattach.ipam.domain.StaticSegment;
 import io.quarkus.test.junit.QuarkusTest;
 import io.vertx.mutiny.core.Vertx;
 import io.vertx.mutiny.sqlclient.Pool;
@@ -35,6 +37,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -43,6 +46,7 @@ class IpamStoreTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @Inject IpamStore store;
+    @Inject NadAddresses nads;
     @Inject Pool db;
     @Inject Vertx vertx;
 
@@ -562,5 +566,291 @@ class IpamStoreTest {
     void releaseOfAnUnknownPoolFreesNothing() {
         assertEquals(List.of(), store.release("c1", "u-none", "net1", unique("missing")));
         assertEquals(List.of(), store.release("c1", "u-none", null, null));
+    }
+
+    // ---------------------------------------------------------------- static segments
+
+    /** An allocate as the Kafka consumer makes it: the NAD's name and section as written, the annotation's ips. */
+    Lease viaNad(NadAddresses n, String network, String section, Owner owner, List<String> ips) {
+        Map<String, Object> m = ipam(section);
+        return n.allocate(network, m, IpamConfig.parse(m), owner, ips);
+    }
+
+    Lease viaNad(String network, String section, Owner owner, List<String> ips) {
+        return viaNad(nads, network, section, owner, ips);
+    }
+
+    static String staticSection(String networkName, String... addresses) {
+        return "{\"type\":\"static\"" + (networkName == null ? "" : ",\"network_name\":\"" + networkName + "\"") + ",\"addresses\":["
+                + String.join(",", java.util.Arrays.stream(addresses).map(a -> "{\"address\":\"" + a.split(" via ")[0] + "\""
+                + (a.contains(" via ") ? ",\"gateway\":\"" + a.split(" via ")[1] + "\"" : "") + "}").toList()) + "],\"routes\":[{\"dst\":\"0.0.0.0/0\"}]}";
+    }
+
+    @Test
+    void aSecondPodAskingForAHeldStaticAddressGetsAConflictNamingTheHolder() {
+        String nad = "default/" + unique("static-nad");
+        String section = staticSection(null, "10.90.0.5/24 via 10.90.0.1");
+        Lease first = viaNad(nad, section, pod("static-a", "sa-" + nad, "net1"), null);
+        assertEquals(List.of("10.90.0.5/24"), first.ips());
+        assertEquals(List.of("10.90.0.1"), first.gateways());
+        assertEquals(1, first.routes().size());
+        assertTrue(first.created());
+        assertTrue(first.pool().startsWith("static-default-static-nad-"), first.pool());
+        IpamException e = assertThrows(IpamException.class, () -> viaNad(nad, section, pod("static-b", "sb-" + nad, "net1"), null));
+        assertEquals(Reason.Conflict, e.reason());
+        assertEquals("ipam.addresses: 10.90.0.5 in pool \"" + first.pool() + "\" is held by default/static-a (uid sa-" + nad + ", interface net1, cluster c1)", e.getMessage());
+        // the annotation's ips asking the same address, with another prefix length: the same address all the same
+        IpamException byIps = assertThrows(IpamException.class, () -> viaNad(nad, section, pod("static-c", "sc-" + nad, "net1"), List.of("10.90.0.5/16")));
+        assertEquals("ips: 10.90.0.5 in pool \"" + first.pool() + "\" is held by default/static-a (uid sa-" + nad + ", interface net1, cluster c1)", byIps.getMessage());
+        // nothing was written for the refused pods
+        assertEquals(List.of("sa-" + nad), store.allocations(first.pool()).stream().map(h -> h.owner().podUid()).toList());
+    }
+
+    @Test
+    void theSameOwnerAskingAgainGetsWhatItHoldsAndOtherAddressesOnlyOnceReleased() {
+        String nad = "default/" + unique("static-again");
+        String section = staticSection(null, "10.90.1.5/24 via 10.90.1.1", "fd00:90:1::5/64");
+        Owner owner = pod("again", unique("ua"), "net1");
+        Lease first = viaNad(nad, section, owner, null);
+        Lease again = viaNad(nad, section, owner, null);
+        assertTrue(first.created());
+        assertFalse(again.created());
+        assertEquals(first.ips(), again.ips());
+        assertEquals(List.of("10.90.1.5/24", "fd00:90:1::5/64"), again.ips());
+        assertEquals(List.of("10.90.1.1"), again.gateways());
+        IpamException moved = assertThrows(IpamException.class, () -> viaNad(nad, section, owner, List.of("10.90.1.6/24")));
+        assertEquals(Reason.Conflict, moved.reason());
+        assertEquals("ips: default/again (uid " + owner.podUid() + ", interface net1) already holds 10.90.1.5, fd00:90:1::5 in pool \"" + first.pool()
+                + "\", not 10.90.1.6; release it first", moved.getMessage());
+        // another interface of the same pod is another owner
+        assertEquals(List.of("10.90.1.7/24"), viaNad(nad, section, pod("again", owner.podUid(), "net2"), List.of("10.90.1.7/24")).ips());
+        assertEquals(2, store.release("c1", owner.podUid(), "net1", null).size());
+        assertEquals(List.of("10.90.1.6/24"), viaNad(nad, section, owner, List.of("10.90.1.6/24")).ips());
+    }
+
+    @Test
+    void nadsOfOneNetworkNameShareAStaticSegmentWhileOtherNadsAndClustersDoNot() {
+        String segment = unique("storage");
+        String address = "10.91.0.5/24";
+        Lease a = viaNad("ns-a/nad-a", staticSection(segment, address), pod("a", unique("ua"), "net1"), null);
+        assertEquals(Reason.Conflict, assertThrows(IpamException.class,
+                () -> viaNad("ns-b/nad-b", staticSection(segment, address), pod("b", unique("ub"), "net1"), null)).reason());
+        // a NAD without network_name is a segment of its own, and so is the same network_name in another cluster
+        Lease other = viaNad("ns-b/" + unique("nad"), staticSection(null, address), pod("c", unique("uc"), "net1"), null);
+        Lease east = viaNad("ns-a/nad-a", staticSection(segment, address), new Owner(unique("east"), "ns-a", "d", unique("ud"), "net1"), null);
+        assertEquals(3, Set.of(a.pool(), other.pool(), east.pool()).size());
+        assertEquals(List.of(address), east.ips());
+        assertEquals(segment, store.pool(a.pool()).orElseThrow().definition().networkName());
+    }
+
+    @Test
+    void ipv4AndIpv6StaticAddressesOfTheSameNumericValueDoNotCollide() {
+        String nad = "default/" + unique("families");
+        // 10.0.0.1 and ::a00:1 are both the number 167772161
+        Lease v4 = viaNad(nad, staticSection(null, "10.0.0.1/8 via 10.0.0.254"), pod("v4", unique("u4"), "net1"), null);
+        Lease v6 = viaNad(nad, staticSection(null, "::a00:1/96 via ::a00:fe"), pod("v6", unique("u6"), "net1"), null);
+        assertEquals(List.of("10.0.0.1/8"), v4.ips());
+        assertEquals(List.of("::a00:1/96"), v6.ips());
+        assertEquals(List.of("::a00:fe"), v6.gateways());
+        assertEquals(Set.of("10.0.0.1", "::a00:1"), Set.copyOf(store.allocations(v4.pool()).stream().map(Holding::address).toList()));
+        assertEquals(Reason.Conflict, assertThrows(IpamException.class,
+                () -> viaNad(nad, staticSection(null, "::a00:1/64"), pod("v6b", unique("u6b"), "net1"), null)).reason());
+    }
+
+    @Test
+    void podsRacingForTheStaticAddressesOfANewSegmentOnTwoReplicasGetEachAddressOnce() throws Exception {
+        String nad = "default/" + unique("race");
+        String section = staticSection(null, "10.99.9.1/24");
+        Map<String, String> holders = new java.util.concurrent.ConcurrentHashMap<>();
+        AtomicInteger conflicts = new AtomicInteger();
+        AtomicInteger duplicates = new AtomicInteger();
+        onTwoInstances(8, (thread, s) -> {
+            NadAddresses n = new NadAddresses(s);
+            for (int host = 1; host <= 20; host++) { // every thread asks the same 20 addresses, in the same order
+                String uid = "race-" + thread + "-" + host;
+                try {
+                    Lease l = viaNad(n, nad, section, pod(uid, uid, "net1"), List.of("10.99.9." + host + "/24"));
+                    if (holders.putIfAbsent(l.ips().getFirst(), uid) != null) duplicates.incrementAndGet();
+                } catch (IpamException e) {
+                    assertEquals(Reason.Conflict, e.reason(), e.getMessage());
+                    conflicts.incrementAndGet();
+                }
+            }
+        });
+        assertEquals(0, duplicates.get());
+        assertEquals(20, holders.size());
+        assertEquals(8 * 20 - 20, conflicts.get());
+        String pool = StaticSegment.of(IpamConfig.parse(ipam(section)), nad, "c1").pool();
+        Row r = db.preparedQuery("select count(*), count(distinct (range_set, value)) from allocation where pool = $1").execute(Tuple.of(pool))
+                .await().atMost(Duration.ofSeconds(10)).iterator().next();
+        assertEquals(20L, r.getLong(0));
+        assertEquals(20L, r.getLong(1));
+    }
+
+    @Test
+    void staticHoldingsAreListedReleasedByOwnerAndReconciled() {
+        String cluster = unique("sc");
+        String nad = "default/" + unique("held");
+        String gone = unique("gone");
+        String live = unique("live");
+        String section = staticSection(null, "10.92.0.5/24");
+        Lease l = viaNad(nad, section, new Owner(cluster, "default", "gone", gone, "net1"), List.of("10.92.0.5/24", "fd00:92::5/64"));
+        viaNad(nad, section, new Owner(cluster, "default", "gone", gone, "net2"), List.of("10.92.0.6/24"));
+        viaNad(nad, section, new Owner(cluster, "default", "live", live, "net1"), List.of("10.92.0.7/24"));
+        PoolRecord pool = store.pool(l.pool()).orElseThrow();
+        assertEquals("static", pool.definition().kind().cniType);
+        assertEquals(Map.of("type", "static", "network", nad), pool.ipam());
+        assertEquals(cluster, pool.cluster());
+        assertEquals(4, pool.used());
+        assertEquals(java.math.BigInteger.ZERO, pool.total());
+        assertTrue(store.pools().stream().anyMatch(p -> p.name().equals(l.pool())));
+        List<Holding> held = store.allocations(l.pool());
+        assertEquals(List.of("10.92.0.5", "10.92.0.6", "10.92.0.7", "fd00:92::5"), held.stream().map(Holding::address).toList());
+        assertTrue(held.stream().allMatch(Holding::fixed));
+        // release by owner without a pool (the Kafka path): only the interface asked
+        List<IpamStore.Released> released = store.release(cluster, gone, "net1", null);
+        assertEquals(Set.of("10.92.0.5", "fd00:92::5"), Set.copyOf(released.stream().map(IpamStore.Released::address).toList()));
+        // the leak sweep frees the rest of the pod that is gone, never the live one
+        List<IpamStore.Released> swept = store.reconcile(cluster, Set.of(live), dbNow());
+        assertEquals(List.of("10.92.0.6"), swept.stream().map(IpamStore.Released::address).toList());
+        assertEquals(List.of(live), store.allocations(l.pool()).stream().map(h -> h.owner().podUid()).toList());
+        // the freed address can be taken again
+        assertEquals(List.of("10.92.0.5/24"), viaNad(nad, section, new Owner(cluster, "default", "next", unique("next"), "net1"), null).ips());
+    }
+
+    @Test
+    void aStaticSegmentIsNoRestPoolAndGivesNoAddressOfItsOwn() {
+        String nad = "default/" + unique("seg-rest");
+        Lease l = viaNad(nad, staticSection(null, "10.93.0.5/24"), pod("a", unique("ua"), "net1"), null);
+        IpamException put = assertThrows(IpamException.class, () -> store.putPool(l.pool(), "c1", ipam("{\"type\":\"whereabouts\",\"range\":\"10.93.0.0/24\"}")));
+        assertEquals(Reason.Conflict, put.reason());
+        assertTrue(put.getMessage().startsWith("pool \"" + l.pool() + "\" is a static segment"), put.getMessage());
+        IpamException dynamic = assertThrows(IpamException.class, () -> store.allocate(l.pool(), pod("b", unique("ub"), "net1"), null, null));
+        assertEquals("ips: missing (pool \"" + l.pool() + "\" is a static segment: it holds addresses asked by name and gives none of its own)", dynamic.getMessage());
+        // a static request by pool name (REST) is a request to the segment, checked as the NAD's are
+        assertEquals(List.of("10.93.0.6/24"), store.allocate(l.pool(), pod("c", unique("uc"), "net1"), List.of("10.93.0.6/24"), null).ips());
+        assertEquals(Reason.Conflict, assertThrows(IpamException.class, () -> store.allocate(l.pool(), pod("d", unique("ud"), "net1"), List.of("10.93.0.5/24"), null)).reason());
+        assertEquals(Reason.Invalid, assertThrows(IpamException.class, () -> store.allocate(l.pool(), new Owner("c2", "default", "e", unique("ue"), "net1"), List.of("10.93.0.8/24"), null)).reason());
+    }
+
+    // ---------------------------------------------------------------- dry runs
+
+    @Test
+    void aDryRunNamesThePoolAndWritesNothingForAnyKind() {
+        String cluster = unique("dry");
+        Map<String, Object> dynamic = ipam("{\"type\":\"whereabouts\",\"range\":\"10.94.0.0/24\"}");
+        String derived = nads.dryRun("default/dyn", IpamConfig.parse(dynamic), cluster, null).pool();
+        assertEquals(IpamConfig.parse(dynamic).derivedPoolName(cluster), derived);
+        assertTrue(store.pool(derived).isEmpty(), "a dry run created the derived pool");
+
+        Map<String, Object> fixed = ipam(staticSection(null, "10.94.1.5/24 via 10.94.1.1"));
+        Lease would = nads.dryRun("default/" + unique("dry-static"), IpamConfig.parse(fixed), cluster, null);
+        assertTrue(would.pool().startsWith("static-default-dry-static-"), would.pool());
+        assertEquals(List.of("10.94.1.5/24"), would.ips());
+        assertEquals(List.of("10.94.1.1"), would.gateways());
+        assertTrue(store.pool(would.pool()).isEmpty(), "a dry run created the static segment");
+
+        String global = unique("dry-global");
+        store.putPool(global, null, ipam("{\"type\":\"whereabouts\",\"range\":\"10.94.2.0/24\"}"));
+        Map<String, Object> naming = ipam("{\"type\":\"whereabouts\",\"network_name\":\"" + global + "\"}");
+        assertEquals(global, nads.dryRun("default/g", IpamConfig.parse(naming), cluster, null).pool());
+        Map<String, Object> staticNaming = ipam(staticSection(global, "10.94.2.9/24"));
+        assertEquals(global, nads.dryRun("default/g", IpamConfig.parse(staticNaming), cluster, null).pool());
+        assertEquals(List.of(), store.allocations(global));
+        assertEquals(0L, db.preparedQuery("select count(*) from pool where cluster = $1").execute(Tuple.of(cluster)).await().atMost(Duration.ofSeconds(10))
+                .iterator().next().getLong(0));
+    }
+
+    // ---------------------------------------------------------------- global pools named by NADs
+
+    @Test
+    void nadsOfTwoClustersNamingAGlobalPoolNeverShareAnAddressWhateverTheReplica() throws Exception {
+        String global = unique("global");
+        store.putPool(global, null, ipam("{\"type\":\"whereabouts\",\"range\":\"10.95.0.0/22\"}"));
+        // the member clusters' NADs: one repeats the pool's range, the other leaves it out
+        String withRange = "{\"type\":\"whereabouts\",\"network_name\":\"" + global + "\",\"range\":\"10.95.0.0/22\"}";
+        String withoutRange = "{\"type\":\"whereabouts\",\"network_name\":\"" + global + "\"}";
+        String east = unique("east");
+        String west = unique("west");
+        int threads = 8;
+        int perThread = 40;
+        AtomicInteger released = new AtomicInteger();
+        onTwoInstances(threads, (thread, s) -> {
+            NadAddresses n = new NadAddresses(s);
+            boolean inEast = thread % 4 < 2; // both clusters on both instances
+            for (int i = 0; i < perThread; i++) {
+                String uid = "g-" + thread + "-" + i;
+                Owner owner = new Owner(inEast ? east : west, "default", "pod-" + uid, uid, "net1");
+                Lease l = viaNad(n, "default/shared", inEast ? withRange : withoutRange, owner, null);
+                assertEquals(global, l.pool());
+                if (i % 5 == 4) released.addAndGet(s.release(owner.cluster(), "g-" + thread + "-" + (i - 1), null, null).size());
+            }
+        });
+        Row r = db.preparedQuery("select count(*) - count(distinct (range_set, ordinal, value)), count(*), count(distinct cluster) from allocation where pool = $1")
+                .execute(Tuple.of(global)).await().atMost(Duration.ofSeconds(10)).iterator().next();
+        assertEquals(0L, r.getLong(0), "duplicate addresses in SQL");
+        assertEquals((long) threads * perThread - released.get(), r.getLong(1));
+        assertEquals(2L, r.getLong(2), "owners of both clusters in the global pool");
+        assertEquals(0L, db.preparedQuery("select count(*) from pool where cluster = any($1)").execute(Tuple.of(new String[]{east, west}))
+                .await().atMost(Duration.ofSeconds(10)).iterator().next().getLong(0), "no pool derived for either cluster");
+    }
+
+    @Test
+    void aNadWhoseNetworkNameNamesNoGlobalPoolStillDerivesAPoolPerCluster() {
+        String name = unique("blue");
+        String section = "{\"type\":\"whereabouts\",\"network_name\":\"" + name + "\",\"range\":\"10.96.0.0/24\"}";
+        String east = unique("east");
+        Lease inEast = viaNad("default/blue", section, new Owner(east, "default", "a", unique("ua"), "net1"), null);
+        Lease inWest = viaNad("default/blue", section, new Owner(unique("west"), "default", "b", unique("ub"), "net1"), null);
+        assertEquals(IpamConfig.parse(ipam(section)).derivedPoolName(east), inEast.pool());
+        assertNotEquals(inEast.pool(), inWest.pool());
+        assertEquals(List.of("10.96.0.1/24"), inEast.ips());
+        assertEquals(List.of("10.96.0.1/24"), inWest.ips());
+        assertEquals(east, store.pool(inEast.pool()).orElseThrow().cluster());
+        // a pool of that name that belongs to a cluster is not global: the NAD keeps its derived pool
+        store.putPool(name, east, ipam("{\"type\":\"whereabouts\",\"range\":\"10.96.0.0/24\"}"));
+        assertEquals(inEast.pool(), viaNad("default/blue", section, new Owner(east, "default", "c", unique("uc"), "net1"), null).pool());
+        // without ranges and without a global pool, the section has nothing to derive a pool from
+        IpamException e = assertThrows(IpamException.class,
+                () -> viaNad("default/blue", "{\"type\":\"whereabouts\",\"network_name\":\"" + name + "\"}", new Owner(east, "default", "d", unique("ud"), "net1"), null));
+        assertTrue(e.getMessage().endsWith("there is no global pool \"" + name + "\")"), e.getMessage());
+    }
+
+    @Test
+    void aNadWhoseRangesDifferFromTheGlobalPoolItNamesIsRefusedNamingBoth() {
+        String global = unique("global");
+        store.putPool(global, null, ipam("{\"type\":\"whereabouts\",\"range\":\"10.97.0.0/24\"}"));
+        String narrower = "{\"type\":\"whereabouts\",\"network_name\":\"" + global + "\",\"range\":\"10.97.0.0/25\"}";
+        IpamException e = assertThrows(IpamException.class, () -> viaNad("default/n", narrower, pod("a", unique("ua"), "net1"), null));
+        assertEquals(Reason.Invalid, e.reason());
+        assertEquals("ipam.network_name: \"" + global + "\" names the global pool \"" + global + "\", whose addresses differ from the ranges this section gives "
+                + "(range set 0: the pool gives 10.97.0.0/24: 10.97.0.1-10.97.0.254, this section 10.97.0.0/25: 10.97.0.1-10.97.0.126): "
+                + "leave the ranges out of the section, or give the pool's", e.getMessage());
+        assertEquals(e.getMessage(), assertThrows(IpamException.class, () -> nads.dryRun("default/n", IpamConfig.parse(ipam(narrower)), "c1", null)).getMessage());
+        // the same eligible addresses in host-local's syntax are the pool's
+        String hostLocal = "{\"type\":\"host-local\",\"network_name\":\"" + global + "\",\"subnet\":\"10.97.0.0/24\",\"rangeStart\":\"10.97.0.1\",\"gateway\":\"10.97.0.255\"}";
+        Lease l = viaNad("default/h", hostLocal, pod("b", unique("ub"), "net1"), null);
+        assertEquals(global, l.pool());
+        assertEquals(List.of("10.97.0.1/24"), l.ips());
+        assertEquals(List.of(), store.allocations(global).stream().filter(h -> !h.owner().pod().equals("b")).toList());
+    }
+
+    @Test
+    void aStaticNadNamingAGlobalPoolTakesItsAddressesThereWithItsOwnGateway() {
+        String global = unique("global");
+        store.putPool(global, null, ipam("{\"type\":\"host-local\",\"subnet\":\"10.98.0.0/24\",\"rangeStart\":\"10.98.0.100\",\"gateway\":\"10.98.0.1\"}"));
+        Lease dynamic = viaNad("default/d", "{\"type\":\"host-local\",\"network_name\":\"" + global + "\"}", new Owner(unique("east"), "default", "d", unique("ud"), "net1"), null);
+        assertEquals(List.of("10.98.0.100/24"), dynamic.ips());
+        Lease fixed = viaNad("default/s", staticSection(global, "10.98.0.5/24 via 10.98.0.254"), new Owner(unique("west"), "default", "s", unique("us"), "net1"), null);
+        assertEquals(global, fixed.pool());
+        assertEquals(List.of("10.98.0.5/24"), fixed.ips());
+        assertEquals(List.of("10.98.0.254"), fixed.gateways());
+        // in the global pool, a static address is checked against every holder, dynamic ones included
+        IpamException e = assertThrows(IpamException.class,
+                () -> viaNad("default/s", staticSection(global, "10.98.0.100/24"), new Owner(unique("west"), "default", "t", unique("ut"), "net1"), null));
+        assertEquals(Reason.Conflict, e.reason());
+        assertTrue(e.getMessage().startsWith("ipam.addresses: 10.98.0.100 in pool \"" + global + "\" is held by default/d"), e.getMessage());
+        assertTrue(assertThrows(IpamException.class, () -> viaNad("default/s", staticSection(global, "10.99.0.5/24"), pod("u", unique("uu"), "net1"), null))
+                .getMessage().startsWith("ipam.addresses[0].address: \"10.99.0.5/24\" is not inside pool \"" + global + "\""));
     }
 }
