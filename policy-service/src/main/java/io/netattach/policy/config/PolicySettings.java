@@ -36,16 +36,24 @@ public interface PolicySettings {
         @WithDefault("true")
         boolean enabled();
 
-        /** Namespaces whose NADs every pod may use (Multus globalNamespaces). Default: none. */
+        /**
+         * Namespaces whose NADs every pod may use (Multus globalNamespaces), comma-separated. Default {@code default},
+         * as Multus; an explicitly empty value (e.g. the environment variable set to "") means none.
+         */
+        @WithDefault("default")
         Optional<List<String>> globalNamespaces();
     }
 
     interface Rbac {
-        @WithDefault("true")
+        /**
+         * True: every NAD requires the RBAC rule. False: only NADs annotated
+         * policy.netattach.io/require-rbac (read by an informer), so Multus YAMLs work with no RBAC objects.
+         */
+        @WithDefault("false")
         boolean enabled();
 
-        /** The verb the pod's service account needs on the NAD; "use" by default, "get" for the seed's Role. */
-        @WithDefault("use")
+        /** The verb the pod's service account needs on the NAD: "get", so Roles written for Multus count; or e.g. "use". */
+        @WithDefault("get")
         String verb();
 
         /** "sar" (SubjectAccessReview, authoritative on a real cluster) or "local" (informer caches of RBAC objects). */

@@ -14,7 +14,7 @@ public record Decision(String network, String interfaceName, boolean allowed, St
     public static final String UNAVAILABLE = "unavailable";
     public static final String FAIL_OPEN = "fail-open";
     public static final String INVALID_REQUEST = "invalid-request";
-    /** Every rule is switched off: nothing was checked. */
+    /** No rule applies (switched off, RBAC not required, no policy selects the pod): nothing was checked. */
     public static final String NO_RULE = "none";
     public static final String POLICY_UNAVAILABLE = "policy unavailable";
 

@@ -9,13 +9,13 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Remembers decisions for a short time. The key holds every input a rule reads (pod namespace, service account,
- * labels, the selections) plus the versions of the RBAC and policy caches, so a change to a Role, binding or
- * policy seen by the informers misses the cache at once; the TTL bounds what the caches cannot see (SubjectAccessReview
- * answers, which carry no version). Denials for an unavailable API server and fail-open answers are never stored.
+ * labels, the selections) plus the versions of the RBAC, NAD and policy caches, so a change to a Role, binding, NAD
+ * annotation or policy seen by the informers misses the cache at once; the TTL bounds what the caches cannot see
+ * (SubjectAccessReview answers, which carry no version). Denials for an unavailable API server and fail-open answers are never stored.
  */
 public final class DecisionCache {
-    public record Key(String namespace, String serviceAccount, Map<String, String> labels, List<Selection> selections,
-                      long accessVersion, long policyVersion) {}
+    public record Key(String cluster, String namespace, String serviceAccount, Map<String, String> labels, List<Selection> selections,
+                      long accessVersion, long definitionsVersion, long policyVersion) {}
 
     private record Entry(List<Decision> decisions, Instant expires) {}
 

@@ -1,11 +1,12 @@
 package io.netattach.policy.domain;
 
+import java.util.List;
 import java.util.Set;
 
 /**
- * Multus's namespaceIsolation: a pod may use NADs of its own namespace and of the global namespaces only.
- * Unlike Multus (off by default, globalNamespaces empty), netattach ships it on; the global list stays empty
- * unless the operator names namespaces, so no namespace is shared by accident.
+ * Multus's namespaceIsolation: a pod may use NADs of its own namespace and of the global namespaces only. netattach
+ * ships it on with {@code default} global, which is what Multus does for a NAD referenced without a namespace and
+ * what Multus YAMLs expect; operators narrow or widen the global list.
  */
 public record NamespaceIsolation(boolean enabled, Set<String> globalNamespaces) {
     public NamespaceIsolation {
@@ -20,8 +21,10 @@ public record NamespaceIsolation(boolean enabled, Set<String> globalNamespaces) 
         if (globalNamespaces.contains(selection.namespace())) {
             return new Verdict.Pass(Decision.NAMESPACE_ISOLATION, "namespace " + selection.namespace() + " is global");
         }
+        List<String> global = globalNamespaces.stream().sorted().toList();
         return new Verdict.Deny(Decision.NAMESPACE_ISOLATION, "pod in namespace " + pod.namespace() + " may not use network "
                 + selection.network() + ": namespace isolation allows only the pod's namespace and the global namespaces "
-                + globalNamespaces.stream().sorted().toList());
+                + (global.isEmpty() ? "(none)" : global.toString()) + "; to allow it, set " + Setting.GLOBAL_NAMESPACES
+                + " to include \"" + selection.namespace() + "\", or turn namespace isolation off (" + Setting.NAMESPACE_ISOLATION.key() + "=false)");
     }
 }

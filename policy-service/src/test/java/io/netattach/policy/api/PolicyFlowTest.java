@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
-import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBuilder;
 import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
 import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
 import io.fabric8.kubernetes.api.model.rbac.SubjectBuilder;
@@ -14,6 +13,7 @@ import io.fabric8.kubernetes.client.utils.Serialization;
 import io.netattach.policy.domain.PodRef;
 import io.netattach.policy.domain.PolicyRequest;
 import io.netattach.policy.domain.Selection;
+import io.netattach.policy.kube.NetworkDefinitionInformer;
 import io.netattach.policy.kube.PolicyInformers;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.kubernetes.client.KubernetesServer;
@@ -42,9 +42,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * End to end over the real Kafka broker and the mock API server (local RBAC evaluator, verb "get" in %test):
- * requests in, decisions and audit events out, validated against docs/asyncapi.yaml; Events on denied pods;
- * policy status counters; the dry-run endpoint.
+ * End to end over the real Kafka broker and the mock API server, with the install's defaults (the local RBAC
+ * evaluator aside, as the mock server does not evaluate SubjectAccessReviews): requests in, decisions and audit
+ * events out, validated against docs/asyncapi.yaml; Events on denied pods; policy status counters; the dry-run
+ * endpoint. The seed's NADs macvlan-conf and bridge-conf turn RBAC on by their annotation; the others do not.
  */
 @QuarkusTest
 @WithKubernetesTestServer(crud = true, setup = KubeSetup.class)
@@ -54,8 +55,16 @@ class PolicyFlowTest {
     private static TopicReader audit;
     private static KafkaProducer<String, String> producer;
 
+    /** The seed's NADs (two of them require RBAC by their annotation), tenant-a's, and those of namespaces with no RBAC objects. */
+    private static final List<GenericKubernetesResource> NADS = List.of(
+            KubeSetup.nad("default", "macvlan-conf", "true"), KubeSetup.nad("default", "bridge-conf", "true"),
+            KubeSetup.nad("default", "shared-conf", null),
+            KubeSetup.nad("tenant-a", "macvlan-conf", null), KubeSetup.nad("tenant-a", "bridge-conf", null),
+            KubeSetup.nad("fresh", "macvlan-conf", null), KubeSetup.nad("team-b", "private-net", null));
+
     @KubernetesTestServer KubernetesServer server;
     @Inject PolicyInformers policies;
+    @Inject NetworkDefinitionInformer networks;
     @Inject ObjectMapper json;
 
     private static String topic(String base) {
@@ -78,20 +87,18 @@ class PolicyFlowTest {
         var nad = List.of("network-attachment-definitions");
         var group = List.of("k8s.cni.cncf.io");
         List<HasMetadata> objects = new ArrayList<>();
-        // The seed's Role, bound to default/app-sa.
+        // The seed's Role, bound to default/restricted as the seed's scenario binds it.
         objects.add(new RoleBuilder().withNewMetadata().withName("network-user").withNamespace("default").endMetadata()
                 .addNewRule().withApiGroups(group).withResources(nad).withVerbs("get", "list").withResourceNames("macvlan-conf").endRule().build());
-        objects.add(new RoleBindingBuilder().withNewMetadata().withName("network-user").withNamespace("default").endMetadata()
+        objects.add(new RoleBindingBuilder().withNewMetadata().withName("restricted-network-user").withNamespace("default").endMetadata()
                 .withNewRoleRef().withApiGroup("rbac.authorization.k8s.io").withKind("Role").withName("network-user").endRoleRef()
-                .withSubjects(new SubjectBuilder().withKind("ServiceAccount").withName("app-sa").withNamespace("default").build()).build());
-        // tenant-a: every service account may get every NAD of tenant-a; policies decide the rest.
+                .withSubjects(new SubjectBuilder().withKind("ServiceAccount").withName("restricted").withNamespace("default").build()).build());
+        // tenant-a: no RBAC objects; policies decide.
         objects.add(new NamespaceBuilder().withNewMetadata().withName("tenant-a").withLabels(Map.of("tier", "prod")).endMetadata().build());
-        objects.add(new ClusterRoleBuilder().withNewMetadata().withName("nad-get").endMetadata()
-                .addNewRule().withApiGroups(group).withResources(nad).withVerbs("get").endRule().build());
-        objects.add(new RoleBindingBuilder().withNewMetadata().withName("all-sa-nad-get").withNamespace("tenant-a").endMetadata()
-                .withNewRoleRef().withApiGroup("rbac.authorization.k8s.io").withKind("ClusterRole").withName("nad-get").endRoleRef()
-                .withSubjects(new SubjectBuilder().withKind("Group").withName("system:serviceaccounts:tenant-a").build()).build());
         for (HasMetadata o : objects) server.getClient().resource(o).createOr(NonDeletingOperation::update);
+        for (var n : NADS) KubeSetup.apply(server.getClient(), n);
+        Poll.until("the NAD informer to hold every NAD", WAIT, () -> networks.ready()
+                && NADS.stream().allMatch(n -> networks.find(n.getMetadata().getNamespace(), n.getMetadata().getName()).isPresent()));
         apply(PolicyInformers.NAMESPACED, """
                 apiVersion: policy.netattach.io/v1alpha1
                 kind: NetworkAttachmentPolicy
@@ -171,7 +178,7 @@ class PolicyFlowTest {
 
     @Test
     void seedRoleAllowsMacvlanConfAndDeniesBridgeConfWithAuditAndPodEvent() throws Exception {
-        var pod = new PodRef("default", "multi-net-pod", "uid-seed-1", "app-sa", Map.of());
+        var pod = new PodRef("default", "multi-net-pod", "uid-seed-1", "restricted", Map.of());
         JsonNode d = ask(new PolicyRequest("seed-1", "local", pod,
                 List.of(sel("default", "macvlan-conf", "net1", null, null), sel("default", "bridge-conf", "net2", null, null))));
         assertFalse(d.get("allowed").asBoolean(), "one network denied: the request is denied");
@@ -191,6 +198,8 @@ class PolicyFlowTest {
         assertEquals("rbac", denied.get("data").get("rule").asText());
         assertEquals("default/bridge-conf", denied.get("data").get("network").asText());
         assertEquals("get", denied.get("data").get("inputs").get("rbacVerb").asText());
+        assertTrue(denied.get("data").get("inputs").get("rbacRequired").asBoolean());
+        assertEquals("nad-annotation", denied.get("data").get("inputs").get("rbacRequiredBy").asText());
         assertEquals("uid-seed-1", events.getFirst().key());
 
         String metrics = given().get("/q/metrics").then().statusCode(200).extract().asString();
@@ -205,7 +214,7 @@ class PolicyFlowTest {
     @Test
     void aRedeliveredRequestIsAnsweredAndAuditedAgainButCountedOnce() throws Exception {
         // as a poll read again after an unacknowledged audit event delivers it, or a sender's retry
-        var pod = new PodRef("default", "again-pod", "uid-again-1", "app-sa", Map.of());
+        var pod = new PodRef("default", "again-pod", "uid-again-1", "restricted", Map.of());
         var request = new PolicyRequest("again-1", "local", pod, List.of(sel("default", "bridge-conf", "net1", null, null)));
         double before = decisionsCounted("denied", "rbac");
         assertFalse(ask(request).get("allowed").asBoolean());
@@ -236,7 +245,7 @@ class PolicyFlowTest {
         List<java.util.concurrent.Future<?>> sent = new ArrayList<>();
         for (int r = 0; r < 4; r++) {
             for (int p = 0; p < 10; p++) {
-                var pod = new PodRef(p % 2 == 0 ? "default" : "tenant-a", "burst-" + p, "uid-burst-" + p, "app-sa", Map.of());
+                var pod = new PodRef(p % 2 == 0 ? "default" : "tenant-a", "burst-" + p, "uid-burst-" + p, "restricted", Map.of());
                 sent.add(send(new PolicyRequest("burst-" + p + "-" + r, "local", pod, List.of(sel("default", "macvlan-conf", "net1", null, null)))));
             }
         }
@@ -249,7 +258,7 @@ class PolicyFlowTest {
             List<String> order = answers.stream().map(a -> a.value().get("id").asText()).filter(id -> id.startsWith(prefix)).toList();
             assertEquals(List.of(prefix + "0/result", prefix + "1/result", prefix + "2/result", prefix + "3/result"), order, "one pod's answers in request order");
             assertEquals(p % 2 == 0, answers.stream().filter(a -> a.value().get("id").asText().startsWith(prefix)).allMatch(a -> a.value().get("data").get("allowed").asBoolean()),
-                    "app-sa may use macvlan-conf in default only");
+                    "restricted of default may use macvlan-conf (the Role binds it there), restricted of tenant-a may not");
         }
         for (var a : answers) {
             String requestId = a.value().get("id").asText().replace("/result", "");
@@ -260,9 +269,64 @@ class PolicyFlowTest {
     }
 
     @Test
+    void aFreshNamespaceWithNoRbacObjectsIsAllowedByDefault() throws Exception {
+        var pod = new PodRef("fresh", "web", "uid-fresh-1", null, Map.of("app", "web"));
+        JsonNode d = ask(new PolicyRequest("fresh-1", "local", pod, List.of(sel("fresh", "macvlan-conf", "net1", null, null))));
+        assertTrue(d.get("allowed").asBoolean(), d.toString());
+        assertEquals("namespace-isolation", d.get("decisions").get(0).get("rule").asText());
+        JsonNode inputs = auditOf("fresh-1", 1).getFirst().value().get("data").get("inputs");
+        assertFalse(inputs.get("rbacRequired").asBoolean(), inputs.toString());
+        assertEquals("default", inputs.get("serviceAccount").asText());
+    }
+
+    @Test
+    void aPodMayUseTheNadsOfDefaultButNotOfAnotherNamespaceAndTheDenialNamesTheSetting() throws Exception {
+        var pod = new PodRef("fresh", "cross", "uid-cross-1", null, Map.of());
+        JsonNode shared = ask(new PolicyRequest("cross-1", "local", pod, List.of(sel("default", "shared-conf", "net1", null, null))));
+        assertTrue(shared.get("allowed").asBoolean(), shared.toString());
+        assertEquals("namespace default is global", shared.get("decisions").get(0).get("reason").asText());
+
+        JsonNode other = ask(new PolicyRequest("cross-2", "local", pod, List.of(sel("team-b", "private-net", "net1", null, null))));
+        assertFalse(other.get("allowed").asBoolean());
+        assertEquals("namespace-isolation", other.get("decisions").get(0).get("rule").asText());
+        String setting = "set netattach.policy.namespace-isolation.global-namespaces (NETATTACH_POLICY_NAMESPACE_ISOLATION_GLOBAL_NAMESPACES)"
+                + " to include \"team-b\", or turn namespace isolation off";
+        assertTrue(other.get("reason").asText().contains(setting), other.get("reason").asText());
+        assertTrue(auditOf("cross-2", 1).getFirst().value().get("data").get("reason").asText().contains(setting));
+        Poll.until("a NetworkAttachmentDenied Event naming the setting", WAIT, () -> server.getClient().v1().events().inNamespace("fresh").list().getItems()
+                .stream().anyMatch(e -> "NetworkAttachmentDenied".equals(e.getReason()) && "cross".equals(e.getInvolvedObject().getName())
+                        && e.getMessage().contains(setting)));
+    }
+
+    @Test
+    void aNadAnnotatedRequireRbacDeniesAServiceAccountWithoutABindingAndAllowsOneWithIt() throws Exception {
+        var unbound = new PodRef("default", "unbound-pod", "uid-unbound-1", null, Map.of());
+        JsonNode denied = ask(new PolicyRequest("unbound-1", "local", unbound, List.of(sel("default", "macvlan-conf", "net1", null, null))));
+        assertFalse(denied.get("allowed").asBoolean());
+        assertEquals("rbac", denied.get("decisions").get(0).get("rule").asText());
+        assertTrue(denied.get("reason").asText().contains("system:serviceaccount:default:default may not get")
+                && denied.get("reason").asText().contains("annotation policy.netattach.io/require-rbac: \"true\""), denied.get("reason").asText());
+
+        var bound = new PodRef("default", "bound-pod", "uid-bound-1", "restricted", Map.of());
+        JsonNode allowed = ask(new PolicyRequest("bound-1", "local", bound, List.of(sel("default", "macvlan-conf", "net1", null, null))));
+        assertTrue(allowed.get("allowed").asBoolean(), allowed.toString());
+        assertEquals("rbac", allowed.get("decisions").get(0).get("rule").asText());
+    }
+
+    @Test
+    void aNadMissingFromTheCacheIsAnsweredUnavailable() throws Exception {
+        var pod = new PodRef("fresh", "early", "uid-early-1", null, Map.of());
+        JsonNode d = ask(new PolicyRequest("early-1", "local", pod, List.of(sel("fresh", "not-created", "net1", null, null))));
+        assertFalse(d.get("allowed").asBoolean());
+        assertEquals("unavailable", d.get("decisions").get(0).get("rule").asText());
+        assertTrue(d.get("reason").asText().startsWith("fresh/not-created: policy unavailable: NetworkAttachmentDefinition fresh/not-created"
+                + " is not in policy-service's cache"), d.get("reason").asText());
+    }
+
+    @Test
     void otherNamespacesNetworkIsDeniedByNamespaceIsolation() throws Exception {
-        var pod = new PodRef("tenant-a", "web", "uid-iso-1", "app-sa", Map.of("app", "web"));
-        JsonNode d = ask(new PolicyRequest("iso-1", "local", pod, List.of(sel("default", "macvlan-conf", "net1", null, null))));
+        var pod = new PodRef("tenant-a", "web", "uid-iso-1", "restricted", Map.of("app", "web"));
+        JsonNode d = ask(new PolicyRequest("iso-1", "local", pod, List.of(sel("team-b", "private-net", "net1", null, null))));
         assertFalse(d.get("allowed").asBoolean());
         assertEquals("namespace-isolation", d.get("decisions").get(0).get("rule").asText());
         assertEquals("denied", auditOf("iso-1", 1).getFirst().value().get("data").get("outcome").asText());
@@ -306,7 +370,7 @@ class PolicyFlowTest {
 
     @Test
     void malformedRequestIsDeniedAsInvalidNamingTheField() throws Exception {
-        var pod = new PodRef("default", "bad-pod", "uid-bad-1", "app-sa", Map.of());
+        var pod = new PodRef("default", "bad-pod", "uid-bad-1", "restricted", Map.of());
         JsonNode d = ask(new PolicyRequest("bad-1", "local", pod, List.of(sel("default", "macvlan-conf", "this-name-is-too-long", null, null))));
         assertFalse(d.get("allowed").asBoolean());
         assertEquals("invalid-request", d.get("decisions").get(0).get("rule").asText());
@@ -317,9 +381,9 @@ class PolicyFlowTest {
     @Test
     void dryRunAnswersOverHttpWithoutAuditEvents() throws Exception {
         String body = """
-                {"requestId": "dry-1", "pod": {"namespace": "default", "name": "dry-pod", "uid": "uid-dry-1", "serviceAccount": "app-sa"},
+                {"requestId": "dry-1", "pod": {"namespace": "default", "name": "dry-pod", "uid": "uid-dry-1", "serviceAccount": "restricted"},
                  "selections": [{"namespace": "default", "name": "macvlan-conf", "interface": "net1"},
-                                {"namespace": "default", "name": "ipvlan-conf", "interface": "net2"}]}""";
+                                {"namespace": "default", "name": "bridge-conf", "interface": "net2"}]}""";
         String answer = given().contentType("application/json").body(body).post("/api/v1/decisions")
                 .then().statusCode(200).extract().asString();
         JsonNode d = json.readTree(answer);
@@ -330,7 +394,7 @@ class PolicyFlowTest {
 
         // Same pod, real request after the dry run: audit events of one key keep their order, so when the real
         // request's events have arrived, any dry-run event would have arrived before them.
-        ask(new PolicyRequest("real-after-dry-1", "local", new PodRef("default", "dry-pod", "uid-dry-1", "app-sa", Map.of()),
+        ask(new PolicyRequest("real-after-dry-1", "local", new PodRef("default", "dry-pod", "uid-dry-1", "restricted", Map.of()),
                 List.of(sel("default", "macvlan-conf", "net1", null, null))));
         auditOf("real-after-dry-1", 1);
         assertEquals(0, audit.await(r -> true, 0, Duration.ZERO).stream().filter(TopicReader.idStartsWith("dry-1/")).count());
@@ -356,7 +420,8 @@ class PolicyFlowTest {
     @Test
     void readinessReportsThePolicyCachesSyncedAndTheRequestConsumerPolling() {
         String body = given().get("/q/health/ready").then().statusCode(200).extract().asString();
-        assertTrue(body.contains("policy-caches") && body.replace(" ", "").contains("\"rbac\":\"true\""), body);
+        String compact = body.replace(" ", "");
+        assertTrue(body.contains("policy-caches") && compact.contains("\"rbac\":\"true\"") && compact.contains("\"networks\":\"true\""), body);
         assertEquals("UP", given().get("/q/health/ready").then().extract().path("checks.find { it.name == 'kafka-policy-requests' }.status"), body);
     }
 }

@@ -10,11 +10,18 @@ import io.fabric8.kubernetes.client.dsl.NonDeletingOperation;
 import io.netattach.policy.domain.AccessAnswer;
 import io.netattach.policy.domain.AccessQuestion;
 import io.netattach.policy.domain.AccessReview;
+import io.netattach.policy.domain.Decision;
+import io.netattach.policy.domain.DecisionCache;
+import io.netattach.policy.domain.NamespaceIsolation;
 import io.netattach.policy.domain.PodRef;
+import io.netattach.policy.domain.PolicyGate;
+import io.netattach.policy.domain.PolicyRequest;
 import io.netattach.policy.domain.Selection;
 import io.netattach.policy.domain.ServiceAccountAccess;
 import io.netattach.policy.domain.Verdict;
+import io.netattach.policy.domain.crd.AttachmentPolicies;
 import io.netattach.policy.domain.rbac.LocalAccessReview;
+import io.netattach.policy.kube.NetworkDefinitionInformer;
 import io.netattach.policy.kube.RbacInformers;
 import io.netattach.policy.kube.SubjectAccessReviews;
 import io.quarkus.test.junit.QuarkusTest;
@@ -25,19 +32,24 @@ import jakarta.inject.Inject;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * One matrix of RBAC questions, answered by the local evaluator (informer caches over RBAC objects stored in the mock
  * API server) and by the SubjectAccessReview evaluator (against the mock server's scripted SAR replies, which answer
  * from the same matrix and refuse any review whose user, groups or resource attributes are not the expected ones).
  * The SAR half therefore checks the request we send and how we read the reply, not the API server's RBAC engine.
+ * Then the seed's scenario through the gate, in both evaluators, with RBAC turned on either way a user turns it on.
  */
 @QuarkusTest
 @WithKubernetesTestServer(crud = true, setup = KubeSetup.class)
@@ -45,6 +57,7 @@ class RbacEvaluatorsAgreeTest {
     @KubernetesTestServer KubernetesServer server;
     @Inject RbacInformers informers;
     @Inject SubjectAccessReviews sar;
+    @Inject NetworkDefinitionInformer networks;
 
     record Case(String saNamespace, String sa, String verb, String nadNamespace, String nad, boolean allowed) {
         AccessQuestion question() {
@@ -53,14 +66,14 @@ class RbacEvaluatorsAgreeTest {
     }
 
     static final List<Case> MATRIX = List.of(
-            // the seed's Role (get/list, resourceNames [macvlan-conf]) bound to default/app-sa
-            new Case("default", "app-sa", "get", "default", "macvlan-conf", true),
-            new Case("default", "app-sa", "list", "default", "macvlan-conf", true),
-            new Case("default", "app-sa", "get", "default", "bridge-conf", false),
-            new Case("default", "app-sa", "get", "default", "ipvlan-conf", false),
-            new Case("default", "app-sa", "use", "default", "macvlan-conf", false),
+            // the seed's Role (get/list, resourceNames [macvlan-conf]) bound to default/restricted
+            new Case("default", "restricted", "get", "default", "macvlan-conf", true),
+            new Case("default", "restricted", "list", "default", "macvlan-conf", true),
+            new Case("default", "restricted", "get", "default", "bridge-conf", false),
+            new Case("default", "restricted", "get", "default", "ipvlan-conf", false),
+            new Case("default", "restricted", "use", "default", "macvlan-conf", false),
             new Case("default", "other-sa", "get", "default", "macvlan-conf", false),
-            new Case("rbac-other", "app-sa", "get", "default", "macvlan-conf", false),
+            new Case("rbac-other", "restricted", "get", "default", "macvlan-conf", false),
             // RoleBinding -> ClusterRole: only inside the binding's namespace
             new Case("rbac-x", "builder", "use", "rbac-x", "anything", true),
             new Case("rbac-x", "builder", "use", "rbac-w", "anything", false),
@@ -82,9 +95,9 @@ class RbacEvaluatorsAgreeTest {
         List<HasMetadata> objects = new ArrayList<>();
         objects.add(new RoleBuilder().withNewMetadata().withName("network-user").withNamespace("default").endMetadata()
                 .addNewRule().withApiGroups(group).withResources(nad).withVerbs("get", "list").withResourceNames("macvlan-conf").endRule().build());
-        objects.add(new RoleBindingBuilder().withNewMetadata().withName("network-user").withNamespace("default").endMetadata()
+        objects.add(new RoleBindingBuilder().withNewMetadata().withName("restricted-network-user").withNamespace("default").endMetadata()
                 .withNewRoleRef().withApiGroup("rbac.authorization.k8s.io").withKind("Role").withName("network-user").endRoleRef()
-                .withSubjects(new SubjectBuilder().withKind("ServiceAccount").withName("app-sa").withNamespace("default").build()).build());
+                .withSubjects(new SubjectBuilder().withKind("ServiceAccount").withName("restricted").withNamespace("default").build()).build());
         objects.add(new ClusterRoleBuilder().withNewMetadata().withName("nad-user").endMetadata()
                 .addNewRule().withApiGroups(group).withResources(nad).withVerbs("use").endRule().build());
         objects.add(new RoleBindingBuilder().withNewMetadata().withName("nad-users").withNamespace("rbac-x").endMetadata()
@@ -106,6 +119,13 @@ class RbacEvaluatorsAgreeTest {
                 .withNewRoleRef().withApiGroup("rbac.authorization.k8s.io").withKind("Role").withName("pods").endRoleRef()
                 .withSubjects(new SubjectBuilder().withKind("ServiceAccount").withName("app-sa").withNamespace("rbac-p").build()).build());
         for (HasMetadata o : objects) server.getClient().resource(o).createOr(NonDeletingOperation::update);
+        // the seed's NADs, with the gate turned on where a user turns it on per NAD: the annotation
+        KubeSetup.apply(server.getClient(), KubeSetup.nad("default", "macvlan-conf", "true"));
+        KubeSetup.apply(server.getClient(), KubeSetup.nad("default", "bridge-conf", "true"));
+        KubeSetup.apply(server.getClient(), KubeSetup.nad("default", "ipvlan-conf", null));
+        Poll.until("the NAD informer to hold the seed's NADs", Duration.ofSeconds(20), () -> networks.ready()
+                && networks.find("default", "macvlan-conf").isPresent() && networks.find("default", "bridge-conf").isPresent()
+                && networks.find("default", "ipvlan-conf").isPresent());
         KubeSetup.sarAnswers = RbacEvaluatorsAgreeTest::scripted;
         // The informers see the objects asynchronously: wait until every grant of the matrix is visible.
         LocalAccessReview local = new LocalAccessReview(informers);
@@ -148,15 +168,58 @@ class RbacEvaluatorsAgreeTest {
 
     @Test
     void seedRoleWithVerbGetAllowsOnlyMacvlanConfInBothEvaluators() {
-        PodRef pod = new PodRef("default", "multi-net-pod", "uid-seed", "app-sa", Map.of());
+        PodRef pod = new PodRef("default", "multi-net-pod", "uid-seed", "restricted", Map.of());
         for (AccessReview review : List.of(new LocalAccessReview(informers), sar)) {
-            var rule = new ServiceAccountAccess(true, "get", review);
+            var rule = new ServiceAccountAccess(true, "get", review, networks);
             assertInstanceOf(Verdict.Pass.class, rule.evaluate(pod, new Selection("default", "macvlan-conf", "net1", null, null, null)), review.name());
             for (String other : List.of("ipvlan-conf", "bridge-conf", "storage-network")) {
                 var v = assertInstanceOf(Verdict.Deny.class, rule.evaluate(pod, new Selection("default", other, "net1", null, null, null)), review.name() + " " + other);
                 assertEquals("rbac", v.rule());
             }
         }
+    }
+
+    /** The verb's default: a gate in the default install, with only how RBAC is turned on and the evaluator varied. */
+    private PolicyGate gate(boolean rbacEveryNetwork, AccessReview review) {
+        return new PolicyGate(new NamespaceIsolation(true, Set.of("default")), new ServiceAccountAccess(rbacEveryNetwork, "get", review, networks),
+                new AttachmentPolicies(false, false, null), false, new DecisionCache(Duration.ZERO, Clock.systemUTC()));
+    }
+
+    @Test
+    void seedScenarioHoldsInBothEvaluatorsWhetherTheSwitchOrTheNadsAnnotationTurnsRbacOn() {
+        var restricted = new PodRef("default", "restricted-pod", "uid-r", "restricted", Map.of());
+        var unbound = new PodRef("default", "other-pod", "uid-o", "other-sa", Map.of());
+        var macvlan = new Selection("default", "macvlan-conf", "net1", null, null, null);
+        var bridge = new Selection("default", "bridge-conf", "net2", null, null, null);
+        for (AccessReview review : List.of(new LocalAccessReview(informers), sar)) {
+            for (boolean everyNetwork : List.of(true, false)) {
+                String how = review.name() + (everyNetwork ? ", cluster-wide switch" : ", NAD annotation");
+                PolicyGate gate = gate(everyNetwork, review);
+                List<Decision> d = gate.decide(new PolicyRequest("seed", "local", restricted, List.of(macvlan, bridge))).decisions();
+                assertTrue(d.get(0).allowed(), how + ": " + d.get(0).reason());
+                assertEquals("rbac", d.get(0).rule(), how);
+                assertFalse(d.get(1).allowed(), how);
+                assertEquals("rbac", d.get(1).rule(), how);
+                assertEquals(everyNetwork ? "cluster-wide" : "nad-annotation", d.get(1).inputs().get("rbacRequiredBy"), how);
+                Decision other = gate.decide(new PolicyRequest("unbound", "local", unbound, List.of(macvlan))).decisions().getFirst();
+                assertFalse(other.allowed(), how + ": a service account with no binding");
+                assertEquals("rbac", other.rule(), how);
+            }
+        }
+    }
+
+    @Test
+    void aNadThatDoesNotRequireRbacCostsNoSubjectAccessReview() {
+        var pod = new PodRef("default", "restricted-pod", "uid-r", "restricted", Map.of());
+        PolicyGate gate = gate(false, sar);
+        int before = KubeSetup.SAR_REQUESTS.get();
+        Decision open = gate.decide(new PolicyRequest("open", "local", pod, List.of(new Selection("default", "ipvlan-conf", "net1", null, null, null))))
+                .decisions().getFirst();
+        assertTrue(open.allowed(), open.reason());
+        assertEquals("namespace-isolation", open.rule());
+        assertEquals(before, KubeSetup.SAR_REQUESTS.get(), "no SubjectAccessReview for a NAD without the annotation");
+        gate.decide(new PolicyRequest("annotated", "local", pod, List.of(new Selection("default", "macvlan-conf", "net1", null, null, null))));
+        assertEquals(before + 1, KubeSetup.SAR_REQUESTS.get(), "one for the annotated NAD");
     }
 
     @Test

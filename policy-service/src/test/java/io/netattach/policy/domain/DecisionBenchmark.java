@@ -63,7 +63,9 @@ public final class DecisionBenchmark {
             @Override public Map<String, String> namespaceLabels(String ns) { return Map.of(); }
         };
         for (Duration ttl : List.of(Duration.ZERO, Duration.ofSeconds(5))) {
-            PolicyGate gate = new PolicyGate(new NamespaceIsolation(true, Set.of()), new ServiceAccountAccess(true, "use", new LocalAccessReview(rbac)),
+            // RBAC on every NAD (the cluster-wide switch), so every network costs an evaluation
+            PolicyGate gate = new PolicyGate(new NamespaceIsolation(true, Set.of()),
+                    new ServiceAccountAccess(true, "use", new LocalAccessReview(rbac), new InMemoryNetworks()),
                     new AttachmentPolicies(true, false, source), false, new DecisionCache(ttl, Clock.systemUTC()));
             int allowed = 0;
             long start = 0;

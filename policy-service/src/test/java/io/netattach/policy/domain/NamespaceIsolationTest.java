@@ -25,6 +25,16 @@ class NamespaceIsolationTest {
     }
 
     @Test
+    void denialNamesTheSettingAndItsEnvironmentVariableThatWouldAllowIt() {
+        var v = assertInstanceOf(Verdict.Deny.class, new NamespaceIsolation(true, Set.of("default")).evaluate(pod("team-a", "p"), net("team-b", "x")));
+        assertTrue(v.reason().contains("the global namespaces [default]; to allow it, set netattach.policy.namespace-isolation.global-namespaces "
+                + "(NETATTACH_POLICY_NAMESPACE_ISOLATION_GLOBAL_NAMESPACES) to include \"team-b\", or turn namespace isolation off "
+                + "(netattach.policy.namespace-isolation.enabled=false)"), v.reason());
+        var none = assertInstanceOf(Verdict.Deny.class, new NamespaceIsolation(true, Set.of()).evaluate(pod("team-a", "p"), net("default", "x")));
+        assertTrue(none.reason().contains("global namespaces (none)"), none.reason());
+    }
+
+    @Test
     void allowsNetworkInAGlobalNamespace() {
         var v = new NamespaceIsolation(true, Set.of("default")).evaluate(pod("team-a", "p"), net("default", "macvlan-conf"));
         assertInstanceOf(Verdict.Pass.class, v);

@@ -1,6 +1,7 @@
 package io.netattach.policy.kube;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -55,8 +56,13 @@ class ApiServerUnreachableTest {
         client.close();
     }
 
+    /** RBAC required for every NAD (the cluster-wide switch): no NAD is read. */
     private PolicyGate gate(io.netattach.policy.domain.AccessReview review, PolicyInformers policies, boolean failOpen) {
-        return new PolicyGate(new NamespaceIsolation(true, Set.of()), new ServiceAccountAccess(true, "get", review),
+        return gate(new ServiceAccountAccess(true, "get", review, new NetworkDefinitionInformer(client)), policies, failOpen);
+    }
+
+    private PolicyGate gate(ServiceAccountAccess rbac, PolicyInformers policies, boolean failOpen) {
+        return new PolicyGate(new NamespaceIsolation(true, Set.of()), rbac,
                 new AttachmentPolicies(policies != null, false, policies), failOpen, new DecisionCache(Duration.ofMinutes(1), Clock.systemUTC()));
     }
 
@@ -88,6 +94,20 @@ class ApiServerUnreachableTest {
         }
     }
 
+    @Test
+    void anUnsyncedNadInformerDeniesWithPolicyUnavailable() {
+        var networks = new NetworkDefinitionInformer(client);
+        networks.start();
+        try {
+            PolicyDecision d = gate(new ServiceAccountAccess(false, "get", new SubjectAccessReviews(client), networks), null, false).decide(request);
+            assertFalse(d.allowed());
+            assertEquals(Decision.UNAVAILABLE, d.decisions().getFirst().rule());
+            assertTrue(d.reason().contains("NetworkAttachmentDefinition cache is not synced"), d.reason());
+        } finally {
+            networks.close();
+        }
+    }
+
     /**
      * The API server comes up after policy-service (or was restarting): the informers keep trying and decisions
      * stop being "policy unavailable" by themselves, without a restart (fabric8's default gives up for good).
@@ -96,25 +116,42 @@ class ApiServerUnreachableTest {
     void informersThatCouldNotListRecoverOnceTheApiServerAnswers() throws Exception {
         var rbac = new RbacInformers(client);
         var policies = new PolicyInformers(client, new ObjectMapper());
+        var networks = new NetworkDefinitionInformer(client);
         rbac.start();
         policies.start();
+        networks.start();
         var server = new io.fabric8.kubernetes.client.server.mock.KubernetesMockServer(new io.fabric8.mockwebserver.Context(),
                 new io.fabric8.mockwebserver.MockWebServer(), new java.util.HashMap<>(),
                 new io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher(List.of()), false);
         try {
-            assertFalse(rbac.ready() || policies.ready());
+            assertFalse(rbac.ready() || policies.ready() || networks.ready());
             server.init(java.net.InetAddress.getByName("127.0.0.1"), port);
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (!(rbac.ready() && policies.ready())) {
+            while (!(rbac.ready() && policies.ready() && networks.ready())) {
                 if (System.nanoTime() > deadline) org.junit.jupiter.api.Assertions.fail("informers not ready 60 s after the API server appeared");
                 Thread.sleep(100);
             }
             PolicyDecision d = gate(new LocalAccessReview(rbac), policies, false).decide(request);
             assertFalse(d.allowed(), "no Role grants app-sa anything");
             assertEquals("rbac", d.decisions().getFirst().rule(), "an RBAC answer now, not 'unavailable': " + d);
+
+            // the NAD informer is live too: a NAD annotated require-rbac applies RBAC with the switch off
+            client.genericKubernetesResources(NetworkDefinitionInformer.NAD).inNamespace("default").resource(new GenericKubernetesResourceBuilder()
+                    .withApiVersion("k8s.cni.cncf.io/v1").withKind("NetworkAttachmentDefinition")
+                    .withNewMetadata().withNamespace("default").withName("macvlan-conf")
+                    .withAnnotations(Map.of("policy.netattach.io/require-rbac", "true")).endMetadata().build()).create();
+            while (networks.find("default", "macvlan-conf").isEmpty()) {
+                if (System.nanoTime() > deadline) org.junit.jupiter.api.Assertions.fail("the NAD informer did not see the NAD");
+                Thread.sleep(50);
+            }
+            Decision annotated = gate(new ServiceAccountAccess(false, "get", new LocalAccessReview(rbac), networks), policies, false)
+                    .decide(request).decisions().getFirst();
+            assertEquals("rbac", annotated.rule(), annotated.reason());
+            assertEquals("nad-annotation", annotated.inputs().get("rbacRequiredBy"));
         } finally {
             rbac.close();
             policies.close();
+            networks.close();
             server.destroy();
         }
     }
