@@ -144,18 +144,29 @@ class LeastPrivilegeRbacTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("variants")
-    void ipamServiceAndNodeWorkerHaveNoRbacAndNoApiToken(RenderedManifests rendered) {
-        for (String sa : List.of("ipam-service", "node-worker")) {
-            if (rendered.find(ServiceAccount.class, sa).isEmpty()) continue;
-            assertEquals(Set.of(), clusterRolesOf(rendered, sa), sa + " has cluster roles");
-            assertTrue(rendered.all(RoleBinding.class).stream().flatMap(b -> b.getSubjects().stream()).noneMatch(s -> sa.equals(s.getName())),
-                    sa + " has a RoleBinding");
-            assertEquals(Boolean.FALSE, rendered.get(ServiceAccount.class, sa).getAutomountServiceAccountToken(), sa);
-        }
+    void ipamServiceHasNoRbacAndNoApiToken(RenderedManifests rendered) {
+        String sa = "ipam-service";
+        if (rendered.find(ServiceAccount.class, sa).isEmpty()) return;
+        assertEquals(Set.of(), clusterRolesOf(rendered, sa), sa + " has cluster roles");
+        assertTrue(rendered.all(RoleBinding.class).stream().flatMap(b -> b.getSubjects().stream()).noneMatch(s -> sa.equals(s.getName())),
+                sa + " has a RoleBinding");
+        assertEquals(Boolean.FALSE, rendered.get(ServiceAccount.class, sa).getAutomountServiceAccountToken(), sa);
         rendered.find(Deployment.class, "ipam-service").ifPresent(d ->
                 assertEquals(Boolean.FALSE, d.getSpec().getTemplate().getSpec().getAutomountServiceAccountToken(), "ipam-service pods"));
-        rendered.find(DaemonSet.class, "node-worker").ifPresent(d ->
-                assertEquals(Boolean.FALSE, d.getSpec().getTemplate().getSpec().getAutomountServiceAccountToken(), "node-worker pods"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("variants")
+    void nodeWorkerMayOnlyGetPodsAndHasNoRoleBinding(RenderedManifests rendered) {
+        if (rendered.find(ServiceAccount.class, "node-worker").isEmpty()) return;
+        assertEquals(Set.of("netattach-node-worker"), clusterRolesOf(rendered, "node-worker"));
+        assertEquals(Set.of("/pods:get"), grants(rendered.get(ClusterRole.class, "netattach-node-worker").getRules()));
+        assertTrue(rendered.all(RoleBinding.class).stream().flatMap(b -> b.getSubjects().stream()).noneMatch(s -> "node-worker".equals(s.getName())),
+                "node-worker has a RoleBinding");
+        rendered.find(DaemonSet.class, "node-worker").ifPresent(d -> assertTrue(
+                !Boolean.FALSE.equals(d.getSpec().getTemplate().getSpec().getAutomountServiceAccountToken())
+                        && !Boolean.FALSE.equals(rendered.get(ServiceAccount.class, "node-worker").getAutomountServiceAccountToken()),
+                "node-worker pods get an API token, to read the pod of each sandbox"));
     }
 
     @ParameterizedTest(name = "{0}")

@@ -161,8 +161,13 @@ public final class CommandConsumer implements AutoCloseable {
                 yield r;
             }
             case Commands.Detach d -> pods.detach(d);
-            default -> throw new IllegalStateException("unexpected command " + cmd.command());
+            case Commands.Blocked b -> {
+                pods.block(b); // no answer: nobody waits for one
+                LOG.infof("%s %s: attach-service will not attach it (%s): %s", b.requestId(), b.pod().subject(), b.reason(), b.message());
+                yield null;
+            }
         };
+        if (result == null) return;
         // waiting for the sandbox: answered "pending" only if it is still waiting after a moment (PendingAnswers)
         if (result.pending() && pendingAnswers.hold(result)) return;
         publish(result);

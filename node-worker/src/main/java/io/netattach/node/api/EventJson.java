@@ -9,6 +9,7 @@ import io.netattach.node.domain.AttachmentRequest;
 import io.netattach.node.domain.Commands;
 import io.netattach.node.domain.InterfaceReport;
 import io.netattach.node.domain.PodRef;
+import io.netattach.node.domain.PrimaryNetwork;
 import io.netattach.node.domain.RouteRequest;
 
 import java.time.OffsetDateTime;
@@ -20,7 +21,7 @@ import java.util.Map;
 
 /** CloudEvents (structured JSON) in and out, per docs/asyncapi.yaml: node commands, results, sandbox, inventory. */
 public final class EventJson {
-    public static final String ATTACH = "io.netattach.node.attach", DETACH = "io.netattach.node.detach",
+    public static final String ATTACH = "io.netattach.node.attach", DETACH = "io.netattach.node.detach", BLOCKED = "io.netattach.node.blocked",
             RESULT = "io.netattach.node.result", SANDBOX = "io.netattach.node.sandbox", INVENTORY = "io.netattach.node.inventory";
 
     private final ObjectMapper json;
@@ -36,7 +37,7 @@ public final class EventJson {
     public ObjectMapper mapper() { return json; }
 
     /** A parsed command: the CloudEvent type and the domain command. */
-    public record Command(String type, Object command) {}
+    public record Command(String type, Commands.Command command) {}
 
     public Command parseCommand(String value) throws Exception {
         JsonNode ev = json.readTree(value);
@@ -59,7 +60,10 @@ public final class EventJson {
                 List<String> names = ifs == null || ifs.isNull() ? null : json.convertValue(ifs, new TypeReference<List<String>>() {});
                 yield new Command(type, new Commands.Detach(requestId, nodeName, pod, names));
             }
-            default -> throw new IllegalArgumentException("type \"" + type + "\" is not a node command (expected " + ATTACH + " or " + DETACH + ")");
+            case BLOCKED -> new Command(type, new Commands.Blocked(requestId, nodeName, pod,
+                    data.hasNonNull("network") ? text(data, "network", "data.network") : null, text(data, "reason", "data.reason"),
+                    text(data, "message", "data.message"), data.path("definitive").asBoolean(false)));
+            default -> throw new IllegalArgumentException("type \"" + type + "\" is not a node command (expected " + ATTACH + ", " + DETACH + " or " + BLOCKED + ")");
         };
     }
 
@@ -148,9 +152,23 @@ public final class EventJson {
         d.set("interfaces", interfaces(r.interfaces()));
         if (r.errorReason() == null) d.putNull("error");
         else d.putObject("error").put("reason", r.errorReason()).put("message", r.errorMessage());
+        if (r.containerId() != null) d.put("containerId", r.containerId());
+        if (r.primary() != null) d.set("primary", primary(r.primary()));
         return envelope(r.requestId() + (r.pending() ? "/pending" : "/result"), RESULT, r.pod().subject(), d).toString();
     }
 
+    private ObjectNode primary(PrimaryNetwork p) {
+        ObjectNode n = json.createObjectNode();
+        n.put("name", p.name());
+        n.put("interface", p.iface());
+        n.put("mac", p.mac());
+        ArrayNode ips = n.putArray("ips");
+        p.ips().forEach(ips::add);
+        n.set("dns", json.valueToTree(p.dns()));
+        return n;
+    }
+
+    /** {@code event}: added, removed (diagnostics), or waiting (the sandbox waits with none of the pod's networks in it). */
     public String sandbox(Commands.Sandbox sb, String event) {
         ObjectNode d = json.createObjectNode();
         d.put("node", node);

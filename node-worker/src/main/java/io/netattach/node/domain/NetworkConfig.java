@@ -10,9 +10,9 @@ public sealed interface NetworkConfig {
     /** macvlan: master "" = the node's default-route interface; mode "" = bridge; mtu 0 = inherit. */
     record Macvlan(String master, String mode, int mtu) implements NetworkConfig {}
 
-    /** bridge: bridge "" = cni0; isDefaultGateway implies isGateway. */
+    /** bridge: bridge "" = cni0; isDefaultGateway implies isGateway; ipMasq is read to be refused natively. */
     record Bridge(String bridge, boolean isGateway, boolean isDefaultGateway, boolean hairpinMode, boolean promiscMode,
-                  int vlan, int mtu) implements NetworkConfig {}
+                  int vlan, int mtu, boolean ipMasq) implements NetworkConfig {}
 
     /** ipvlan: master "" = default-route interface; mode "" = l2. */
     record Ipvlan(String master, String mode, int mtu) implements NetworkConfig {}
@@ -33,7 +33,7 @@ public sealed interface NetworkConfig {
         return switch (type) {
             case "macvlan" -> new Macvlan(str(c, "master", ""), str(c, "mode", ""), num(c, "mtu", 0));
             case "bridge" -> new Bridge(str(c, "bridge", "cni0"), bool(c, "isGateway") || bool(c, "isDefaultGateway"),
-                    bool(c, "isDefaultGateway"), bool(c, "hairpinMode"), bool(c, "promiscMode"), num(c, "vlan", 0), num(c, "mtu", 0));
+                    bool(c, "isDefaultGateway"), bool(c, "hairpinMode"), bool(c, "promiscMode"), num(c, "vlan", 0), num(c, "mtu", 0), bool(c, "ipMasq"));
             case "ipvlan" -> new Ipvlan(str(c, "master", ""), str(c, "mode", ""), num(c, "mtu", 0));
             case "vlan" -> {
                 if (!c.containsKey("vlanId")) throw new IllegalArgumentException("cniConfig.vlanId is required for type vlan");

@@ -1,9 +1,7 @@
 package io.netattach.node.kafka;
 
-import io.quarkus.runtime.StartupEvent;
 import io.smallrye.common.annotation.Identifier;
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -18,9 +16,10 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Creates the Kafka topics this service reads or writes, before any channel starts. The broker runs with
- * auto-creation off, so a topic exists only because a service declared it here with its partition count.
- * Creating a topic that exists is a no-op, so every replica and every restart may run this.
+ * Creates the Kafka topics this service reads or writes. The broker runs with auto-creation off, so a topic exists
+ * only because a service declared it here with its partition count. Creating a topic that exists is a no-op, so
+ * every replica and every restart may run this. node-worker calls it from its Kafka link, which retries until the
+ * broker answers: the node's CNI path must not wait for Kafka at start.
  */
 @ApplicationScoped
 public class TopicBootstrap {
@@ -33,7 +32,7 @@ public class TopicBootstrap {
     @ConfigProperty(name = "netattach.kafka.topic-suffix") java.util.Optional<String> suffix;
     @ConfigProperty(name = "netattach.kafka.replication-factor", defaultValue = "1") short replication;
 
-    void onStart(@Observes @jakarta.annotation.Priority(1) StartupEvent ev) throws InterruptedException {
+    public void ensureTopics() throws InterruptedException {
         List<NewTopic> wanted = topics.stream().map(this::parse).toList();
         try (Admin admin = Admin.create(KafkaSettings.merged(brokerConfig, Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
                 AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30_000)))) {

@@ -142,9 +142,33 @@ public final class PodInterfaces implements InterfaceBackend {
                 case NetworkConfig.Bridge b -> { if (b.vlan() > 4094) throw new IllegalArgumentException("cniConfig.vlan " + b.vlan() + ": expected 0..4094"); }
                 default -> { }
             }
+            if (config instanceof NetworkConfig.Bridge b && b.isGateway()) gws = bridgeGateways(ips, gws);
             return new Plan(r.iface(), mac, ips, gws, routes, config);
         } catch (IllegalArgumentException e) {
             throw new AttachException("Invalid", "network " + r.network() + " interface " + r.iface() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * As the bridge plugin (calcGateways): with isGateway, an address family IPAM gave no gateway for gets the
+     * first address of the subnet of its first address.
+     */
+    private static List<InetAddress> bridgeGateways(List<IpPrefix> ips, List<InetAddress> gws) {
+        List<InetAddress> out = new ArrayList<>(gws);
+        for (boolean v4 : new boolean[] {true, false}) {
+            if (out.stream().anyMatch(g -> (g instanceof java.net.Inet4Address) == v4)) continue;
+            ips.stream().filter(ip -> ip.v4() == v4).findFirst().ifPresent(ip -> out.add(firstAddress(ip)));
+        }
+        return out;
+    }
+
+    private static InetAddress firstAddress(IpPrefix ip) {
+        byte[] b = ip.network().address().getAddress();
+        b[b.length - 1] |= 1;
+        try {
+            return InetAddress.getByAddress(b);
+        } catch (java.net.UnknownHostException e) {
+            throw new IllegalStateException(e);
         }
     }
 
@@ -167,6 +191,12 @@ public final class PodInterfaces implements InterfaceBackend {
             boolean delegate = plan.config() instanceof NetworkConfig.Delegated || delegateTypes.contains(type);
             String marker = marker(pod, r);
             if (noNetns != null) throw noNetns;
+            if (!delegate && plan.config() instanceof NetworkConfig.Bridge b && b.ipMasq()) {
+                // masquerading is an iptables/nftables rule on the node, which node-worker does not write
+                throw new AttachException("Invalid", "network " + r.network() + " interface " + r.iface() + ": cniConfig.ipMasq true is not made by "
+                        + "node-worker (it writes no iptables/nftables rules): leave ipMasq out, or add bridge to netattach.node.delegate-types "
+                        + "to run the bridge plugin");
+            }
             Lower lower = delegate ? null : lower(plan.config());
             if (lower != null) return attachLower(plan, lower, r, pod, pns, pending, marker, netnsPath);
             NetlinkSocket ps = pending.get();
@@ -483,7 +513,7 @@ public final class PodInterfaces implements InterfaceBackend {
         Routes routes = new Routes(ps);
         List<Route> defaults = new ArrayList<>();
         for (Route rt : plan.routes()) {
-            if (rt.isDefault() && !r.defaultRoute()) continue;
+            if (rt.isDefault() && !wantsDefault(plan, r)) continue;
             // As the reference plugins (ipam.ConfigureIface; checked against /usr/lib/cni/macvlan with static
             // IPAM): a route without gw goes via the gateway of its family, on-link only if there is none.
             InetAddress gw = rt.gateway() != null ? rt.gateway() : gatewayOf(plan, rt.dst().v4());
@@ -499,7 +529,7 @@ public final class PodInterfaces implements InterfaceBackend {
             replaceDefault(routes, route, rb);
             if (route.dst().v4()) defaultV4 = true; else defaultV6 = true;
         }
-        if (r.defaultRoute()) {
+        if (wantsDefault(plan, r)) {
             for (InetAddress gw : plan.gateways()) {
                 boolean v4 = gw instanceof java.net.Inet4Address;
                 if (v4 ? defaultV4 : defaultV6) continue;
@@ -509,6 +539,11 @@ public final class PodInterfaces implements InterfaceBackend {
             }
         }
         return addresses;
+    }
+
+    /** The pod's default route goes here: the selection's default-route, or a bridge with isDefaultGateway (as the bridge plugin). */
+    private static boolean wantsDefault(Plan plan, AttachmentRequest r) {
+        return r.defaultRoute() || plan.config() instanceof NetworkConfig.Bridge b && b.isDefaultGateway();
     }
 
     private static InetAddress gatewayOf(Plan plan, boolean v4) {

@@ -5,7 +5,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netattach.node.lab.NetnsLab;
 import io.quarkus.test.common.QuarkusTestResource;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
 import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
+import io.restassured.RestAssured;
+import jakarta.inject.Inject;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -45,8 +50,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * runtime would (CNI_* environment, config on stdin), results and sandbox events on netattach.node.results.
  */
 @QuarkusTest
+@WithKubernetesTestServer(crud = true)
 @QuarkusTestResource(value = NodeNamespaces.class, restrictToAnnotatedClass = true)
 class NodeWorkerTest {
+    static final String NETWORKS = "k8s.v1.cni.cncf.io/networks";
+    @Inject KubernetesClient kube;
     private static final ObjectMapper JSON = new ObjectMapper();
     private NetnsLab lab;
     private KafkaProducer<String, String> producer;
@@ -96,7 +104,11 @@ class NodeWorkerTest {
     }
 
     private RecordMetadata send(String key, ObjectNode event) throws Exception {
-        String schema = event.get("type").asText().endsWith("attach") ? "NodeAttachData" : "NodeDetachData";
+        String schema = switch (event.get("type").asText()) {
+            case "io.netattach.node.attach" -> "NodeAttachData";
+            case "io.netattach.node.blocked" -> "NodeBlockedData";
+            default -> "NodeDetachData";
+        };
         assertEquals(List.of(), Contract.checkEvent(event, schema), "the command this test sends follows the contract");
         return producer.send(new ProducerRecord<>("netattach.node.commands" + suffix, key, event.toString())).get();
     }
@@ -106,7 +118,7 @@ class NodeWorkerTest {
         ObjectNode d = ev.putObject("data");
         d.put("requestId", requestId);
         d.put("node", nodeName);
-        d.putObject("pod").put("namespace", "default").put("name", "web").put("uid", uid);
+        d.putObject("pod").put("namespace", "default").put("name", podName(uid)).put("uid", uid);
         ObjectNode a = d.putArray("attachments").addObject();
         a.put("network", "default/macvlan-conf");
         a.put("interface", iface);
@@ -129,14 +141,33 @@ class NodeWorkerTest {
 
     private record Exec(int exit, String stdout) {}
 
-    /** Runs the shim as a container runtime does: executable path, CNI_* environment, config on stdin. */
+    /** The pod a test's sandbox is for, in the API server, which gives it its UID; networks null = it asks for none. */
+    private String pod(String networks) {
+        String name = "web-" + UUID.randomUUID().toString().substring(0, 8);
+        var meta = new PodBuilder().withNewMetadata().withNamespace("default").withName(name);
+        if (networks != null) meta.addToAnnotations(NETWORKS, networks);
+        String uid = kube.pods().inNamespace("default").resource(meta.endMetadata().withNewSpec().withNodeName(node)
+                .addNewContainer().withName("app").withImage("nicolaka/netshoot").endContainer().endSpec().build()).create().getMetadata().getUid();
+        names.put(uid, name);
+        return uid;
+    }
+
+    private final Map<String, String> names = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private String podName(String uid) { return names.get(uid); }
+
     private Exec shim(String command, String netns, String uid, String config) throws Exception {
+        return shim(command, netns, uid, "c0ffee" + uid, config);
+    }
+
+    /** Runs the shim as a container runtime does: executable path, CNI_* environment, config on stdin. */
+    private Exec shim(String command, String netns, String uid, String containerId, String config) throws Exception {
         // the executable node-worker's build makes from src/main/shim/netattach-shim.c
         ProcessBuilder pb = new ProcessBuilder(Path.of("target/netattach-shim").toAbsolutePath().toString());
         pb.environment().clear();
-        pb.environment().putAll(Map.of("CNI_COMMAND", command, "CNI_CONTAINERID", "c0ffee" + uid, "CNI_NETNS", netns,
+        pb.environment().putAll(Map.of("CNI_COMMAND", command, "CNI_CONTAINERID", containerId, "CNI_NETNS", netns,
                 "CNI_IFNAME", "eth0", "CNI_PATH", "/usr/lib/cni",
-                "CNI_ARGS", "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web;K8S_POD_INFRA_CONTAINER_ID=c0ffee;K8S_POD_UID=" + uid,
+                "CNI_ARGS", "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=" + podName(uid) + ";K8S_POD_INFRA_CONTAINER_ID=" + containerId + ";K8S_POD_UID=" + uid,
                 "PATH", "/usr/bin:/bin"));
         Process p = pb.start();
         p.getOutputStream().write(config.getBytes(StandardCharsets.UTF_8));
@@ -148,7 +179,7 @@ class NodeWorkerTest {
     private String chainedConfig(String version) {
         return """
                 {"cniVersion":"%s","name":"k8s-pod-network","type":"netattach-shim","socketPath":"%s",
-                 "prevResult":{"cniVersion":"%s","interfaces":[{"name":"eth0","sandbox":"/var/run/netns/x"}],
+                 "prevResult":{"cniVersion":"%s","interfaces":[{"name":"eth0","mac":"0a:58:0a:f4:01:05","sandbox":"/var/run/netns/x"}],
                                "ips":[{"address":"10.244.1.5/24","gateway":"10.244.1.1","interface":0}]}}
                 """.formatted(version, socket, version);
     }
@@ -176,9 +207,9 @@ class NodeWorkerTest {
     }
 
     @Test
-    void attachWaitsForTheSandboxThenTheShimAddMakesItAndDelRemovesIt() throws Exception {
+    void anAttachWaitsForTheSandboxAndTheAddReturnsWithTheInterfaceInPlaceAndInItsResult() throws Exception {
         String podNs = lab.netns("pod");
-        String uid = UUID.randomUUID().toString();
+        String uid = pod("macvlan-conf");
         String requestId = "attach/local/" + uid;
         send(node, attach(requestId, node, uid, "net1", "02:50:00:00:00:05", "10.50.0.5/24", "fd50::5/64"));
 
@@ -193,8 +224,14 @@ class NodeWorkerTest {
         assertEquals(0, add.exit(), add.stdout());
         JsonNode printed = JSON.readTree(add.stdout());
         assertEquals("1.0.0", printed.get("cniVersion").asText());
-        assertEquals("10.244.1.5/24", printed.at("/ips/0/address").asText(), "prevResult passes through");
-        assertEquals("eth0", printed.at("/interfaces/0/name").asText());
+        assertEquals("eth0", printed.at("/interfaces/0/name").asText(), "prevResult first, unchanged");
+        assertEquals("10.244.1.5/24", printed.at("/ips/0/address").asText());
+        assertEquals("net1", printed.at("/interfaces/1/name").asText(), "then what netattach made");
+        assertEquals("02:50:00:00:00:05", printed.at("/interfaces/1/mac").asText());
+        assertEquals(NetnsLab.path(podNs), printed.at("/interfaces/1/sandbox").asText());
+        List<String> added = new ArrayList<>();
+        for (JsonNode ip : printed.get("ips")) if (ip.path("interface").asInt() == 1) added.add(ip.path("address").asText());
+        assertEquals(List.of("10.50.0.5/24", "fd50::5/64"), added, "net1's addresses, pointing at it");
 
         // the interface is in place when the shim returns
         JsonNode link = NetnsLab.ipJson(podNs, "link", "show", "net1").get(0);
@@ -212,6 +249,12 @@ class NodeWorkerTest {
         assertTrue(result.at("/data/ok").asBoolean(), result.toString());
         assertFalse(result.at("/data/pending").asBoolean());
         assertEquals(NetnsLab.path(podNs), result.at("/data/sandbox").asText());
+        assertEquals("c0ffee" + uid, result.at("/data/containerId").asText());
+        JsonNode primary = result.at("/data/primary");
+        assertEquals("k8s-pod-network", primary.path("name").asText(), "the cluster network, from the chain's prevResult");
+        assertEquals("eth0", primary.path("interface").asText());
+        assertEquals("0a:58:0a:f4:01:05", primary.path("mac").asText());
+        assertEquals("10.244.1.5/24", primary.path("ips").get(0).asText());
         JsonNode iface = result.at("/data/interfaces/0");
         assertEquals("net1", iface.get("interface").asText());
         assertEquals("default/macvlan-conf", iface.get("network").asText());
@@ -222,7 +265,7 @@ class NodeWorkerTest {
         assertTrue(ips.contains("10.50.0.5/24") && ips.size() == 2, ips.toString());
         assertTrue(iface.get("error").isNull());
 
-        // CHECK succeeds for a registered sandbox
+        // CHECK: the sandbox is as made
         assertEquals(0, shim("CHECK", NetnsLab.path(podNs), uid, chainedConfig("1.0.0")).exit());
 
         // a redelivered attach is a success without change
@@ -233,12 +276,42 @@ class NodeWorkerTest {
         assertTrue(second.at("/data/ok").asBoolean(), second.toString());
         assertEquals(index, NetnsLab.ipJson(podNs, "link", "show", "net1").get(0).get("ifindex").asInt());
 
+        // CHECK names what differs from what was attached
+        NetnsLab.run("ip", "-n", podNs, "addr", "del", "fd50::5/64", "dev", "net1");
+        Exec check = shim("CHECK", NetnsLab.path(podNs), uid, chainedConfig("1.0.0"));
+        assertEquals(1, check.exit(), check.stdout());
+        JsonNode checkErr = JSON.readTree(check.stdout());
+        assertEquals(102, checkErr.get("code").asInt());
+        assertTrue(checkErr.get("msg").asText().contains("net1 (default/macvlan-conf) has addresses [10.50.0.5/24]"), checkErr.toString());
+
         Exec del = shim("DEL", NetnsLab.path(podNs), uid, chainedConfig("1.0.0"));
         assertEquals(0, del.exit(), del.stdout());
         assertEquals(List.of("lo"), NetnsLab.linkNames(podNs));
         await("sandbox removed", e -> e.path("type").asText().equals("io.netattach.node.sandbox")
                 && e.at("/data/pod/uid").asText().equals(uid) && e.at("/data/event").asText().equals("removed"));
         assertEquals(0, shim("DEL", NetnsLab.path(podNs), uid, chainedConfig("1.0.0")).exit(), "DEL twice is success");
+        assertEquals(0, shim("DEL", "/var/run/netns/na-gone-" + uid, uid, chainedConfig("1.0.0")).exit(), "DEL of a namespace that is gone is success");
+    }
+
+    @Test
+    void aPodThatAsksForNoNetworkPassesAtOnceAndCanBeHotPluggedLater() throws Exception {
+        String podNs = lab.netns("pod");
+        String uid = pod(null);
+        double before = adds("no-networks");
+        Exec add = shim("ADD", NetnsLab.path(podNs), uid, chainedConfig("1.1.0"));
+        assertEquals(0, add.exit(), add.stdout());
+        assertEquals(((ObjectNode) JSON.readTree(chainedConfig("1.1.0")).get("prevResult")).put("cniVersion", "1.1.0"), JSON.readTree(add.stdout()),
+                "the chain's result, unchanged");
+        assertEquals(before + 1, adds("no-networks"), "answered from the pod's annotation, without waiting for an attach");
+
+        // hot-plug: the sandbox is known, so an attach runs at once
+        String hotId = "attach/local/" + uid + "/hot";
+        send(node, attach(hotId, node, uid, "net2", null, "10.50.0.8/24"));
+        JsonNode hot = await("hot-plug result", e -> e.path("id").asText().equals(hotId + "/result"));
+        assertTrue(hot.at("/data/ok").asBoolean(), hot.toString());
+        assertTrue(NetnsLab.linkNames(podNs).contains("net2"));
+        shim("DEL", NetnsLab.path(podNs), uid, chainedConfig("1.1.0"));
+        assertEquals(List.of("lo"), NetnsLab.linkNames(podNs));
     }
 
     @Test
@@ -248,7 +321,7 @@ class NodeWorkerTest {
         String other = Stream.iterate(0, i -> i + 1).map(i -> "other-node-" + i)
                 .filter(n -> CommandConsumer.partitionOf(n, partitions) == mine).findFirst().orElseThrow();
         String podNs = lab.netns("pod");
-        String uid = UUID.randomUUID().toString();
+        String uid = pod(null);
         assertEquals(0, shim("ADD", NetnsLab.path(podNs), uid, chainedConfig("1.1.0")).exit());
 
         String foreign = "attach/local/" + uid + "/foreign";
@@ -268,7 +341,7 @@ class NodeWorkerTest {
             ObjectNode ev = envelope(id, "io.netattach.node.detach");
             ObjectNode d = ev.putObject("data");
             d.put("requestId", id).put("node", node);
-            d.putObject("pod").put("namespace", "default").put("name", "web").put("uid", uid);
+            d.putObject("pod").put("namespace", "default").put("name", podName(uid)).put("uid", uid);
             d.putArray("interfaces").add("net2");
             send(node, ev);
             JsonNode r = await("detach result", e -> e.path("id").asText().equals(id + "/result"));
@@ -281,7 +354,7 @@ class NodeWorkerTest {
     @Test
     void aFailingAttachIsReportedWithItsReasonAndTheShimAddFails() throws Exception {
         String podNs = lab.netns("pod");
-        String uid = UUID.randomUUID().toString();
+        String uid = pod("macvlan-conf");
         String requestId = "attach/local/" + uid + "/bad";
         ObjectNode ev = attach(requestId, node, uid, "net1", null, "10.50.0.9/24");
         ((ObjectNode) ev.at("/data/attachments/0/cniConfig")).put("master", "eth9");
@@ -291,8 +364,9 @@ class NodeWorkerTest {
         Exec add = shim("ADD", NetnsLab.path(podNs), uid, chainedConfig("1.0.0"));
         assertEquals(1, add.exit(), add.stdout());
         JsonNode err = JSON.readTree(add.stdout());
-        assertEquals(999, err.get("code").asInt());
-        assertTrue(err.get("details").asText().contains("master \"eth9\""), err.toString());
+        assertEquals(100, err.get("code").asInt());
+        assertTrue(err.get("msg").asText().contains("master \"eth9\""), err.toString());
+        assertTrue(err.get("details").asText().startsWith("NotFound: "), err.toString());
 
         JsonNode result = await("failed result", e -> e.path("id").asText().equals(requestId + "/result"));
         assertFalse(result.at("/data/ok").asBoolean());
@@ -303,10 +377,94 @@ class NodeWorkerTest {
     }
 
     @Test
+    void aRefusalFromAttachServiceFailsTheWaitingAddWithTheNetworkAndTheReason() throws Exception {
+        String podNs = lab.netns("pod");
+        String uid = pod("other/secret-net");
+        var add = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return shim("ADD", NetnsLab.path(podNs), uid, chainedConfig("1.0.0"));
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        await("the sandbox registered", e -> e.path("type").asText().equals("io.netattach.node.sandbox")
+                && e.at("/data/pod/uid").asText().equals(uid) && e.at("/data/event").asText().equals("added"));
+        String id = "blocked/" + uid;
+        ObjectNode ev = envelope(id, "io.netattach.node.blocked");
+        ev.putObject("data").put("requestId", id).put("node", node).put("network", "other/secret-net").put("reason", "NetworkDenied")
+                .put("message", "namespace isolation: pod in namespace default may not use network other/secret-net").put("definitive", true)
+                .putObject("pod").put("namespace", "default").put("name", podName(uid)).put("uid", uid);
+        send(node, ev);
+        Exec refused = add.get(30, java.util.concurrent.TimeUnit.SECONDS);
+        assertEquals(1, refused.exit(), refused.stdout());
+        JsonNode err = JSON.readTree(refused.stdout());
+        assertEquals(101, err.get("code").asInt());
+        assertTrue(err.get("msg").asText().contains("network other/secret-net: NetworkDenied: namespace isolation"), err.toString());
+        assertEquals(List.of("lo"), NetnsLab.linkNames(podNs), "the pod gets nothing");
+        shim("DEL", NetnsLab.path(podNs), uid, chainedConfig("1.0.0"));
+    }
+
+    @Test
+    void aSandboxWithNothingForItIsReportedAndItsAddTimesOutNamingWhy() throws Exception {
+        String podNs = lab.netns("pod");
+        String uid = pod("macvlan-conf");
+        double before = adds("timeout");
+        Exec add = shim("ADD", NetnsLab.path(podNs), uid, chainedConfig("1.0.0"));
+        assertEquals(1, add.exit(), add.stdout());
+        JsonNode err = JSON.readTree(add.stdout());
+        assertEquals(11, err.get("code").asInt(), "try again later");
+        assertTrue(err.get("msg").asText().contains("were not attached within 5 s"), err.toString());
+        assertTrue(err.get("details").asText().contains("no attach for this pod reached node " + node), err.toString());
+        assertEquals(before + 1, adds("timeout"));
+        // meanwhile the node told attach-service that the sandbox waits with nothing in it
+        JsonNode waiting = await("sandbox waiting", e -> e.path("type").asText().equals("io.netattach.node.sandbox")
+                && e.at("/data/pod/uid").asText().equals(uid) && e.at("/data/event").asText().equals("waiting"));
+        assertEquals("c0ffee" + uid, waiting.at("/data/containerId").asText());
+        shim("DEL", NetnsLab.path(podNs), uid, chainedConfig("1.0.0"));
+    }
+
+    @Test
+    void aReCreatedSandboxIsReportedAtOnceAndGetsItsInterfacesAgain() throws Exception {
+        String first = lab.netns("pod");
+        String uid = pod("macvlan-conf");
+        send(node, attach("attach/local/" + uid, node, uid, "net1", "02:50:00:00:00:06", "10.50.0.6/24"));
+        await("pending", e -> e.path("id").asText().equals("attach/local/" + uid + "/pending"));
+        assertEquals(0, shim("ADD", NetnsLab.path(first), uid, "sb1-" + uid, chainedConfig("1.0.0")).exit());
+        assertEquals(0, shim("DEL", NetnsLab.path(first), uid, "sb1-" + uid, chainedConfig("1.0.0")).exit());
+
+        // the runtime re-creates the sandbox (new container id, new namespace): its ADD waits for the interfaces again
+        String second = lab.netns("pod2");
+        var add = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return shim("ADD", NetnsLab.path(second), uid, "sb2-" + uid, chainedConfig("1.0.0"));
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        JsonNode waiting = await("the re-created sandbox reported", e -> e.path("type").asText().equals("io.netattach.node.sandbox")
+                && e.at("/data/pod/uid").asText().equals(uid) && e.at("/data/event").asText().equals("waiting"));
+        assertEquals("sb2-" + uid, waiting.at("/data/containerId").asText());
+        assertEquals(NetnsLab.path(second), waiting.at("/data/netns").asText());
+        // what attach-service does on that report: the same attach again
+        send(node, attach("attach/local/" + uid, node, uid, "net1", "02:50:00:00:00:06", "10.50.0.6/24"));
+        Exec done = add.get(30, java.util.concurrent.TimeUnit.SECONDS);
+        assertEquals(0, done.exit(), done.stdout());
+        assertEquals("10.50.0.6/24", NetnsLab.ipJson(second, "-4", "addr", "show", "net1").get(0).at("/addr_info/0/local").asText() + "/24");
+        shim("DEL", NetnsLab.path(second), uid, "sb2-" + uid, chainedConfig("1.0.0"));
+    }
+
+    @Test
     void reportsItsInventoryAtStart() {
         JsonNode inv = await("inventory", e -> e.path("type").asText().equals("io.netattach.node.inventory"));
         assertCloudEvent(inv, "io.netattach.node.inventory");
         assertEquals(node, inv.at("/data/node").asText());
         assertTrue(inv.at("/data/sandboxes").isArray());
+    }
+
+    /** netattach_node_cni_adds_total{outcome} as /q/metrics shows it. */
+    private static double adds(String outcome) {
+        String metrics = RestAssured.get("/q/metrics").asString();
+        return metrics.lines().filter(l -> l.startsWith("netattach_node_cni_adds_total{") && l.contains("outcome=\"" + outcome + "\""))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
     }
 }

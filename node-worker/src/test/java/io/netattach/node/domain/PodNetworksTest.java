@@ -12,10 +12,10 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -43,14 +43,20 @@ class PodNetworksTest {
         }
 
         @Override
-        public List<InterfaceReport> inspect(String netns, PodRef pod) { return List.of(); }
+        public List<InterfaceReport> inspect(String netns, PodRef pod) {
+            return made.stream().map(n -> new InterfaceReport("default/net-a", n, "02:00:00:00:00:01", 1500, List.of("10.0.0.5/24"), netns, null)).toList();
+        }
     }
 
     static final class Recorded implements PodNetworks.Events {
         final List<Result> results = new ArrayList<>();
         final List<String> sandboxEvents = new ArrayList<>();
+        final List<String> waiting = new ArrayList<>();
+        int changes;
         public void result(Result r) { results.add(r); }
         public void sandbox(Sandbox s, String e) { sandboxEvents.add(e + " " + s.containerId()); }
+        public void waiting(Sandbox s) { waiting.add(s.containerId()); }
+        public void changed() { changes++; }
     }
 
     private final PodRef pod = new PodRef("default", "web", "uid-1");
@@ -74,14 +80,118 @@ class PodNetworksTest {
         assertTrue(first.pending());
         assertTrue(backend.log.isEmpty());
 
-        Optional<Result> done = pods.register(new Sandbox(pod, "c1", "/var/run/netns/p"));
-        assertTrue(done.isPresent());
-        assertTrue(done.get().ok());
-        assertEquals("/var/run/netns/p", done.get().sandbox());
+        AddOutcome done = pods.add(new Sandbox(pod, "c1", "/var/run/netns/p")).join();
+        Result r = assertInstanceOf(AddOutcome.Attached.class, done).result();
+        assertEquals("/var/run/netns/p", r.sandbox());
+        assertEquals("c1", r.containerId());
+        assertEquals(List.of("net1"), r.interfaces().stream().map(InterfaceReport::iface).toList());
         assertEquals(List.of("added c1"), events.sandboxEvents);
-        assertEquals(List.of(done.get()), events.results, "the deferred result is published");
-        assertEquals(Optional.of(done.get()), pods.awaitAttachments("uid-1", Duration.ZERO));
+        assertEquals(1, events.results.size(), "the deferred result is published");
+        assertEquals("r1", events.results.getFirst().requestId());
         assertFalse(pods.isPending("uid-1"));
+        assertTrue(events.waiting.isEmpty(), "nothing to report: the attach was there");
+    }
+
+    @Test
+    void anAddWaitsUntilTheAttachArrivesAndThenListsEveryInterfaceOfTheSandbox() {
+        var waiting = pods.add(new Sandbox(pod, "c1", "/p"));
+        assertFalse(waiting.isDone());
+        pods.attach(new Attach("r1", "n1", pod, List.of(req("net1"), req("net2"))));
+        Result r = assertInstanceOf(AddOutcome.Attached.class, waiting.join()).result();
+        assertEquals(List.of("net1", "net2"), r.interfaces().stream().map(InterfaceReport::iface).toList());
+        // the runtime asking again for the same sandbox gets the same answer at once
+        Result again = assertInstanceOf(AddOutcome.Attached.class, pods.add(new Sandbox(pod, "c1", "/p")).join()).result();
+        assertEquals(List.of("net1", "net2"), again.interfaces().stream().map(InterfaceReport::iface).toList());
+        assertEquals(List.of("attach net1", "attach net2"), backend.log, "nothing made twice");
+    }
+
+    @Test
+    void aDefinitiveRefusalFailsTheWaitingAddAndTheNextAddsAtOnceUntilAnAttachComes() {
+        var waiting = pods.add(new Sandbox(pod, "c1", "/p"));
+        pods.block(new Commands.Blocked("b1", "n1", pod, "other/net-b", "NetworkDenied", "namespace isolation: ...", true));
+        AddOutcome.Refused refused = assertInstanceOf(AddOutcome.Refused.class, waiting.join());
+        assertEquals("other/net-b", refused.why().network());
+        // the kubelet's retry with a new sandbox: refused at once, and attach-service is reminded to look again
+        pods.unregister(pod, "c1", "/p");
+        AddOutcome next = pods.add(new Sandbox(pod, "c2", "/q")).join();
+        assertInstanceOf(AddOutcome.Refused.class, next);
+        assertEquals(List.of("c2"), events.waiting);
+        pods.unregister(pod, "c2", "/q");
+        assertInstanceOf(AddOutcome.Refused.class, pods.add(new Sandbox(pod, "c3", "/r")).join());
+        assertEquals(List.of("c2"), events.waiting, "reminded at most every few seconds");
+        // attach-service changed its mind (the policy allows it now): the attach ends the refusal
+        pods.unregister(pod, "c3", "/r");
+        pods.attach(new Attach("r2", "n1", pod, List.of(req("net1"))));
+        assertInstanceOf(AddOutcome.Attached.class, pods.add(new Sandbox(pod, "c4", "/s")).join());
+    }
+
+    @Test
+    void aPassingReasonKeepsTheAddWaitingAndIsNamedWhenItTimesOut() {
+        Sandbox sb = new Sandbox(pod, "c1", "/p");
+        var waiting = pods.add(sb);
+        pods.block(new Commands.Blocked("b1", "n1", pod, null, "PolicyUnavailable", "policy-service did not answer", false));
+        assertFalse(waiting.isDone(), "not definitive: the ADD keeps waiting");
+        AddOutcome.TimedOut t = assertInstanceOf(AddOutcome.TimedOut.class, pods.addTimedOut(sb, waiting, Duration.ofSeconds(60)));
+        assertEquals("PolicyUnavailable", t.lastWord().reason());
+        assertEquals(Duration.ofSeconds(60), t.after());
+    }
+
+    @Test
+    void aSandboxWithNothingForItIsReportedAfterTheDelayAndAReCreatedOneAtOnce() {
+        pods.add(new Sandbox(pod, "c1", "/p"));
+        pods.nudgeDue(Duration.ofSeconds(2));
+        assertEquals(List.of(), events.waiting, "not yet: the attach usually comes within the delay");
+        now = now.plusSeconds(3);
+        pods.nudgeDue(Duration.ofSeconds(2));
+        pods.nudgeDue(Duration.ofSeconds(2));
+        assertEquals(List.of("c1"), events.waiting, "reported once");
+        pods.attach(new Attach("r1", "n1", pod, List.of(req("net1"))));
+
+        // the runtime re-creates the sandbox: its interfaces are gone, attach-service hears of it without delay
+        pods.unregister(pod, "c1", "/p");
+        var again = pods.add(new Sandbox(pod, "c2", "/q"));
+        assertEquals(List.of("c1", "c2"), events.waiting);
+        assertFalse(again.isDone());
+        pods.attach(new Attach("r1", "n1", pod, List.of(req("net1"))));
+        Result r = assertInstanceOf(AddOutcome.Attached.class, again.join()).result();
+        assertEquals("/q", r.sandbox());
+    }
+
+    @Test
+    void aDelOrATeardownWhileAnAddWaitsEndsIt() {
+        var waiting = pods.add(new Sandbox(pod, "c1", "/p"));
+        pods.unregister(pod, "c1", "/p");
+        assertInstanceOf(AddOutcome.Abandoned.class, waiting.join());
+        var second = pods.add(new Sandbox(pod, "c2", "/q"));
+        pods.detach(new Commands.Detach("d1", "n1", pod, null));
+        assertInstanceOf(AddOutcome.Abandoned.class, second.join());
+        assertTrue(pods.sandbox("uid-1").isEmpty(), "the teardown forgets the pod");
+    }
+
+    @Test
+    void checkNamesWhatDiffersFromWhatWasAttached() {
+        pods.register(new Sandbox(pod, "c1", "/p"));
+        pods.attach(new Attach("r1", "n1", pod, List.of(req("net1"), req("net2"))));
+        assertEquals(List.of(), pods.check(pod, "c1", "/p"));
+        backend.made.remove("net2");
+        assertEquals(List.of("net2 (default/net-a) is missing"), pods.check(pod, "c1", "/p"));
+        backend.made.add("net9");
+        assertEquals(List.of("net2 (default/net-a) is missing", "net9 is netattach's but was not attached in this sandbox"), pods.check(pod, "c1", "/p"));
+    }
+
+    @Test
+    void whatWasMadeIsSavedAndRestoredAfterARestart() {
+        pods.register(new Sandbox(pod, "c1", "/p"));
+        pods.attach(new Attach("r1", "n1", pod, List.of(req("net1"))));
+        List<PodNetworks.Saved> saved = pods.snapshot();
+        assertEquals(1, saved.size());
+        PodNetworks restarted = new PodNetworks(backend, events, clock);
+        saved.forEach(restarted::restore);
+        assertEquals(List.of(), restarted.check(pod, "c1", "/p"), "CHECK knows what was attached");
+        events.waiting.clear();
+        restarted.unregister(pod, "c1", "/p");
+        restarted.add(new Sandbox(pod, "c2", "/q"));
+        assertEquals(List.of("c2"), events.waiting, "a re-created sandbox after the restart is reported at once too");
     }
 
     /** Command r1 for uid-1, before its sandbox registers: answered pending. */
@@ -105,7 +215,7 @@ class PodNetworksTest {
         now = now.plusMillis(400);
         assertEquals(List.of(), answers.due(pods::isPending), "not due yet");
 
-        pods.register(new Sandbox(pod, "c1", "/var/run/netns/p"));
+        pods.add(new Sandbox(pod, "c1", "/var/run/netns/p"));
         now = now.plusSeconds(5);
         assertEquals(List.of(), answers.due(pods::isPending), "the sandbox came: the final result is the only answer");
         assertEquals(0, answers.size());
@@ -176,7 +286,8 @@ class PodNetworksTest {
         Result d = pods.detach(new Commands.Detach("d1", "n1", pod, null));
         assertTrue(d.ok());
         assertFalse(pods.isPending("uid-1"));
-        assertTrue(pods.register(new Sandbox(pod, "c1", "/p")).isEmpty(), "nothing left to run");
+        pods.register(new Sandbox(pod, "c1", "/p"));
+        assertTrue(backend.log.isEmpty(), "nothing left to run");
     }
 
     @Test
@@ -203,7 +314,7 @@ class PodNetworksTest {
     @Test
     void nadConfigIsReadWithTheReferencePluginDefaultsAndFieldNamedErrors() {
         assertEquals(new NetworkConfig.Macvlan("", "", 0), NetworkConfig.parse(Map.of("type", "macvlan")));
-        assertEquals(new NetworkConfig.Bridge("cni0", true, true, false, false, 0, 0),
+        assertEquals(new NetworkConfig.Bridge("cni0", true, true, false, false, 0, 0, false),
                 NetworkConfig.parse(Map.of("type", "bridge", "isDefaultGateway", true)));
         assertEquals(new NetworkConfig.Delegated("sriov"), NetworkConfig.parse(Map.of("type", "sriov")));
         assertEquals(new NetworkConfig.Delegated("conflist"), NetworkConfig.parse(Map.of("plugins", List.of())));

@@ -102,7 +102,7 @@ class PodInterfacesLiveTest {
         assertEquals("net1", made.iface());
         assertEquals("02:aa:bb:00:00:11", made.mac());
         assertEquals(1400, made.mtu());
-        assertEquals(Set.of("10.10.0.11/24", "fd10:0:0:0:0:0:0:11/64"), Set.copyOf(made.ips()));
+        assertEquals(Set.of("10.10.0.11/24", "fd10::11/64"), Set.copyOf(made.ips()));
 
         // our own dumps
         try (Netns ns = Netns.open(path(podNs)); NetlinkSocket s = nsThread.openSocket(ns)) {
@@ -110,7 +110,7 @@ class PodInterfacesLiveTest {
             assertEquals("macvlan", l.kind());
             assertEquals(LinkSpec.MacvlanMode.PRIVATE, l.macvlanMode());
             assertTrue(l.up());
-            assertEquals(Set.of("10.10.0.11/24", "fd10:0:0:0:0:0:0:11/64"), new TreeSet<>(new Addresses(s).dump(l.index()).stream()
+            assertEquals(Set.of("10.10.0.11/24", "fd10::11/64"), new TreeSet<>(new Addresses(s).dump(l.index()).stream()
                     .filter(a -> a.scope() == 0).map(a -> a.prefix().toString()).toList()));
             assertTrue(new Routes(s).dump(2).stream().anyMatch(r -> r.dst().toString().equals("10.20.0.0/16")
                     && r.gateway() != null && r.gateway().getHostAddress().equals("10.10.0.1") && r.linkIndex() == l.index()));
@@ -241,6 +241,34 @@ class PodInterfacesLiveTest {
                 List.of(), List.of(), null, false));
         JsonNode br = ipJson(node1, "link", "show", "na-brp").get(0);
         assertTrue(br.get("flags").toString().contains("PROMISC"), "promiscMode on the bridge: " + br.get("flags"));
+    }
+
+    @Test
+    void bridgeIsDefaultGatewayTakesTheDefaultRouteViaTheSubnetsFirstAddressWhenIpamGivesNoGateway() {
+        String p1 = lab.netns("p1");
+        Map<String, Object> conf = new HashMap<>(Map.of("cniVersion", "1.0.0", "type", "bridge", "bridge", "na-brd", "isDefaultGateway", true));
+        onNode1.attach(path(p1), pod("p1"), new AttachmentRequest("default/brd", "net1", conf, List.of("10.32.0.11/24"),
+                List.of(), List.of(), null, false));
+        List<String> brAddrs = new ArrayList<>();
+        ipJson(node1, "addr", "show", "dev", "na-brd").get(0).get("addr_info").forEach(a -> brAddrs.add(a.get("local").asText() + "/" + a.get("prefixlen").asInt()));
+        assertEquals(List.of("10.32.0.1/24"), brAddrs.stream().filter(a -> a.startsWith("10.")).toList(), "the bridge plugin's gateway: the subnet's first address");
+        JsonNode def = ipJson(p1, "route", "show", "default").get(0);
+        assertEquals("10.32.0.1", def.get("gateway").asText());
+        assertEquals("net1", def.get("dev").asText(), "isDefaultGateway takes the default route without the selection's default-route");
+        assertTrue(pings(p1, "10.32.0.1", Duration.ofSeconds(5)), "pod to its default gateway on the bridge");
+    }
+
+    @Test
+    void bridgeIpMasqIsRefusedNamingTheFieldAndLeavesNothingBehind() {
+        String p1 = lab.netns("p1");
+        List<String> nodeBefore = linkNames(node1);
+        Map<String, Object> conf = new HashMap<>(Map.of("cniVersion", "1.0.0", "type", "bridge", "bridge", "na-brm", "isGateway", true, "ipMasq", true));
+        AttachException e = assertThrows(AttachException.class, () -> onNode1.attach(path(p1), pod("p1"),
+                new AttachmentRequest("default/brm", "net1", conf, List.of("10.33.0.11/24"), List.of(), List.of(), null, false)));
+        assertEquals("Invalid", e.reason());
+        assertTrue(e.getMessage().contains("network default/brm interface net1: cniConfig.ipMasq true"), e.getMessage());
+        assertEquals(nodeBefore, linkNames(node1), "no bridge made");
+        assertEquals(List.of("lo"), linkNames(p1));
     }
 
     @Test

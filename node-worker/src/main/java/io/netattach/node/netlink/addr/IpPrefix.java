@@ -96,5 +96,32 @@ public record IpPrefix(InetAddress address, int prefix) {
     }
 
     @Override
-    public String toString() { return address.getHostAddress() + "/" + prefix; }
+    public String toString() { return text(address) + "/" + prefix; }
+
+    /** An address as RFC 5952 writes it (IPv6: lower case, the longest run of two or more zero groups as ::). */
+    public static String text(InetAddress a) {
+        if (!(a instanceof java.net.Inet6Address)) return a.getHostAddress();
+        byte[] b = a.getAddress();
+        int[] g = new int[8];
+        for (int i = 0; i < 8; i++) g[i] = ((b[2 * i] & 0xff) << 8) | (b[2 * i + 1] & 0xff);
+        int bestStart = -1, bestLen = 1;
+        for (int i = 0; i < 8; ) {
+            if (g[i] != 0) { i++; continue; }
+            int j = i;
+            while (j < 8 && g[j] == 0) j++;
+            if (j - i > bestLen) { bestStart = i; bestLen = j - i; }
+            i = j;
+        }
+        StringBuilder out = new StringBuilder();
+        for (int i = 0; i < 8; i++) {
+            if (i == bestStart) {
+                out.append("::");
+                i += bestLen - 1;
+                continue;
+            }
+            if (out.length() > 0 && out.charAt(out.length() - 1) != ':') out.append(':');
+            out.append(Integer.toHexString(g[i]));
+        }
+        return out.toString();
+    }
 }

@@ -1,0 +1,31 @@
+package io.netattach.node.domain;
+
+/**
+ * What the cluster says of the pod a sandbox is for, read at CNI ADD: whether it asks for secondary networks.
+ * The node must know this positively for every sandbox, so a pod that asks for none never waits for an attach.
+ */
+public interface PodDirectory {
+    sealed interface Answer {}
+
+    /** The pod exists with the sandbox's UID and asks for no secondary network. */
+    record NoNetworks() implements Answer {}
+
+    /** The pod asks for networks; {@code uid} is the UID attach-service knows it by (a static pod's mirror has its own). */
+    record WantsNetworks(String uid) implements Answer {}
+
+    /** No such pod in the API server: nothing can be attached to it (attach-service works from the API). */
+    record NotInCluster() implements Answer {}
+
+    /** The API server has another pod of that name (deleted and created again): the sandbox is for one that is gone. */
+    record OtherIncarnation(String uid) implements Answer {}
+
+    /** The pod is being deleted: attach-service attaches nothing more to it. */
+    record Terminating() implements Answer {}
+
+    /** @throws LookupFailed when the API server cannot be asked */
+    Answer lookup(PodRef pod);
+
+    final class LookupFailed extends RuntimeException {
+        public LookupFailed(String message, Throwable cause) { super(message, cause); }
+    }
+}
