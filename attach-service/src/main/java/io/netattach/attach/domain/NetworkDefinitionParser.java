@@ -54,13 +54,15 @@ public final class NetworkDefinitionParser {
         if (!plugin.isObject()) throw new InvalidDefinitionException(where + at + " must be an object");
         JsonNode type = plugin.get("type");
         if (type == null || !type.isTextual() || type.asText().isBlank()) throw new InvalidDefinitionException(where + at + ".type is required (the CNI plugin name)");
+        JsonNode mtu = plugin.get("mtu");
+        if (mtu != null && !mtu.isNull() && (!mtu.isIntegralNumber() || mtu.asLong() < 68 || mtu.asLong() > 65535)) {
+            throw new InvalidDefinitionException(where + at + ".mtu must be an integer from 68 to 65535, got " + mtu);
+        }
         JsonNode ipam = plugin.get("ipam");
         if (ipam == null || ipam.isNull() || (ipam.isObject() && ipam.isEmpty())) return null;
         if (!ipam.isObject()) throw new InvalidDefinitionException(where + at + ".ipam must be an object, got " + ipam);
         JsonNode ipamType = ipam.get("type");
         if (ipamType == null || !ipamType.isTextual() || ipamType.asText().isBlank()) throw new InvalidDefinitionException(where + at + ".ipam.type is required");
-        JsonNode mtu = plugin.get("mtu");
-        if (mtu != null && !mtu.isNull() && (!mtu.isIntegralNumber() || mtu.asInt() < 68)) throw new InvalidDefinitionException(where + at + ".mtu must be an integer >= 68, got " + mtu);
         return ipam;
     }
 }

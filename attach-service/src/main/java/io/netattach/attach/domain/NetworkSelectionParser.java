@@ -72,15 +72,15 @@ public final class NetworkSelectionParser {
             if (at.length > 2) throw new InvalidSelectionException(where + ": more than one '@' (expected [namespace/]name[@interface])");
             String name = at[0].strip();
             String iface = at.length == 2 ? at[1].strip() : "";
-            if (namespace != null) {
-                if (namespace.isEmpty()) throw new InvalidSelectionException(where + ": empty namespace before '/'");
-                requireLabel(where, "namespace", namespace);
-            }
+            // As Multus: "/name" names the pod's own namespace.
+            if (namespace != null && namespace.isEmpty()) namespace = null;
+            if (namespace != null) requireLabel(where, "namespace", namespace);
             if (name.isEmpty()) throw new InvalidSelectionException(where + ": empty network name");
-            // Multus requires DNS-1123 labels in the comma syntax (no dots), so do we.
-            if (!DNS_LABEL.matcher(name).matches() || name.length() > 63) {
+            // Multus requires the label pattern in the comma syntax (no dots) but no label length; a NAD name has at most 253.
+            if (!DNS_LABEL.matcher(name).matches() || name.length() > 253) {
                 throw new InvalidSelectionException(where + ": network name " + quote(name)
-                        + " is not a DNS-1123 label (lower case alphanumerics and '-', starting and ending alphanumerically)");
+                        + " does not follow the DNS-1123 label pattern (lower case alphanumerics and '-', starting and ending alphanumerically;"
+                        + " at most 253 characters; a name with dots needs the JSON syntax)");
             }
             String request = iface.isEmpty() ? null : iface;
             if (request != null) requireInterfaceName(where, "interface", request);

@@ -128,7 +128,14 @@ public class Bus {
             JsonNode event = json.readTree(value);
             JsonNode data = event.path("data");
             String requestId = data.path("requestId").asText(null);
-            if (requestId == null) return; // sandbox / inventory reports: not answers
+            if (requestId == null) {
+                // a node's sandbox that waits with none of its pod's networks in it; other reports (inventory) are not read
+                if ("io.netattach.node.sandbox".equals(event.path("type").asText()) && "waiting".equals(data.path("event").asText())) {
+                    SandboxListener l = sandboxListener;
+                    if (l != null) l.waiting(data.path("pod").path("uid").asText(), data.path("containerId").asText(""), data.path("node").asText(""));
+                }
+                return;
+            }
             Waiter w = waiting.get(requestId);
             if (w == null) return;
             // how long the answer sat in Kafka before we read it (vs. how long the other side took)
@@ -137,6 +144,17 @@ public class Bus {
         } catch (Exception e) {
             LOG.warnf("ignoring an unreadable reply: %s (%s)", e.getMessage(), value.length() > 200 ? value.substring(0, 200) : value);
         }
+    }
+
+    /** Who hears of sandboxes that wait for their pod's networks (the controller's leader). */
+    public interface SandboxListener {
+        void waiting(String podUid, String containerId, String node);
+    }
+
+    private volatile SandboxListener sandboxListener;
+
+    public void onSandboxWaiting(SandboxListener listener) {
+        this.sandboxListener = listener;
     }
 
     /** Registers interest in answers to requestId (before sending, so a fast answer is not missed). */

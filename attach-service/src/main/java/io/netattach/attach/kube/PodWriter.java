@@ -63,9 +63,18 @@ public class PodWriter {
      * @return false when the pod no longer exists (or is another pod with the same name)
      */
     public boolean updateStatus(PodView known, UnaryOperator<List<NetworkStatus>> change, UnaryOperator<List<SkippedNetwork>> skippedChange) {
+        return updateStatus(known, null, change, skippedChange);
+    }
+
+    /**
+     * As {@link #updateStatus(PodView, UnaryOperator, UnaryOperator)}, and {@code cluster} (when not null) becomes the
+     * first entry, replacing an entry of the same name or interface: the cluster network, as Multus writes it.
+     */
+    public boolean updateStatus(PodView known, NetworkStatus cluster, UnaryOperator<List<NetworkStatus>> change,
+                                UnaryOperator<List<SkippedNetwork>> skippedChange) {
         Annotations start = known.resourceVersion() == null ? read(known.namespace(), known.name(), known.uid())
                 : new Annotations(known.resourceVersion(), known.networkStatus(), known.skippedNetworks());
-        return write(known.namespace(), known.name(), known.uid(), start, change, skippedChange);
+        return write(known.namespace(), known.name(), known.uid(), start, cluster, change, skippedChange);
     }
 
     /** What a status write starts from: the pod's resourceVersion and its two annotations (null = pod gone). */
@@ -79,12 +88,16 @@ public class PodWriter {
         return new Annotations(pod.getMetadata().getResourceVersion(), a.get(PodView.NETWORK_STATUS), a.get(PodView.SKIPPED_NETWORKS));
     }
 
-    private boolean write(String namespace, String name, String uid, Annotations now, UnaryOperator<List<NetworkStatus>> change,
-                          UnaryOperator<List<SkippedNetwork>> skippedChange) {
+    private boolean write(String namespace, String name, String uid, Annotations now, NetworkStatus cluster,
+                          UnaryOperator<List<NetworkStatus>> change, UnaryOperator<List<SkippedNetwork>> skippedChange) {
         for (int attempt = 1; ; attempt++) {
             if (now == null) return false;
             List<NetworkStatus> all = readStatus(json, now.networkStatus());
-            List<NetworkStatus> next = new ArrayList<>(all.stream().filter(s -> !s.isSecondary()).toList());
+            List<NetworkStatus> next = new ArrayList<>();
+            if (cluster != null) next.add(cluster);
+            all.stream().filter(s -> !s.isSecondary())
+                    .filter(s -> cluster == null || !(java.util.Objects.equals(s.name(), cluster.name()) || java.util.Objects.equals(s.iface(), cluster.iface())))
+                    .forEach(next::add);
             next.addAll(change.apply(all.stream().filter(NetworkStatus::isSecondary).toList()));
             List<SkippedNetwork> skipped = skippedChange.apply(readSkipped(json, now.skippedNetworks()));
             try {

@@ -79,6 +79,8 @@ public class PodReconciler implements ClusterView.Listener {
     @ConfigProperty(name = "netattach.attach.ipam-reconcile-interval", defaultValue = "5m") Duration sweepInterval;
     @ConfigProperty(name = "netattach.attach.ipam-reconcile-delay", defaultValue = "30s") Duration sweepDelay;
     @Inject LeakSweep sweep;
+    @Inject NodeNotices notices;
+    @Inject Sandboxes sandboxes;
 
     @Inject KubernetesClient client;
     @Inject Election election;
@@ -143,6 +145,7 @@ public class PodReconciler implements ClusterView.Listener {
     private synchronized void startLeading() {
         LOG.infof("attach-service %s leads: watching pods", identity);
         queue = new WorkQueue(concurrency, this::reconcile, backoffInitial, backoffMax);
+        bus.onSandboxWaiting(this::sandboxWaiting);
         cluster.startPods(this);
         scheduleSweep(queue, sweepDelay);
     }
@@ -173,8 +176,11 @@ public class PodReconciler implements ClusterView.Listener {
         if (queue == null) return;
         LOG.infof("attach-service %s stops leading", identity);
         cluster.stopPods();
+        bus.onSandboxWaiting(null);
         queue.close();
         queue = null;
+        notices.clear();
+        sandboxes.clear();
         deleted.clear();
         written.clear();
         goneNodes.clear();
@@ -220,6 +226,19 @@ public class PodReconciler implements ClusterView.Listener {
         deleted.put(last.uid(), last);
         bus.cancel(last.uid());
         q.add(last.uid());
+    }
+
+    /**
+     * A node reports a sandbox of the pod that waits with none of its networks in it (re-created by the runtime, or
+     * new and nothing came yet): the pod's networks are attached into it, whatever network-status says.
+     */
+    void sandboxWaiting(String uid, String containerId, String node) {
+        WorkQueue q = queue;
+        if (q == null || uid.isEmpty()) return;
+        if (!sandboxes.waiting(uid, containerId)) return; // the pod's last attach ran in that very sandbox
+        LOG.debugf("pod uid %s: node %s reports sandbox %s waiting for its networks", uid, node, containerId);
+        notices.reset(uid);
+        q.add(uid);
     }
 
     @Override
@@ -278,10 +297,12 @@ public class PodReconciler implements ClusterView.Listener {
             if (System.nanoTime() - nodeDeletedAt >= nodeGrace.toNanos()) nodeGone(cached.get());
             return;
         }
-        Plan plan = plan(cached.get());
+        Optional<String> bare = sandboxes.bare(uid);
+        Plan plan = plan(cached.get(), bare.isPresent());
         if (plan == null || plan.isEmpty()) {
             failures.remove(uid);
             firstSeen.remove(uid);
+            if (plan != null && bare.isPresent()) releaseWait(cached.get(), bare);
             return;
         }
         PodView pod = cached.get();
@@ -291,8 +312,12 @@ public class PodReconciler implements ClusterView.Listener {
             Optional<PodView> fresh = writer.fetch(pod.namespace(), pod.name(), uid);
             if (fresh.isEmpty() || !fresh.get().concernsUs()) return;
             pod = fresh.get();
-            plan = plan(pod);
-            if (plan == null || plan.isEmpty()) return;
+            plan = plan(pod, bare.isPresent());
+            if (plan == null) return;
+            if (plan.isEmpty()) {
+                if (bare.isPresent()) releaseWait(pod, bare);
+                return;
+            }
         }
         clock.mark("fetch");
         try {
@@ -301,7 +326,8 @@ public class PodReconciler implements ClusterView.Listener {
                 Set<String> stale = plan.staleSkips().stream().map(SkippedNetwork::key).collect(Collectors.toSet());
                 writeStatus(pod, ours -> ours, skips -> skips.stream().filter(k -> !stale.contains(k.key())).toList());
             }
-            if (!plan.added().isEmpty()) attach(pod, plan.added(), clock);
+            if (!plan.added().isEmpty()) attach(pod, plan.added(), clock, bare);
+            else if (bare.isPresent()) releaseWait(pod, bare);
             failures.remove(uid);
         } catch (Retry r) {
             int n = failures.merge(uid, 1, Integer::sum);
@@ -314,7 +340,8 @@ public class PodReconciler implements ClusterView.Listener {
         }
     }
 
-    private Plan plan(PodView pod) {
+    /** bare: the pod's sandbox has none of its networks (a node says so), so every selection is to attach. */
+    private Plan plan(PodView pod, boolean bare) {
         List<NetworkSelection> selections;
         try {
             selections = NetworkSelectionParser.parse(pod.networks(), pod.namespace());
@@ -322,11 +349,12 @@ public class PodReconciler implements ClusterView.Listener {
             String message = PodView.NETWORKS + ": " + e.getMessage();
             writer.event(pod, "Warning", "InvalidNetworkSelection", message);
             audit(pod, "failed", null, null, null, null, message, "invalid/" + pod.uid() + "/" + hash(pod.networks()));
+            notices.blocked(pod, null, "InvalidNetworkSelection", message, true);
             return null; // nothing to do until the annotation changes
         }
         List<NetworkStatus> observed = PodWriter.readStatus(json, pod.networkStatus()).stream().filter(NetworkStatus::isSecondary).toList();
         List<SkippedNetwork> skipped = PodWriter.readSkipped(json, pod.skippedNetworks());
-        Set<String> observedKeys = observed.stream().map(NetworkStatus::key).collect(Collectors.toSet());
+        Set<String> observedKeys = bare ? new java.util.HashSet<>() : observed.stream().map(NetworkStatus::key).collect(Collectors.toSet());
         skipped.forEach(k -> observedKeys.add(k.key())); // left out on purpose: not to be tried again for this pod
         Set<String> desiredKeys = selections.stream().map(s -> s.network() + "@" + s.interfaceName()).collect(Collectors.toSet());
         return new Plan(
@@ -342,7 +370,7 @@ public class PodReconciler implements ClusterView.Listener {
         }
     }
 
-    private void attach(PodView pod, List<NetworkSelection> added, StepClock clock) throws Retry, StepFailure.Cancelled {
+    private void attach(PodView pod, List<NetworkSelection> added, StepClock clock, Optional<String> bare) throws Retry, StepFailure.Cancelled {
         String uid = pod.uid();
         String hash = hash(added.stream().map(this::canonical).collect(Collectors.joining("\n")));
 
@@ -366,12 +394,14 @@ public class PodReconciler implements ClusterView.Listener {
         }
         if (!missing.isEmpty()) {
             writer.event(pod, "Warning", "NetworkNotFound", String.join("; ", missing) + "; waiting for it to be created");
+            notices.blocked(pod, firstOf(added, defs.keySet()), "NetworkNotFound", String.join("; ", missing), true);
             throw new Retry(String.join("; ", missing));
         }
         if (!invalid.isEmpty()) {
             String message = String.join("; ", invalid);
             writer.event(pod, "Warning", "InvalidNetworkAttachmentDefinition", message);
             audit(pod, "failed", null, null, null, null, message, "invalid-nad/" + uid + "/" + hash);
+            notices.blocked(pod, null, "InvalidNetworkAttachmentDefinition", message, true);
             return; // the NAD's next change wakes this pod again
         }
         writer.resetEvent(uid, "NetworkNotFound");
@@ -387,6 +417,7 @@ public class PodReconciler implements ClusterView.Listener {
             throw c;
         } catch (StepFailure f) {
             writer.event(pod, "Warning", "PolicyUnavailable", "no policy decision: " + f.getMessage());
+            notices.blocked(pod, null, "PolicyUnavailable", "no policy decision: " + f.getMessage(), false);
             throw new Retry(f.getMessage());
         }
         clock.mark("policy");
@@ -394,18 +425,24 @@ public class PodReconciler implements ClusterView.Listener {
             // not a denial: a rule could not be evaluated (API server, webhook, ... down); ask again later
             String reason = decision.path("reason").asText("policy unavailable");
             writer.event(pod, "Warning", "PolicyUnavailable", "policy unavailable, not denied: " + reason + "; retrying with backoff");
+            notices.blocked(pod, null, "PolicyUnavailable", "policy unavailable, not denied: " + reason, false);
             throw new Retry("policy unavailable: " + reason);
         }
         writer.resetEvent(uid, "PolicyUnavailable");
         if (!decision.path("allowed").asBoolean(false)) {
             String reason = decision.path("reason").asText("denied by policy");
             writer.event(pod, "Warning", "NetworkDenied", "attachment denied: " + reason);
+            String deniedNetwork = null;
             for (NetworkSelection s : added) {
                 JsonNode d = decisionFor(decision, s.network());
+                boolean denied = d != null && !d.path("allowed").asBoolean(true);
+                if (denied && deniedNetwork == null) deniedNetwork = s.network();
                 audit(pod, "failed", s.network(), s.interfaceName(), s.ips(), d == null ? null : d.path("rule").asText(null),
-                        d != null && !d.path("allowed").asBoolean(true) ? d.path("reason").asText(reason) : reason, policyId);
+                        denied ? d.path("reason").asText(reason) : reason, policyId);
             }
-            return; // a denial stands until the pod or the policy input changes
+            notices.blocked(pod, deniedNetwork, "NetworkDenied", "attachment denied: " + reason, true);
+            // a denial stands until the pod or the policy input changes, or the node asks again (the kubelet retries)
+            return;
         }
 
         // 3. IPAM, 4. node; undo both on failure
@@ -435,7 +472,8 @@ public class PodReconciler implements ClusterView.Listener {
             List<NetworkStatus> entries = statusEntries(added.stream().filter(s -> !skippedIfaces.contains(s.interfaceName())).toList(), allocations, result);
             Set<String> replaced = entries.stream().map(NetworkStatus::key).collect(Collectors.toSet());
             Set<String> nowSkipped = skips.stream().map(SkippedNetwork::key).collect(Collectors.toSet());
-            boolean present = writeStatus(pod, ours -> {
+            NetworkStatus cluster = clusterNetwork(result.path("primary"));
+            boolean present = writeStatus(pod, cluster, ours -> {
                 List<NetworkStatus> next = new ArrayList<>(ours.stream().filter(s -> !replaced.contains(s.key())).toList());
                 next.addAll(entries);
                 return next;
@@ -445,6 +483,7 @@ public class PodReconciler implements ClusterView.Listener {
                 return next;
             });
             if (!present) throw new StepFailure.Cancelled();
+            sandboxes.attached(uid, result.path("containerId").asText(null), bare);
             clock.mark("status");
             for (NetworkStatus s : entries) {
                 audit(pod, "attached", s.name(), s.iface(), s.ips(), null, null, attachId);
@@ -471,6 +510,13 @@ public class PodReconciler implements ClusterView.Listener {
             compensate(pod, hash, defs.keySet(), nodeAsked);
             writer.event(pod, "Warning", f.reason, f.getMessage());
             for (NetworkSelection s : added) audit(pod, "failed", s.network(), s.interfaceName(), s.ips(), null, f.getMessage(), attachId);
+            // the node knows its own failure; anything else it hears from here (IPAM refused: final until it changes)
+            if (!"AttachFailed".equals(f.reason)) notices.blocked(pod, null, f.reason, f.getMessage(), "IpamFailed".equals(f.reason));
+            if (bare.isPresent()) {
+                // the sandbox has none of them: network-status must not list them until they are attached again
+                Set<String> gone = added.stream().map(s -> s.network() + "@" + s.interfaceName()).collect(Collectors.toSet());
+                writeStatus(pod, null, ours -> ours.stream().filter(s -> !gone.contains(s.key())).toList(), skips -> skips);
+            }
             throw new Retry(f.getMessage());
         }
     }
@@ -534,8 +580,42 @@ public class PodReconciler implements ClusterView.Listener {
      */
     private boolean writeStatus(PodView pod, java.util.function.UnaryOperator<List<NetworkStatus>> change,
                                 java.util.function.UnaryOperator<List<SkippedNetwork>> skipped) {
+        return writeStatus(pod, null, change, skipped);
+    }
+
+    /** cluster: the cluster network's entry to write first (null: keep what is there). */
+    private boolean writeStatus(PodView pod, NetworkStatus cluster, java.util.function.UnaryOperator<List<NetworkStatus>> change,
+                                java.util.function.UnaryOperator<List<SkippedNetwork>> skipped) {
         written.add(pod.uid());
-        return writer.updateStatus(pod, change, skipped);
+        return writer.updateStatus(pod, cluster, change, skipped);
+    }
+
+    /**
+     * A sandbox waits and nothing is to be attached in it (every network skipped, or none asked for any more): an
+     * empty attach releases the node's wait at once.
+     */
+    private void releaseWait(PodView pod, Optional<String> bare) {
+        String id = "attach/" + pod.uid() + "/none/" + bare.orElse("");
+        try {
+            JsonNode r = ask(topics.nodeCommands(), pod.nodeName(), id, "io.netattach.node.attach", pod, Payloads.nodeAttach(id, pod, List.of()), nodeTimeout, true);
+            if (r.path("ok").asBoolean(false)) sandboxes.attached(pod.uid(), r.path("containerId").asText(null), bare);
+        } catch (StepFailure f) {
+            LOG.infof("pod %s: node %s did not confirm that nothing is to be attached: %s", pod.ref(), pod.nodeName(), f.getMessage());
+        }
+    }
+
+    /** network-status' first entry, as Multus writes it: the cluster network of the sandbox, {@code "default": true}. */
+    private static NetworkStatus clusterNetwork(JsonNode primary) {
+        if (primary == null || !primary.isObject() || primary.path("name").asText("").isEmpty()) return null;
+        JsonNode dns = primary.path("dns");
+        return new NetworkStatus(primary.path("name").asText(), primary.path("interface").asText(null),
+                texts(primary.path("ips")).stream().map(Addresses::withoutPrefix).toList(),
+                primary.path("mac").asText(null), null, Boolean.TRUE, dns.isObject() && !dns.isEmpty() ? dns : null, null, null);
+    }
+
+    /** The network the failure is about: the first selection without a definition, else the first one. */
+    private static String firstOf(List<NetworkSelection> added, Set<NetworkSelection> defined) {
+        return added.stream().filter(s -> !defined.contains(s)).findFirst().orElse(added.getFirst()).network();
     }
 
     /** IPAM release of one interface's addresses (id {@code release/<cluster>/<podUid>/<interface>/<hash>}); NotFound is fine. */
@@ -631,6 +711,8 @@ public class PodReconciler implements ClusterView.Listener {
         firstSeen.remove(uid);
         waitingForNetwork.values().forEach(s -> s.remove(uid));
         writer.forgetEvents(uid);
+        notices.forget(uid);
+        sandboxes.forget(uid);
     }
 
     // ---- request / answer --------------------------------------------------------------------------------
@@ -674,7 +756,7 @@ public class PodReconciler implements ClusterView.Listener {
                     ips.stream().map(Addresses::withoutPrefix).toList(),
                     report == null || report.path("mac").isNull() ? s.mac() : report.path("mac").asText(null),
                     report == null || !report.path("mtu").isNumber() ? null : report.path("mtu").asInt(),
-                    isDefault ? Boolean.TRUE : null,
+                    null, // as Multus: "default" marks the cluster network's entry only
                     a.dns(),
                     gateways == null || gateways.isEmpty() ? null : gateways.stream().map(Addresses::withoutPrefix).toList(),
                     deviceInfo == null || deviceInfo.isNull() ? null : deviceInfo));

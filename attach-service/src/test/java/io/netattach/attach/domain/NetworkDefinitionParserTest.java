@@ -56,7 +56,12 @@ class NetworkDefinitionParserTest {
                 Arguments.of("{\"plugins\": [{\"type\":\"bridge\"}, {\"sysctl\":{}}]}", "plugins[1].type is required"),
                 Arguments.of("{\"type\":\"macvlan\",\"ipam\":\"host-local\"}", ".ipam must be an object"),
                 Arguments.of("{\"type\":\"macvlan\",\"ipam\":{\"subnet\":\"10.0.0.0/24\"}}", ".ipam.type is required"),
-                Arguments.of("{\"type\":\"macvlan\",\"mtu\":\"9000\",\"ipam\":{\"type\":\"static\"}}", ".mtu must be an integer"));
+                Arguments.of("{\"type\":\"macvlan\",\"mtu\":\"9000\",\"ipam\":{\"type\":\"static\"}}", ".mtu must be an integer"),
+                // every plugin config, not only one with an ipam section
+                Arguments.of("{\"type\":\"host-device\",\"device\":\"eth3\",\"mtu\":\"big\"}", "\"spec.config\".mtu must be an integer from 68 to 65535, got \"big\""),
+                Arguments.of("{\"type\":\"macvlan\",\"mtu\":40}", ".mtu must be an integer from 68 to 65535, got 40"),
+                Arguments.of("{\"type\":\"bridge\",\"mtu\":70000,\"ipam\":{\"type\":\"host-local\",\"subnet\":\"10.0.0.0/24\"}}", "got 70000"),
+                Arguments.of("{\"cniVersion\":\"1.0.0\",\"plugins\":[{\"type\":\"macvlan\"},{\"type\":\"tuning\",\"mtu\":1.5}]}", "plugins[1].mtu must be an integer"));
     }
 
     @ParameterizedTest(name = "[{index}] {0}")

@@ -70,7 +70,6 @@ class NetworkSelectionParserTest {
                 Arguments.of("a,", List.of("element 2", "empty network reference")),
                 Arguments.of("a/b/c", List.of("element 1", "more than one '/'")),
                 Arguments.of("a@b@c", List.of("element 1", "more than one '@'")),
-                Arguments.of("/a", List.of("element 1", "empty namespace")),
                 Arguments.of("ns/", List.of("element 1", "empty network name")),
                 Arguments.of("@eth1", List.of("element 1", "empty network name")),
                 Arguments.of("ok, Bad_Name", List.of("element 2", "\"Bad_Name\"", "DNS-1123 label")),
@@ -135,6 +134,21 @@ class NetworkSelectionParserTest {
                 Arguments.of("[{\"name\":\"a\",\"ipam-claim-reference\":\"Bad Claim\"}]", List.of("element 1", "\"ipam-claim-reference\"", "\"Bad Claim\"")),
                 Arguments.of("[{\"name\":\"a\",\"ipam-claim-reference\":3}]", List.of("element 1", "\"ipam-claim-reference\" must be a string"))
         );
+    }
+
+    @Test
+    void acceptsWhatMultusAcceptsInTheCommaSyntax() throws Exception {
+        // "/name": the empty namespace is the pod's own
+        NetworkSelection own = NetworkSelectionParser.parse("/macvlan-conf@data0", "tenant").getFirst();
+        assertEquals("tenant", own.namespace());
+        assertEquals("macvlan-conf", own.name());
+        assertEquals("data0", own.interfaceName());
+        // a NAD name longer than a DNS label (63): Kubernetes allows 253, and Multus checks only the pattern
+        String longName = "n".repeat(200);
+        assertEquals(longName, NetworkSelectionParser.parse("other/" + longName, "tenant").getFirst().name());
+        assertEquals(longName, NetworkSelectionParser.parse("[{\"name\": \"" + longName + "\"}]", "tenant").getFirst().name());
+        InvalidSelectionException tooLong = assertThrows(InvalidSelectionException.class, () -> NetworkSelectionParser.parse("n".repeat(254), "tenant"));
+        assertTrue(tooLong.getMessage().contains("at most 253 characters"), tooLong.getMessage());
     }
 
     @ParameterizedTest(name = "[{index}] {0}")

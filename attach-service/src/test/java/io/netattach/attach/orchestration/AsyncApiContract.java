@@ -30,6 +30,8 @@ final class AsyncApiContract {
             Map.entry("io.netattach.node.attach", "NodeAttachData"),
             Map.entry("io.netattach.node.detach", "NodeDetachData"),
             Map.entry("io.netattach.node.result", "NodeResultData"),
+            Map.entry("io.netattach.node.blocked", "NodeBlockedData"),
+            Map.entry("io.netattach.node.sandbox", "NodeSandboxData"),
             Map.entry("io.netattach.attach.attached", "AuditData"),
             Map.entry("io.netattach.attach.detached", "AuditData"),
             Map.entry("io.netattach.attach.failed", "AuditData"),

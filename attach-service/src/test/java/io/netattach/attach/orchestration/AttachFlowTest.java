@@ -22,6 +22,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import java.util.function.Supplier;
 
@@ -85,6 +86,21 @@ class AttachFlowTest {
 
         List<JsonNode> status = awaitStatus("seed", "triple-net-pod", 3);
         assertEquals(List.of("seed/macvlan-conf", "seed/ipvlan-conf", "seed/bridge-conf"), status.stream().map(s -> s.path("name").asText()).toList());
+        // first the cluster network, from the node's sandbox (the chain's prevResult), as Multus writes it
+        List<JsonNode> all = status("seed", "triple-net-pod");
+        assertEquals(4, all.size());
+        JsonNode clusterNetwork = all.getFirst();
+        assertEquals("k8s-pod-network", clusterNetwork.path("name").asText());
+        assertEquals("eth0", clusterNetwork.path("interface").asText());
+        assertEquals("10.244.0.5", clusterNetwork.path("ips").get(0).asText());
+        assertEquals("0a:58:0a:f4:00:05", clusterNetwork.path("mac").asText());
+        assertTrue(clusterNetwork.path("default").asBoolean());
+        // only the fields of NPWG spec v1.3 section 4.1.2, in every entry
+        Set<String> specFields = Set.of("name", "interface", "ips", "mac", "mtu", "default", "dns", "gateway", "device-info");
+        for (JsonNode e : all) {
+            e.fieldNames().forEachRemaining(f -> assertTrue(specFields.contains(f), "field \"" + f + "\" is not in the spec: " + e));
+        }
+        assertTrue(status.stream().noneMatch(e -> e.path("default").asBoolean(false)), "default marks the cluster network only, as Multus writes it");
         assertEquals(List.of("net1", "net2", "net3"), status.stream().map(s -> s.path("interface").asText()).toList());
         for (JsonNode s : status) {
             assertTrue(s.path("ips").get(0).asText().matches("10\\.9\\.0\\.\\d+"), s.toString()); // no prefix length
@@ -153,7 +169,7 @@ class AttachFlowTest {
         assertEquals("storage", s.path("interface").asText());
         assertEquals("192.168.1.100", s.path("ips").get(0).asText());
         assertEquals("02:00:00:00:00:aa", s.path("mac").asText());
-        assertTrue(s.path("default").asBoolean());
+        assertFalse(s.has("default"), "the default route is there, but default marks the cluster network's entry: " + s);
         assertEquals("192.168.1.1", s.path("gateway").get(0).asText());
         JsonNode alloc = standIns.of("io.netattach.ipam.allocate", uid).getFirst().data();
         assertEquals("192.168.1.100/24", alloc.path("ips").get(0).asText());
@@ -172,6 +188,10 @@ class AttachFlowTest {
     void missingNadRaisesNetworkNotFoundThenAttachesWhenItAppears() throws Exception {
         String uid = pod("late", "waiting-pod", "node-b", "late-net");
         Event e = await(() -> event("late", uid, "NetworkNotFound"), "a NetworkNotFound event");
+        JsonNode blocked = await(() -> standIns.of("io.netattach.node.blocked", uid).stream().findFirst(), "a node notice").data();
+        assertEquals("late/late-net", blocked.path("network").asText());
+        assertEquals("NetworkNotFound", blocked.path("reason").asText());
+        assertTrue(blocked.path("definitive").asBoolean(), "the ADD fails now, naming the NAD; the kubelet retries");
         assertEquals("Warning", e.getType());
         assertTrue(e.getMessage().contains("\"late-net\" not found in namespace \"late\""), e.getMessage());
         assertTrue(e.getMessage().contains("interface net1"), e.getMessage());
@@ -221,6 +241,44 @@ class AttachFlowTest {
         assertTrue(standIns.of("io.netattach.ipam.allocate", uid).isEmpty());
         assertTrue(standIns.of("io.netattach.node.attach", uid).isEmpty());
         assertNull(pod("deny", "denied-pod").getMetadata().getAnnotations().get(STATUS));
+        // the pod's node hears why, so its CNI ADD fails with the reason and the pod does not start without the network
+        JsonNode blocked = await(() -> standIns.of("io.netattach.node.blocked", uid).stream().findFirst(), "a node notice").data();
+        assertEquals("node-a", standIns.of("io.netattach.node.blocked", uid).getFirst().key());
+        assertEquals("deny/forbidden-net", blocked.path("network").asText());
+        assertEquals("NetworkDenied", blocked.path("reason").asText());
+        assertTrue(blocked.path("definitive").asBoolean());
+        assertTrue(blocked.path("message").asText().contains("may not use network \"deny/forbidden-net\""), blocked.toString());
+
+        // each new sandbox the kubelet tries reminds attach-service, which asks policy-service again (a policy may have changed)
+        int asked = standIns.of("io.netattach.policy.request", uid).size();
+        standIns.sandboxWaiting("node-a", "deny", "denied-pod", uid, "retry-1");
+        awaitTrue(() -> standIns.of("io.netattach.policy.request", uid).size() > asked, "policy asked again");
+        awaitTrue(() -> standIns.of("io.netattach.node.blocked", uid).size() == 2, "the node told again");
+    }
+
+    @Test
+    void aReCreatedSandboxGetsItsNetworksAgainWithTheSameAddressesAndAFreshStatus() throws Exception {
+        nad("recreate", "net-a", MACVLAN, null);
+        String uid = pod("recreate", "restarted-pod", "node-r", "net-a");
+        JsonNode before = awaitStatus("recreate", "restarted-pod", 1).getFirst();
+        assertEquals(1, standIns.of("io.netattach.node.attach", uid).size());
+
+        // the runtime re-creates the sandbox (a node reboot, a runtime restart): the node reports it waiting
+        standIns.sandboxWaiting("node-r", "recreate", "restarted-pod", uid, "sandbox-2");
+        awaitTrue(() -> standIns.of("io.netattach.node.attach", uid).size() == 2, "the networks attached again");
+        List<StandIns.Received> attaches = standIns.of("io.netattach.node.attach", uid);
+        assertEquals(attaches.get(0).data().path("attachments").get(0).path("ips"), attaches.get(1).data().path("attachments").get(0).path("ips"),
+                "the same addresses");
+        JsonNode after = awaitStatus("recreate", "restarted-pod", 1).getFirst();
+        assertEquals(before.path("ips"), after.path("ips"));
+
+        // a report of the sandbox it was just attached in changes nothing
+        standIns.sandboxWaiting("node-r", "recreate", "restarted-pod", uid, "sandbox-2");
+        nad("recreate", "marker", BRIDGE, null);
+        String other = pod("recreate", "later-pod", "node-r", "marker");
+        awaitStatus("recreate", "later-pod", 1); // the queue has moved on past the second report
+        assertEquals(2, standIns.of("io.netattach.node.attach", uid).size());
+        assertTrue(!other.isEmpty());
     }
 
     @Test
@@ -531,18 +589,25 @@ class AttachFlowTest {
         client.pods().inNamespace(ns).withName(name).edit(p -> new PodBuilder(p).editMetadata().addToAnnotations(NETWORKS, networks).endMetadata().build());
     }
 
+    /** The secondary networks' entries of network-status, once there are {@code entries} of them. */
     private List<JsonNode> awaitStatus(String ns, String name, int entries) throws Exception {
         return await(() -> {
-            Pod p = pod(ns, name);
-            String s = p == null || p.getMetadata().getAnnotations() == null ? null : p.getMetadata().getAnnotations().get(STATUS);
-            if (s == null) return Optional.empty();
-            try {
-                List<JsonNode> list = json.readValue(s, new TypeReference<List<JsonNode>>() { });
-                return list.size() == entries ? Optional.of(list) : Optional.empty();
-            } catch (Exception e) {
-                return Optional.empty();
-            }
-        }, "network-status of " + ns + "/" + name + " with " + entries + " entries");
+            List<JsonNode> list = status(ns, name);
+            List<JsonNode> secondary = list.stream().filter(e -> e.path("name").asText().contains("/")).toList();
+            return !list.isEmpty() && secondary.size() == entries || list.isEmpty() && entries == 0 ? Optional.of(secondary) : Optional.empty();
+        }, "network-status of " + ns + "/" + name + " with " + entries + " secondary entries");
+    }
+
+    /** The pod's whole network-status (empty when it has none). */
+    private List<JsonNode> status(String ns, String name) {
+        Pod p = pod(ns, name);
+        String s = p == null || p.getMetadata().getAnnotations() == null ? null : p.getMetadata().getAnnotations().get(STATUS);
+        if (s == null) return List.of();
+        try {
+            return json.readValue(s, new TypeReference<List<JsonNode>>() { });
+        } catch (Exception e) {
+            return List.of();
+        }
     }
 
     private Optional<Event> event(String ns, String uid, String reason) {

@@ -56,6 +56,8 @@ final class StandIns implements AutoCloseable {
     final Set<String> nodeDetachSilentFor = ConcurrentHashMap.newKeySet();
     /** Pod names for which every answer is delivered twice. */
     final Set<String> duplicateFor = ConcurrentHashMap.newKeySet();
+    /** Pod name -> the container id of its current sandbox, as the node stand-in reports it (default sandbox-1). */
+    final Map<String, String> sandboxes = new ConcurrentHashMap<>();
     /** IPAM state: owner "podUid/interface" -> CIDR. */
     final Map<String, String> allocations = new ConcurrentHashMap<>();
     /** When each allocation was made (absent: long ago, as for an injected leak). */
@@ -172,6 +174,7 @@ final class StandIns implements AutoCloseable {
             replyType = "io.netattach.node.result";
             out.put("node", d.path("node").asText());
             out.set("pod", d.path("pod"));
+            if (type.equals("io.netattach.node.blocked")) return; // no answer: recorded only
             if (type.equals("io.netattach.node.attach")) {
                 if (nodeSilentOnceFor.remove(podName) || nodeSilentFor.contains(podName)) return;
                 // the node first says it waits for the sandbox, then reports what it made
@@ -181,7 +184,11 @@ final class StandIns implements AutoCloseable {
                     out.put("ok", false).put("pending", false);
                     out.putObject("error").put("reason", "Failed").put("message", "macvlan: master \"eth9\" not found");
                 } else {
-                    out.put("ok", true).put("pending", false).put("sandbox", "/var/run/netns/test");
+                    out.put("ok", true).put("pending", false).put("sandbox", "/var/run/netns/test").put("containerId", sandboxOf(podName));
+                    // the cluster network of the sandbox, from the chain's prevResult (a pod IP of the stand-in's own)
+                    ObjectNode primary = out.putObject("primary").put("name", "k8s-pod-network").put("interface", "eth0").put("mac", "0a:58:0a:f4:00:05");
+                    primary.putArray("ips").add("10.244.0.5/24");
+                    primary.putObject("dns");
                     ArrayNode ifs = out.putArray("interfaces");
                     int i = 0;
                     for (JsonNode a : d.path("attachments")) {
@@ -213,6 +220,25 @@ final class StandIns implements AutoCloseable {
             return; // audit: recorded only
         }
         reply(replyTopic, event, replyType, out, podName);
+    }
+
+    private String sandboxOf(String podName) { return sandboxes.getOrDefault(podName, "sandbox-1"); }
+
+    /**
+     * What node-worker reports when a new sandbox of the pod waits with none of its networks in it (the runtime
+     * re-created it): from now on the node stand-in attaches into that sandbox.
+     */
+    void sandboxWaiting(String node, String namespace, String podName, String uid, String containerId) throws Exception {
+        sandboxes.put(podName, containerId);
+        ObjectNode e = json.createObjectNode();
+        e.put("specversion", "1.0").put("id", "sandbox/" + node + "/" + uid + "/" + containerId + "/waiting").put("source", "/netattach/stand-in/test")
+                .put("type", "io.netattach.node.sandbox").put("subject", namespace + "/" + podName).put("time", Instant.now().toString())
+                .put("datacontenttype", "application/json").put("netattachcluster", "test");
+        ObjectNode d = e.putObject("data").put("node", node);
+        d.putObject("pod").put("namespace", namespace).put("name", podName).put("uid", uid);
+        d.put("containerId", containerId).put("netns", "/var/run/netns/" + containerId).put("event", "waiting");
+        check(e);
+        producer.send(new ProducerRecord<>(t("netattach.node.results"), uid, json.writeValueAsString(e))).get();
     }
 
     private void reply(String topic, JsonNode request, String type, ObjectNode data, String podName) throws Exception {
