@@ -22,6 +22,12 @@ fi
 eval "$("$LABSH" env)"
 export KUBECONFIG KUBECACHEDIR
 
+# As a user of a new cluster does first: create the namespaces the YAMLs name (kubectl create namespace).
+say "creating the namespaces the seed's YAMLs name"
+for ns in $(sed -n 's/^ *namespace: *\([a-z0-9-]*\) *$/\1/p' "$NETATTACH_ROOT"/deploy/examples/*.yaml | sort -u); do
+  kubectl get namespace "$ns" >/dev/null 2>&1 || kubectl create namespace "$ns" | sed 's/^/    /'
+done
+
 say "applying the seed's YAMLs (deploy/examples/)"
 for f in "$NETATTACH_ROOT"/deploy/examples/*.yaml; do
   echo "--- $(basename "$f")"

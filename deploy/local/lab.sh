@@ -92,7 +92,7 @@ up() {
 
   say "stand-in Kubernetes API server on 127.0.0.1:$LAB_API_PORT (fabric8 mock, CRUD mode)"
   local crds=()
-  for f in "$NETATTACH_ROOT"/deploy/kubernetes/base/crds/*.yaml "$NETATTACH_ROOT/deploy/local/lab/lab-bootstrap.yaml"; do
+  for f in "$NETATTACH_ROOT"/deploy/kubernetes/base/crds/*.yaml; do
     [ -f "$f" ] && [ "$(basename "$f")" != kustomization.yaml ] && crds+=(--apply "$f")
   done
   start_bg api "$LAB/api.log" java -jar "$LAB_JAR" api-server --port "$LAB_API_PORT" --kubeconfig "$KUBECONFIG_FILE" "${crds[@]}"
@@ -109,7 +109,7 @@ up() {
   start_bg ipam-service "$LAB/ipam-service.log" env \
     NETATTACH_DB_REACTIVE_URL=postgresql://127.0.0.1:5432/netattach_lab NETATTACH_DB_JDBC_URL=jdbc:postgresql://127.0.0.1:5432/netattach_lab java -jar "$NETATTACH_ROOT/ipam-service/target/quarkus-app/quarkus-run.jar"
   start_bg policy-service "$LAB/policy-service.log" "${kube[@]}" \
-    NETATTACH_POLICY_RBAC_EVALUATOR=local NETATTACH_POLICY_RBAC_VERB=get java -jar "$NETATTACH_ROOT/policy-service/target/quarkus-app/quarkus-run.jar"
+    NETATTACH_POLICY_RBAC_EVALUATOR=local java -jar "$NETATTACH_ROOT/policy-service/target/quarkus-app/quarkus-run.jar"
   # This kernel has no ipvlan / vlan: the lab attaches a pod's other networks and leaves those out with a
   # Warning Event (InterfaceSkipped) rather than failing the pod (the product's default is to fail it, as Multus).
   # The IPAM leak sweep every 10 s instead of 5 min, so the end-to-end test sees a reclaim.
@@ -123,7 +123,7 @@ up() {
   install -m 0755 "$NETATTACH_ROOT/node-worker/target/netattach-shim" "$shimdir/netattach-shim"
   for ((i = 1; i <= nodes; i++)); do
     say "node-worker for node$i on :$((8090 + i)) (host netns na-lab-node$i)"
-    start_bg "node$i" "$LAB/node$i.log" env NODE_NAME="node$i" NETATTACH_HTTP_PORT=$((8090 + i)) \
+    start_bg "node$i" "$LAB/node$i.log" "${kube[@]}" NODE_NAME="node$i" NETATTACH_HTTP_PORT=$((8090 + i)) \
       NETATTACH_NODE_HOST_NETNS="/var/run/netns/na-lab-node$i" NETATTACH_NODE_SOCKET="$LAB/node$i.sock" \
       NETATTACH_CNI_PLUGIN_DIR=/usr/lib/cni NETATTACH_NODE_STATE_FILE="$LAB/node$i-sandboxes.json" \
       java --enable-native-access=ALL-UNNAMED -jar "$NETATTACH_ROOT/node-worker/target/quarkus-app/quarkus-run.jar"

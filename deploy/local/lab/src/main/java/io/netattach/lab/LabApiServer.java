@@ -42,7 +42,8 @@ final class LabApiServer {
         writeKubeconfig(kubeconfig, url);
 
         try (KubernetesClient client = Lab.client(url)) {
-            for (String ns : List.of("default", "kube-system", "database", "nfv", "netattach-system")) {
+            // What a new cluster has, plus the namespace netattach is installed in; users create their own.
+            for (String ns : List.of("default", "kube-system", "kube-public", "kube-node-lease", "netattach-system")) {
                 client.namespaces().resource(new io.fabric8.kubernetes.api.model.NamespaceBuilder()
                         .withNewMetadata().withName(ns).endMetadata().build()).createOr(r -> r.update());
             }

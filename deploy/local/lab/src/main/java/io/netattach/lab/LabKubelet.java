@@ -13,13 +13,16 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 
@@ -29,6 +32,10 @@ import java.util.regex.Pattern;
  * (CNI_* environment, the plugin config on stdin, prevResult threaded through the chain, DEL in reverse
  * order on delete), then reports the pod Running and Ready. The chain is the node's conflist
  * ({@code <cni-conf-dir>/<node>.conflist}).
+ * <p>
+ * As a kubelet and runtime, a failed ADD is a Warning Event {@code FailedCreatePodSandBox}, the sandbox is torn
+ * down (DEL, its namespace deleted) and a new one is tried after a backoff, under a new container id; a sandbox
+ * whose network namespace disappears (a runtime restart, a reboot) is torn down and made again the same way.
  */
 final class LabKubelet {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -46,11 +53,33 @@ final class LabKubelet {
     /** API writes (pod status, Events): off the worker threads, whose network namespace is the node's. */
     private final ExecutorService api = Executors.newVirtualThreadPerTaskExecutor();
 
-    record Sandbox(String uid, String namespace, String name, String netnsName, String containerId) {
+    /** One sandbox of a pod; each new one (after a failed ADD, or a lost namespace) has the next generation. */
+    record Sandbox(String uid, String namespace, String name, String netnsName, int generation) {
         Path netns() {
             return Path.of("/var/run/netns", netnsName);
         }
+
+        /** A runtime gives every sandbox its own id. */
+        String containerId() {
+            return "lab" + uid.replace("-", "") + (generation == 0 ? "" : "-" + generation);
+        }
+
+        Sandbox next() {
+            return new Sandbox(uid, namespace, name, netnsName, generation + 1);
+        }
     }
+
+    /** Sandboxes whose ADD succeeded: the ones checked for a lost network namespace. */
+    private final Set<Sandbox> running = ConcurrentHashMap.newKeySet();
+    /** Failed ADDs in a row per pod UID, for the backoff. */
+    private final Map<String, Integer> failures = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "kubelet-timer");
+        t.setDaemon(true);
+        return t;
+    });
+    private final Duration backoff;
+    private final Duration backoffMax;
 
     LabKubelet(KubernetesClient client, String node, Lab.Options options) {
         this.client = client;
@@ -82,6 +111,10 @@ final class LabKubelet {
                 });
         pool.allowCoreThreadTimeOut(true);
         this.work = pool;
+        // A kubelet retries a pod whose sandbox failed after ~10 s; the lab starts lower so tests need not wait.
+        this.backoff = Duration.parse(options.get("sandbox-backoff", "PT1S"));
+        this.backoffMax = Duration.parse(options.get("sandbox-backoff-max", "PT10S"));
+        timer.scheduleWithFixedDelay(this::checkNamespaces, 1, 1, TimeUnit.SECONDS);
     }
 
     /** What this kubelet does with pod events; the lab's one pod informer calls it for every pod (LabCluster). */
@@ -91,7 +124,9 @@ final class LabKubelet {
             @Override public void onUpdate(Pod old, Pod pod) { consider(pod); }
             @Override public void onDelete(Pod pod, boolean unknown) {
                 Sandbox sb = sandboxes.remove(pod.getMetadata().getUid());
+                failures.remove(pod.getMetadata().getUid());
                 if (sb != null) {
+                    running.remove(sb);
                     work.execute(() -> teardown(sb));
                 }
             }
@@ -104,8 +139,7 @@ final class LabKubelet {
             return;
         }
         String netnsName = netnsName(uid);
-        Sandbox sb = new Sandbox(uid, pod.getMetadata().getNamespace(), pod.getMetadata().getName(), netnsName,
-                "lab" + uid.replace("-", ""));
+        Sandbox sb = new Sandbox(uid, pod.getMetadata().getNamespace(), pod.getMetadata().getName(), netnsName, 0);
         if (sandboxes.putIfAbsent(uid, sb) == null) {
             work.execute(() -> setup(sb));
         }
@@ -136,17 +170,58 @@ final class LabKubelet {
             throw e;
         } catch (Exception e) {
             System.err.printf("kubelet %s: %s/%s: CNI ADD failed: %s%n", node, sb.namespace(), sb.name(), e.getMessage());
-            api.execute(() -> event(sb, "FailedCreatePodSandBox", "CNI ADD failed: " + e.getMessage()));
-            try {
-                chain("DEL", sb);
-            } catch (Exception ignored) {
-                // DEL after a failed ADD is best effort, as in a runtime.
-            }
-            // Retry later, as a kubelet does: forget the sandbox so the next pod event (or resync) tries again.
-            sandboxes.remove(sb.uid());
+            api.execute(() -> event(sb, "FailedCreatePodSandBox", "Failed to create pod sandbox: plugin type=\"netattach-shim\" "
+                    + "failed (add): " + e.getMessage()));
+            destroy(sb);
+            int failed = failures.merge(sb.uid(), 1, Integer::sum);
+            long delay = Math.min(backoffMax.toMillis(), backoff.toMillis() << Math.min(failed - 1, 20));
+            timer.schedule(() -> replace(sb), delay, TimeUnit.MILLISECONDS);
             return;
         }
+        failures.remove(sb.uid());
+        running.add(sb);
         api.execute(() -> markReady(sb));
+    }
+
+    /** A runtime's teardown of a failed or lost sandbox: DEL (best effort), then its network namespace. */
+    private void destroy(Sandbox sb) {
+        try {
+            chain("DEL", sb);
+        } catch (Exception e) {
+            System.err.printf("kubelet %s: %s/%s: CNI DEL of sandbox %s failed: %s%n", node, sb.namespace(), sb.name(), sb.containerId(), e.getMessage());
+        }
+        try {
+            LabNetns.delete(sb.netnsName());
+        } catch (Exception e) {
+            System.err.printf("kubelet %s: cannot delete netns %s: %s%n", node, sb.netnsName(), e.getMessage());
+        }
+    }
+
+    /** A new sandbox for the pod, unless it was deleted (or given another sandbox) meanwhile. */
+    private void replace(Sandbox old) {
+        Sandbox next = old.next();
+        if (sandboxes.replace(old.uid(), old, next)) {
+            work.execute(() -> setup(next));
+        }
+    }
+
+    /** Sandboxes whose network namespace is gone are torn down and made again, as a runtime does for a dead sandbox. */
+    private void checkNamespaces() {
+        for (Sandbox sb : running) {
+            if (!sb.equals(sandboxes.get(sb.uid()))) {
+                running.remove(sb); // the pod was deleted: its teardown removes the namespace
+                continue;
+            }
+            if (Files.exists(sb.netns()) || !running.remove(sb)) {
+                continue;
+            }
+            System.out.printf("%s kubelet %s: %s/%s sandbox %s lost its network namespace %s: making a new one%n", Instant.now(), node,
+                    sb.namespace(), sb.name(), sb.containerId(), sb.netns());
+            work.execute(() -> {
+                destroy(sb);
+                replace(sb);
+            });
+        }
     }
 
     private void teardown(Sandbox sb) {

@@ -67,6 +67,12 @@ final class LabWorld implements AutoCloseable {
         }
     }
 
+    /** What a user does before applying YAMLs into a namespace of a new cluster: kubectl create namespace (if absent). */
+    void createNamespace(String name) {
+        client.namespaces().resource(new io.fabric8.kubernetes.api.model.NamespaceBuilder().withNewMetadata().withName(name).endMetadata().build())
+                .createOr(io.fabric8.kubernetes.client.dsl.NonDeletingOperation::update);
+    }
+
     Pod pod(String namespace, String name) {
         return client.pods().inNamespace(namespace).withName(name).get();
     }
