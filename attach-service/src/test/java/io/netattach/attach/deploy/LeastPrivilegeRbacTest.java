@@ -157,10 +157,10 @@ class LeastPrivilegeRbacTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("variants")
-    void nodeWorkerMayOnlyGetPodsAndHasNoRoleBinding(RenderedManifests rendered) {
+    void nodeWorkerMayOnlyReadPodsAndHasNoRoleBinding(RenderedManifests rendered) {
         if (rendered.find(ServiceAccount.class, "node-worker").isEmpty()) return;
         assertEquals(Set.of("netattach-node-worker"), clusterRolesOf(rendered, "node-worker"));
-        assertEquals(Set.of("/pods:get"), grants(rendered.get(ClusterRole.class, "netattach-node-worker").getRules()));
+        assertEquals(Set.of("/pods:get,list,watch"), grants(rendered.get(ClusterRole.class, "netattach-node-worker").getRules()));
         assertTrue(rendered.all(RoleBinding.class).stream().flatMap(b -> b.getSubjects().stream()).noneMatch(s -> "node-worker".equals(s.getName())),
                 "node-worker has a RoleBinding");
         rendered.find(DaemonSet.class, "node-worker").ifPresent(d -> assertTrue(

@@ -78,6 +78,7 @@ public class NodeWorker {
     private SandboxStateFile state;
     private volatile CommandConsumer consumer;
     private SandboxSocket socket;
+    private KubePodDirectory directory;
     private Thread kafkaLink;
     private final ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(
             r -> Thread.ofPlatform().name("node-worker-ticker").daemon(true).unstarted(r));
@@ -105,7 +106,8 @@ public class NodeWorker {
             @Override public void changed() { state.saveLater(pods::snapshot); }
         }, Clock.systemUTC());
         state.load().forEach(pods::restore);
-        SandboxApi api = new SandboxApi(pods, new KubePodDirectory(kube), json, addTimeout, nodeName, metrics);
+        directory = new KubePodDirectory(kube, nodeName);
+        SandboxApi api = new SandboxApi(pods, directory, json, addTimeout, nodeName, metrics);
         socket = new SandboxSocket(Path.of(socketPath), api::handle);
         ticker.scheduleWithFixedDelay(() -> pods.nudgeDue(waitingReportDelay), 200, 200, TimeUnit.MILLISECONDS);
         PendingAnswers answers = new PendingAnswers(pendingAnswerDelay, Clock.systemUTC());
@@ -160,6 +162,7 @@ public class NodeWorker {
         if (kafkaLink != null) kafkaLink.interrupt();
         ticker.shutdownNow();
         if (socket != null) socket.close();
+        if (directory != null) directory.close();
         if (consumer != null) consumer.close();
         if (events != null) events.close();
         if (state != null) state.close();

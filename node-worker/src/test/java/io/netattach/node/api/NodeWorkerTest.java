@@ -376,17 +376,22 @@ class NodeWorkerTest {
         shim("DEL", NetnsLab.path(podNs), uid, chainedConfig("1.0.0"));
     }
 
-    @Test
-    void aRefusalFromAttachServiceFailsTheWaitingAddWithTheNetworkAndTheReason() throws Exception {
-        String podNs = lab.netns("pod");
-        String uid = pod("other/secret-net");
-        var add = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+    /** A shim ADD that waits, run beside the test; containerId null = the test's default for the pod. */
+    private java.util.concurrent.CompletableFuture<Exec> addInBackground(String netns, String uid, String containerId) {
+        return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
             try {
-                return shim("ADD", NetnsLab.path(podNs), uid, chainedConfig("1.0.0"));
+                return containerId == null ? shim("ADD", netns, uid, chainedConfig("1.0.0")) : shim("ADD", netns, uid, containerId, chainedConfig("1.0.0"));
             } catch (Exception e) {
                 throw new IllegalStateException(e);
             }
         });
+    }
+
+    @Test
+    void aRefusalFromAttachServiceFailsTheWaitingAddWithTheNetworkAndTheReason() throws Exception {
+        String podNs = lab.netns("pod");
+        String uid = pod("other/secret-net");
+        var add = addInBackground(NetnsLab.path(podNs), uid, null);
         await("the sandbox registered", e -> e.path("type").asText().equals("io.netattach.node.sandbox")
                 && e.at("/data/pod/uid").asText().equals(uid) && e.at("/data/event").asText().equals("added"));
         String id = "blocked/" + uid;
@@ -434,13 +439,7 @@ class NodeWorkerTest {
 
         // the runtime re-creates the sandbox (new container id, new namespace): its ADD waits for the interfaces again
         String second = lab.netns("pod2");
-        var add = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
-            try {
-                return shim("ADD", NetnsLab.path(second), uid, "sb2-" + uid, chainedConfig("1.0.0"));
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        });
+        var add = addInBackground(NetnsLab.path(second), uid, "sb2-" + uid);
         JsonNode waiting = await("the re-created sandbox reported", e -> e.path("type").asText().equals("io.netattach.node.sandbox")
                 && e.at("/data/pod/uid").asText().equals(uid) && e.at("/data/event").asText().equals("waiting"));
         assertEquals("sb2-" + uid, waiting.at("/data/containerId").asText());
