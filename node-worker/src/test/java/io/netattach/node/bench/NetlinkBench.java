@@ -19,6 +19,10 @@ import io.netattach.node.netlink.route.Routes;
 import io.netattach.node.netlink.wire.MessageBuilder;
 import io.netattach.node.netlink.wire.NetlinkSocket;
 import io.netattach.node.netlink.wire.Nl;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -154,6 +158,8 @@ public final class NetlinkBench {
         StringBuilder json = new StringBuilder("{");
         out.forEach((k, v) -> json.append(json.length() > 1 ? "," : "").append('"').append(k).append("\":").append(v instanceof String s ? "\"" + s + "\"" : v));
         System.out.println(json.append('}'));
+        // the API client's event-loop threads are not daemons and outlive its close
+        System.exit(0);
     }
 
     /** The kernel's floor of the ADD and DEL: node-worker's requests, nothing else (see main). */
@@ -220,6 +226,16 @@ public final class NetlinkBench {
         String socket = opt.get("socket");
         long idle = rssKb(pid);
         AtomicLong peak = new AtomicLong(idle);
+        List<String> uids = new ArrayList<>();
+        // node-worker reads each sandbox's pod from the API server (the lab's stand-in here): the pods exist there,
+        // bound to this node and asking for a network, as a scheduler leaves them
+        try (KubernetesClient kube = new KubernetesClientBuilder().withConfig(new ConfigBuilder().withMasterUrl(opt.get("api")).build()).build()) {
+            for (int i = 0; i < count; i++) {
+                uids.add(kube.pods().inNamespace("bench").resource(new PodBuilder().withNewMetadata().withName("b" + i).withNamespace("bench")
+                        .addToAnnotations("k8s.v1.cni.cncf.io/networks", "net").endMetadata().withNewSpec().withNodeName(nodeName)
+                        .addNewContainer().withName("app").withImage("bench").endContainer().endSpec().build()).create().getMetadata().getUid());
+            }
+        }
         try (NetnsLab lab = new NetnsLab()) {
             List<String> pods = new ArrayList<>();
             for (int i = 0; i < count; i++) pods.add(lab.netns("b" + i));
@@ -227,10 +243,10 @@ public final class NetlinkBench {
                     ProducerConfig.ACKS_CONFIG, "all", ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class,
                     ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class))) {
                 for (int i = 0; i < count; i++) {
-                    String uid = "burst-" + i;
+                    String uid = uids.get(i);
                     String ev = """
                             {"specversion":"1.0","id":"attach/bench/%1$s","source":"/netattach/bench","type":"io.netattach.node.attach","time":"2026-11-29T00:00:00Z",
-                             "datacontenttype":"application/json","data":{"requestId":"attach/bench/%1$s","node":"%2$s","pod":{"namespace":"bench","name":"p%3$d","uid":"%1$s"},
+                             "datacontenttype":"application/json","data":{"requestId":"attach/bench/%1$s","node":"%2$s","pod":{"namespace":"bench","name":"b%3$d","uid":"%1$s"},
                              "attachments":[{"network":"bench/net","interface":"net1","cniConfig":{"cniVersion":"1.0.0","type":"macvlan","mode":"bridge"},
                              "ips":["10.79.%4$d.%5$d/16","fd79::%3$x/64"],"gateways":["10.79.0.1"],"routes":[{"dst":"10.80.0.0/16","gw":"10.79.0.1"}],"mac":null,"defaultRoute":false}]}}
                             """.formatted(uid, nodeName, i, 1 + i / 250, 1 + i % 250).replace("\n", "");
@@ -256,14 +272,14 @@ public final class NetlinkBench {
             for (int i = 0; i < count; i++) {
                 int idx = i;
                 threads.add(Thread.ofVirtual().start(() -> {
-                    String r = call(socket, "ADD", "burst-" + idx, NetnsLab.path(pods.get(idx)));
+                    String r = call(socket, "ADD", "b" + idx, uids.get(idx), NetnsLab.path(pods.get(idx)));
                     if (!r.startsWith("{\"exit\":0")) failures.add(r);
                 }));
             }
             for (Thread t : threads) t.join();
             long burstMs = (System.nanoTime() - t0) / 1_000_000;
             long made = pods.stream().filter(p -> NetnsLab.linkNames(p).contains("net1")).count();
-            for (int i = 0; i < count; i++) call(socket, "DEL", "burst-" + i, NetnsLab.path(pods.get(i)));
+            for (int i = 0; i < count; i++) call(socket, "DEL", "b" + i, uids.get(i), NetnsLab.path(pods.get(i)));
             sampler.interrupt();
             System.out.printf(Locale.ROOT, "burst       %d sandboxes in %d ms, %d interfaces made, %d failed%n", count, burstMs, made, failures.size());
             if (!failures.isEmpty()) System.out.println("first failure: " + failures.peek());
@@ -277,9 +293,9 @@ public final class NetlinkBench {
         }
     }
 
-    private static String call(String socket, String command, String uid, String netns) {
+    private static String call(String socket, String command, String name, String uid, String netns) {
         String req = "{\"command\":\"" + command + "\",\"containerId\":\"c-" + uid + "\",\"netns\":\"" + netns + "\",\"ifName\":\"eth0\","
-                + "\"pod\":{\"namespace\":\"bench\",\"name\":\"" + uid + "\",\"uid\":\"" + uid + "\"},\"config\":{\"cniVersion\":\"1.0.0\",\"name\":\"k8s\",\"type\":\"netattach-shim\"}}\n";
+                + "\"pod\":{\"namespace\":\"bench\",\"name\":\"" + name + "\",\"uid\":\"" + uid + "\"},\"config\":{\"cniVersion\":\"1.0.0\",\"name\":\"k8s\",\"type\":\"netattach-shim\"}}\n";
         try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             ch.connect(UnixDomainSocketAddress.of(Path.of(socket)));
             OutputStream o = Channels.newOutputStream(ch);

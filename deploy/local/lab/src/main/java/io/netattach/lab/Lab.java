@@ -9,6 +9,7 @@ import java.util.Arrays;
  * <pre>
  *   api-server --port 6443 --kubeconfig FILE [--apply FILE ...] [--event-ttl 60s] [--max-events 500]   the stand-in Kubernetes API server
  *   cluster --api URL --nodes a,b --cni-conf-dir DIR --cni-path DIRS  scheduler, controllers, kubelets
+ *   bench-attach ..., bench-cni --node node1 --cni-conf-dir DIR --cni-path DIRS [--count 500] [--warmup 100]   benchmarks
  * </pre>
  */
 public final class Lab {
@@ -24,6 +25,7 @@ public final class Lab {
             case "api-server" -> LabApiServer.run(Options.parse(rest));
             case "cluster" -> LabCluster.run(Options.parse(rest));
             case "bench-attach" -> LabBench.run(Options.parse(rest));
+            case "bench-cni" -> LabCniBench.run(Options.parse(rest));
             default -> usage();
         }
     }

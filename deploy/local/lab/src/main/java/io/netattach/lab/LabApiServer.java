@@ -34,7 +34,9 @@ final class LabApiServer {
         if (!Boolean.parseBoolean(options.get("request-log", "false"))) {
             MOCK_LOG.setLevel(java.util.logging.Level.WARNING);
         }
-        var dispatcher = new DiscoveryDispatcher(new KubernetesCrudDispatcher(List.of()), new KubernetesCrudDispatcher(List.of()),
+        var podStore = new KubernetesCrudDispatcher(List.of());
+        PodFieldSelectors.install(podStore);
+        var dispatcher = new DiscoveryDispatcher(new KubernetesCrudDispatcher(List.of()), podStore,
                 new KubernetesCrudDispatcher(List.of()), host + ":" + port);
         var server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), dispatcher, false);
         server.init(InetAddress.getByName(host), port);

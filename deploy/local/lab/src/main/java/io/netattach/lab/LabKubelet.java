@@ -10,7 +10,6 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -268,35 +267,10 @@ final class LabKubelet {
     }
 
     private JsonNode exec(String type, String command, Sandbox sb, JsonNode conf) throws IOException, InterruptedException {
-        Path binary = cniPath.stream().map(d -> d.resolve(type)).filter(Files::isExecutable).findFirst()
-                .orElseThrow(() -> new IOException("CNI plugin \"" + type + "\" not found in " + cniPath));
         // This thread is in the node's namespace, and so is the plugin it starts (no shell; pod data only in the environment).
-        ProcessBuilder pb = new ProcessBuilder(binary.toString());
-        Map<String, String> env = pb.environment();
-        env.put("CNI_COMMAND", command);
-        env.put("CNI_CONTAINERID", sb.containerId());
-        env.put("CNI_NETNS", sb.netns().toString());
-        env.put("CNI_IFNAME", "eth0");
-        env.put("CNI_PATH", String.join(":", cniPath.stream().map(Path::toString).toList()));
-        env.put("CNI_ARGS", "IgnoreUnknown=1;K8S_POD_NAMESPACE=" + sb.namespace() + ";K8S_POD_NAME=" + sb.name()
-                + ";K8S_POD_INFRA_CONTAINER_ID=" + sb.containerId() + ";K8S_POD_UID=" + sb.uid());
-        Process p = pb.start();
-        p.getOutputStream().write(JSON.writeValueAsBytes(conf));
-        p.getOutputStream().close();
-        byte[] out = p.getInputStream().readAllBytes();
-        byte[] err = p.getErrorStream().readAllBytes();
-        if (!p.waitFor(120, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new IOException(type + " " + command + " did not finish within 120 s");
-        }
-        String stdout = new String(out, StandardCharsets.UTF_8).trim();
-        if (p.exitValue() != 0) {
-            throw new IOException(type + " " + command + " exited " + p.exitValue() + ": " + stdout + " " + new String(err, StandardCharsets.UTF_8).trim());
-        }
-        return stdout.isEmpty() ? JSON.createObjectNode() : JSON.readTree(stdout);
+        return CniExec.exec(cniPath, type, command, new CniExec.Target(sb.containerId(), sb.netns(), "eth0", sb.namespace(), sb.name(), sb.uid()), conf);
     }
 
-    /** Pod status Running + Ready; other writers (attach-service) patch the pod too, so retry on conflict. */
     /**
      * Marks the pod Running and Ready with one JSON merge patch of its status, as a kubelet does from its own
      * view, in one API request (fabric8's editStatus read the pod and wrote it back: two requests, and ~44 % of this
