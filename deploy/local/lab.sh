@@ -10,7 +10,9 @@
 #   - stand-ins for the control plane and kubelets (scheduler, Deployment/StatefulSet controllers, a kubelet
 #     per node that creates pod namespaces na-p-<uid> and runs the node's CNI chain: bridge as the primary
 #     CNI, then the netattach CNI shim, exactly as a container runtime would).
-# Usage: deploy/local/lab.sh up [--nodes N] [--primary-cni bridge|none] | down | status | env | exec <namespace>/<pod> -- <command...>
+#   - with --member <id>: a member cluster beside it (its own API server, attach-service, node "<id>1"), sharing
+#     Kafka, ipam-service and policy-service, for the multi-cluster scenarios.
+# Usage: deploy/local/lab.sh up [--nodes N] [--primary-cni bridge|none] [--member CLUSTER_ID] | down | status | env | exec <namespace>/<pod> -- <command...>
 #        deploy/local/lab.sh audit [--from-beginning] [--max-messages N]   (tails the netattach.audit topic)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -46,34 +48,78 @@ fabric_up() {
     ip -n na-lab-fabric link add "br$j" type bridge
     ip -n na-lab-fabric link set "br$j" up
   done
-  for ((i = 1; i <= nodes; i++)); do
-    ip netns add "na-lab-node$i"
-    ip -n "na-lab-node$i" link set lo up
-    for j in 0 1 2; do
-      # MTU 9000 on the uplinks: the seed's storage-network asks for jumbo frames on eth1.
-      ip link add "nal$i-e$j" mtu 9000 type veth peer name "nal$i-f$j" mtu 9000
-      ip link set "nal$i-e$j" netns "na-lab-node$i"
-      ip -n "na-lab-node$i" link set "nal$i-e$j" name "eth$j"
-      ip link set "nal$i-f$j" netns na-lab-fabric
-      ip -n na-lab-fabric link set "nal$i-f$j" master "br$j" up
-      ip -n "na-lab-node$i" link set "eth$j" up
-    done
-    # A node address on eth0 and a default route through it, so "the default-route interface" exists.
-    ip -n "na-lab-node$i" addr add "10.99.0.$((10 + i))/24" dev eth0
-    ip -n "na-lab-node$i" route add default via 10.99.0.1
+  for ((i = 1; i <= nodes; i++)); do fabric_node "node$i" "$i"; done
+}
+
+fabric_node() { # name, index (1..99): namespace na-lab-<name>, uplinks eth0..eth2 on the fabric's bridges
+  local name=$1 i=$2 j
+  ip netns add "na-lab-$name"
+  ip -n "na-lab-$name" link set lo up
+  for j in 0 1 2; do
+    # MTU 9000 on the uplinks: the seed's storage-network asks for jumbo frames on eth1.
+    ip link add "nal$i-e$j" mtu 9000 type veth peer name "nal$i-f$j" mtu 9000
+    ip link set "nal$i-e$j" netns "na-lab-$name"
+    ip -n "na-lab-$name" link set "nal$i-e$j" name "eth$j"
+    ip link set "nal$i-f$j" netns na-lab-fabric
+    ip -n na-lab-fabric link set "nal$i-f$j" master "br$j" up
+    ip -n "na-lab-$name" link set "eth$j" up
   done
+  # A node address on eth0 and a default route through it, so "the default-route interface" exists.
+  ip -n "na-lab-$name" addr add "10.99.0.$((10 + i))/24" dev eth0
+  ip -n "na-lab-$name" route add default via 10.99.0.1
+}
+
+# The node's CNI chain: the cluster network (eth0 from the reference bridge plugin), then the netattach shim.
+# --primary-cni none leaves only the shim (pods get no eth0): the attach benchmark uses it to measure netattach,
+# not the primary plugin (docs/benchmarks.md, "Attach").
+write_conflist() { # node, index, primary
+  local primary_plugin=""
+  [ "$3" = bridge ] && primary_plugin="
+  {\"type\": \"bridge\", \"bridge\": \"cni0\", \"isGateway\": true, \"ipam\": {\"type\": \"host-local\", \"subnet\": \"10.244.$2.0/24\", \"dataDir\": \"$LAB/cni/ipam-$1\"}},"
+  cat > "$LAB/cni/$1.conflist" <<JSON
+{"cniVersion": "1.0.0", "name": "lab-pod-network", "plugins": [$primary_plugin
+  {"type": "netattach-shim", "socketPath": "$LAB/$1.sock"}
+]}
+JSON
+}
+
+start_node_worker() { # node, http port, then the environment (env NAME=value ...)
+  local node=$1 port=$2; shift 2
+  say "node-worker for $node on :$port (host netns na-lab-$node)"
+  start_bg "$node" "$LAB/$node.log" "$@" NODE_NAME="$node" NETATTACH_HTTP_PORT="$port" \
+    NETATTACH_NODE_HOST_NETNS="/var/run/netns/na-lab-$node" NETATTACH_NODE_SOCKET="$LAB/$node.sock" \
+    NETATTACH_CNI_PLUGIN_DIR=/usr/lib/cni NETATTACH_NODE_STATE_FILE="$LAB/$node-sandboxes.json" \
+    java --enable-native-access=ALL-UNNAMED -jar "$NETATTACH_ROOT/node-worker/target/quarkus-app/quarkus-run.jar"
+}
+
+api_server() { # name, port, kubeconfig
+  local crds=() f
+  for f in "$NETATTACH_ROOT"/deploy/kubernetes/base/crds/*.yaml; do
+    [ -f "$f" ] && [ "$(basename "$f")" != kustomization.yaml ] && crds+=(--apply "$f")
+  done
+  start_bg "$1" "$LAB/$1.log" java -jar "$LAB_JAR" api-server --port "$2" --kubeconfig "$3" "${crds[@]}"
+  wait_http "http://127.0.0.1:$2/version" 60 || die "the lab API server $1 did not start (log: $LAB/$1.log)"
+}
+
+# The kubelets exec a CNI plugin per ADD and DEL. The JDK's default launch (posix_spawn of jspawnhelper, which then
+# execs the plugin) cost ~10 ms of CPU per exec here, vfork ~4 ms; a container runtime (Go) forks with CLONE_VFORK too.
+start_cluster() { # name, api port, nodes (a,b)
+  start_bg "$1" "$LAB/$1.log" java -Djdk.lang.Process.launchMechanism=VFORK --enable-native-access=ALL-UNNAMED -jar "$LAB_JAR" cluster \
+    --api "http://127.0.0.1:$2" --nodes "$3" --cni-conf-dir "$LAB/cni" --cni-path "/usr/lib/cni:$LAB/cni-bin"
 }
 
 up() {
-  local nodes=2 primary=bridge
+  local nodes=2 primary=bridge member=""
   while [ $# -gt 0 ]; do
     case "$1" in
       --nodes) nodes=$2; shift 2 ;;
       --primary-cni) primary=$2; shift 2 ;;
-      *) die "unknown option \"$1\" for up (--nodes N, --primary-cni bridge|none)" ;;
+      --member) member=$2; shift 2 ;;
+      *) die "unknown option \"$1\" for up (--nodes N, --primary-cni bridge|none, --member CLUSTER_ID)" ;;
     esac
   done
-  [[ "$nodes" =~ ^[1-9][0-9]?$ ]] || die "--nodes must be a number from 1 to 99, got \"$nodes\""
+  [[ "$nodes" =~ ^[1-9][0-9]?$ ]] && [ "$nodes" -le 98 ] || die "--nodes must be a number from 1 to 98, got \"$nodes\""
+  [ -z "$member" ] || [[ "$member" =~ ^[a-z][a-z0-9-]{0,20}$ ]] || die "--member must be a cluster id ([a-z][a-z0-9-]*), got \"$member\""
   case "$primary" in bridge | none) ;; *) die "--primary-cni must be bridge or none, got \"$primary\"" ;; esac
   [ -f "$LAB/nodes" ] && die "the lab is already up ($(cat "$LAB/nodes") nodes); run lab.sh down first"
   find_jdk25
@@ -91,12 +137,7 @@ up() {
   fabric_up "$nodes"
 
   say "stand-in Kubernetes API server on 127.0.0.1:$LAB_API_PORT (fabric8 mock, CRUD mode)"
-  local crds=()
-  for f in "$NETATTACH_ROOT"/deploy/kubernetes/base/crds/*.yaml; do
-    [ -f "$f" ] && [ "$(basename "$f")" != kustomization.yaml ] && crds+=(--apply "$f")
-  done
-  start_bg api "$LAB/api.log" java -jar "$LAB_JAR" api-server --port "$LAB_API_PORT" --kubeconfig "$KUBECONFIG_FILE" "${crds[@]}"
-  wait_http "http://127.0.0.1:$LAB_API_PORT/version" 60 || die "the lab API server did not start (log: $LAB/api.log)"
+  api_server api "$LAB_API_PORT" "$KUBECONFIG_FILE"
 
   # A new lab is a new cluster: its own Kafka topics (a per-run suffix: no record of an earlier run is ever
   # replayed into it) and its IPAM from an empty database of its own (netattach_lab).
@@ -122,22 +163,8 @@ up() {
   mkdir -p "$LAB/cni" "$shimdir"
   install -m 0755 "$NETATTACH_ROOT/node-worker/target/netattach-shim" "$shimdir/netattach-shim"
   for ((i = 1; i <= nodes; i++)); do
-    say "node-worker for node$i on :$((8090 + i)) (host netns na-lab-node$i)"
-    start_bg "node$i" "$LAB/node$i.log" "${kube[@]}" NODE_NAME="node$i" NETATTACH_HTTP_PORT=$((8090 + i)) \
-      NETATTACH_NODE_HOST_NETNS="/var/run/netns/na-lab-node$i" NETATTACH_NODE_SOCKET="$LAB/node$i.sock" \
-      NETATTACH_CNI_PLUGIN_DIR=/usr/lib/cni NETATTACH_NODE_STATE_FILE="$LAB/node$i-sandboxes.json" \
-      java --enable-native-access=ALL-UNNAMED -jar "$NETATTACH_ROOT/node-worker/target/quarkus-app/quarkus-run.jar"
-    # The node's CNI chain: the cluster network (eth0 from the reference bridge plugin), then the netattach
-    # shim. --primary-cni none leaves only the shim (pods get no eth0): the attach benchmark uses it to measure
-    # netattach, not the primary plugin (docs/benchmarks.md, "Attach").
-    local primary_plugin=""
-    [ "$primary" = bridge ] && primary_plugin="
-  {\"type\": \"bridge\", \"bridge\": \"cni0\", \"isGateway\": true, \"ipam\": {\"type\": \"host-local\", \"subnet\": \"10.244.$i.0/24\", \"dataDir\": \"$LAB/cni/ipam-node$i\"}},"
-    cat > "$LAB/cni/node$i.conflist" <<JSON
-{"cniVersion": "1.0.0", "name": "lab-pod-network", "plugins": [$primary_plugin
-  {"type": "netattach-shim", "socketPath": "$LAB/node$i.sock"}
-]}
-JSON
+    start_node_worker "node$i" $((8090 + i)) "${kube[@]}"
+    write_conflist "node$i" "$i" "$primary"
   done
   for svc in ipam-service:8081 policy-service:8083 attach-service:8082; do
     wait_http "http://127.0.0.1:${svc#*:}/q/health/ready" 90 || die "${svc%%:*} is not ready (log: $LAB/${svc%%:*}.log)"
@@ -147,13 +174,29 @@ JSON
   done
 
   say "control-plane and kubelet stand-ins"
-  local names
-  names=$(seq -s, -f 'node%g' 1 "$nodes")
-  # The kubelets exec a CNI plugin per ADD and DEL. The JDK's default launch (posix_spawn of jspawnhelper, which then
-  # execs the plugin) cost ~10 ms of CPU per exec here, vfork ~4 ms; a container runtime (Go) forks with CLONE_VFORK too.
-  start_bg cluster "$LAB/cluster.log" java -Djdk.lang.Process.launchMechanism=VFORK --enable-native-access=ALL-UNNAMED -jar "$LAB_JAR" cluster --api "http://127.0.0.1:$LAB_API_PORT" \
-    --nodes "$names" --cni-conf-dir "$LAB/cni" --cni-path "/usr/lib/cni:$shimdir"
+  start_cluster cluster "$LAB_API_PORT" "$(seq -s, -f 'node%g' 1 "$nodes")"
+  [ -z "$member" ] || member_up "$member" "$primary"
   say "lab is up. $(lab_env | tr '\n' ' ')"
+}
+
+# A member cluster beside the lab's (the hub's): its own API server, attach-service (cluster id = its name) and one
+# node "<name>1" on the same fabric, sharing the hub's Kafka, ipam-service and policy-service, as
+# overlays/multi-cluster-member deploys it. Node names differ from the hub's (docs/operations.md, "Several clusters").
+member_up() { # cluster id, primary
+  local id=$1 port=$((LAB_API_PORT + 1)) node="${1}1"
+  local kubeconfig="$LAB/kubeconfig-$id"
+  say "member cluster $id: API server on 127.0.0.1:$port, attach-service :8084, node $node"
+  api_server "api-$id" "$port" "$kubeconfig"
+  echo "$id" > "$LAB/member"
+  fabric_node "$node" 99
+  local kube=(env "QUARKUS_KUBERNETES_CLIENT_API_SERVER_URL=http://127.0.0.1:$port" "KUBECONFIG=$kubeconfig" "NETATTACH_CLUSTER_ID=$id")
+  start_bg "attach-service-$id" "$LAB/attach-service-$id.log" "${kube[@]}" NETATTACH_HTTP_PORT=8084 \
+    NETATTACH_ATTACH_SKIP_UNSUPPORTED_KINDS=true java -jar "$NETATTACH_ROOT/attach-service/target/quarkus-app/quarkus-run.jar"
+  start_node_worker "$node" 8099 "${kube[@]}"
+  write_conflist "$node" 99 "$2"
+  wait_http "http://127.0.0.1:8084/q/health/ready" 90 || die "attach-service-$id is not ready (log: $LAB/attach-service-$id.log)"
+  wait_http "http://127.0.0.1:8099/q/health/ready" 90 || die "node-worker $node is not ready (log: $LAB/$node.log)"
+  start_cluster "cluster-$id" "$port" "$node"
 }
 
 down() {
@@ -164,7 +207,7 @@ down() {
     ip netns delete "$ns" 2>/dev/null || true
   done
   [ -f "$LAB/topic-suffix" ] && "$NETATTACH_ROOT/deploy/local/services.sh" delete-topics "$(cat "$LAB/topic-suffix")"
-  rm -rf "$LAB/topic-suffix" "$LAB/nodes" "$LAB/primary-cni" "$LAB/cni" "$LAB/cni-bin" "$LAB"/*.sock "$LAB"/*-sandboxes.json "$LAB/kubeconfig"
+  rm -rf "$LAB/topic-suffix" "$LAB/nodes" "$LAB/primary-cni" "$LAB/cni" "$LAB/cni-bin" "$LAB"/*.sock "$LAB"/*-sandboxes.json "$LAB"/kubeconfig* "$LAB/member"
   say "lab is down (PostgreSQL and Kafka keep running: deploy/local/services.sh stop)"
 }
 
@@ -204,5 +247,5 @@ case "${1:-}" in
   status) status ;;
   env) lab_env ;;
   exec) shift; exec_in_pod "$@" ;;
-  *) echo "usage: $0 up [--nodes N] [--primary-cni bridge|none] | down | status | env | exec <namespace>/<pod> -- <command...> | audit [kafka consumer options]" >&2; exit 2 ;;
+  *) echo "usage: $0 up [--nodes N] [--primary-cni bridge|none] [--member CLUSTER_ID] | down | status | env | exec <namespace>/<pod> -- <command...> | audit [kafka consumer options]" >&2; exit 2 ;;
 esac

@@ -35,7 +35,7 @@ if [ $status -eq 0 ] && [ $# -eq 0 ]; then
   "$NETATTACH_ROOT/deploy/local/lab.sh" down >/dev/null 2>&1 || true
   set +e
   "$MVNW" -B -q -ntp -f deploy/local/lab/pom.xml -DskipTests package \
-    && "$NETATTACH_ROOT/deploy/local/lab.sh" up --nodes 2 \
+    && "$NETATTACH_ROOT/deploy/local/lab.sh" up --nodes 2 --member east \
     && "$MVNW" -B -ntp -f deploy/local/lab/pom.xml test
   status=$?
   set -e

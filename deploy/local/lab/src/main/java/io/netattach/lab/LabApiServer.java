@@ -34,6 +34,7 @@ final class LabApiServer {
         if (!Boolean.parseBoolean(options.get("request-log", "false"))) {
             MOCK_LOG.setLevel(java.util.logging.Level.WARNING);
         }
+        randomUids();
         var podStore = new KubernetesCrudDispatcher(List.of());
         PodFieldSelectors.install(podStore);
         var dispatcher = new DiscoveryDispatcher(new KubernetesCrudDispatcher(List.of()), podStore,
@@ -126,5 +127,20 @@ final class LabApiServer {
                   user:
                     token: %s
                 """.formatted(url, Lab.TOKEN));
+    }
+
+    /**
+     * The mock numbers UIDs from 1 (fabric8's Utils.generateId); a real API server's are random. Two lab API
+     * servers (a hub and a member cluster) would give their pods the same UIDs: the count starts at a random
+     * point of this process instead, far from any other's.
+     */
+    private static void randomUids() {
+        try {
+            java.lang.reflect.Field f = io.fabric8.kubernetes.client.utils.Utils.class.getDeclaredField("leastSigBits");
+            f.setAccessible(true);
+            ((java.util.concurrent.atomic.AtomicLong) f.get(null)).set(new java.security.SecureRandom().nextLong() & 0x7fff_ffff_0000_0000L);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("cannot start the mock's UIDs at a random point", e);
+        }
     }
 }

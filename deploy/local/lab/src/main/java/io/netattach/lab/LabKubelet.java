@@ -144,7 +144,7 @@ final class LabKubelet {
         }
     }
 
-    /** The pod's network namespace name: the tail of its UID (the stand-in API server numbers UIDs sequentially). */
+    /** The pod's network namespace name: the tail of its UID (the stand-in API server counts UIDs up from a random point). */
     static String netnsName(String uid) {
         String hex = uid.replace("-", "");
         return "na-p-" + hex.substring(Math.max(0, hex.length() - 16));

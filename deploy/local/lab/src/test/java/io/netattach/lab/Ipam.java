@@ -55,7 +55,7 @@ final class Ipam {
         }
     }
 
-    private static JsonNode get(String path) {
+    static JsonNode get(String path) {
         try {
             HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(BASE + path)).GET().build(),
                     HttpResponse.BodyHandlers.ofString());

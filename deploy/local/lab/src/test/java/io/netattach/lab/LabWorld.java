@@ -67,6 +67,16 @@ final class LabWorld implements AutoCloseable {
         }
     }
 
+    /** A client of the lab's member cluster (lab.sh up --member ID), or empty when the lab has none. */
+    static Optional<KubernetesClient> member() throws IOException {
+        Path id = labDir().resolve("member");
+        if (!Files.exists(id)) {
+            return Optional.empty();
+        }
+        Path kubeconfig = labDir().resolve("kubeconfig-" + Files.readString(id).trim());
+        return Optional.of(new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(Files.readString(kubeconfig))).build());
+    }
+
     /** What a user does before applying YAMLs into a namespace of a new cluster: kubectl create namespace (if absent). */
     void createNamespace(String name) {
         client.namespaces().resource(new io.fabric8.kubernetes.api.model.NamespaceBuilder().withNewMetadata().withName(name).endMetadata().build())
