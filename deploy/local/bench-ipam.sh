@@ -29,7 +29,8 @@ WARMUP=${WARMUP_SECONDS:-60}
 WARMUP_MAX=${WARMUP_MAX_SECONDS:-300}
 JIT_SETTLED=${JIT_SETTLED:-20}
 PG=(psql -h 127.0.0.1 -U netattach_ipam -d netattach_ipam -qtA -v ON_ERROR_STOP=1)
-APP="$NETATTACH_ROOT/ipam-service/target/quarkus-app"
+# NETATTACH_APPS=<another checkout> runs that checkout's build instead (an A/B comparison in one run).
+APP="${NETATTACH_APPS:-$NETATTACH_ROOT}/ipam-service/target/quarkus-app"
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() {
@@ -54,6 +55,8 @@ PGBENCH_TPS=$(pgbench -h 127.0.0.1 -U netattach_ipam -n -c "$CLIENTS" -j 2 -T "$
   | awk '/^tps/ {print $3; exit}')
 pgbench -h 127.0.0.1 -U netattach_ipam -i -I d netattach_ipam >/dev/null 2>&1 || true
 echo "pgbench: $PGBENCH_TPS tps"
+
+"$(dirname "$0")/services.sh" topics
 
 say "starting two ipam-service replicas"
 for port in 18081 18082; do

@@ -50,6 +50,8 @@ ip -n "$NODE_NS" link set eth2 up
 ip -n "$NODE_NS" addr add 192.168.98.1/24 dev eth1
 ip -n "$NODE_NS" route add default via 192.168.98.254
 
+deploy/local/services.sh topics "$SUFFIX"
+
 # node-worker reads the pod of each sandbox from an API server: the lab's stand-in.
 "$JAVA" -jar "$LAB_JAR" api-server --port "$API_PORT" --kubeconfig "/tmp/netattach-bench-$TAG.kubeconfig" >"$LOG.api" 2>&1 &
 API_PID=$!

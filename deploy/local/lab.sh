@@ -21,6 +21,8 @@ LAB="$NETATTACH_STATE/lab"
 LAB_API_PORT=${LAB_API_PORT:-6443}
 KUBECONFIG_FILE="$LAB/kubeconfig"
 LAB_JAR="$NETATTACH_ROOT/deploy/local/lab/target/netattach-lab.jar"
+# The services' builds the lab runs: this checkout's, or another's (NETATTACH_APPS=<checkout>, for an A/B benchmark).
+APPS="${NETATTACH_APPS:-$NETATTACH_ROOT}"
 mkdir -p "$LAB"
 
 lab_env() {
@@ -89,7 +91,7 @@ start_node_worker() { # node, http port, then the environment (env NAME=value ..
   start_bg "$node" "$LAB/$node.log" "$@" NODE_NAME="$node" NETATTACH_HTTP_PORT="$port" \
     NETATTACH_NODE_HOST_NETNS="/var/run/netns/na-lab-$node" NETATTACH_NODE_SOCKET="$LAB/$node.sock" \
     NETATTACH_CNI_PLUGIN_DIR=/usr/lib/cni NETATTACH_NODE_STATE_FILE="$LAB/$node-sandboxes.json" \
-    java --enable-native-access=ALL-UNNAMED -jar "$NETATTACH_ROOT/node-worker/target/quarkus-app/quarkus-run.jar"
+    java --enable-native-access=ALL-UNNAMED -jar "$APPS/node-worker/target/quarkus-app/quarkus-run.jar"
 }
 
 api_server() { # name, port, kubeconfig
@@ -143,20 +145,21 @@ up() {
   # replayed into it) and its IPAM from an empty database of its own (netattach_lab).
   export NETATTACH_KAFKA_TOPIC_SUFFIX=".lab$(date +%s)"
   echo "$NETATTACH_KAFKA_TOPIC_SUFFIX" > "$LAB/topic-suffix"
+  "$NETATTACH_ROOT/deploy/local/services.sh" topics "$NETATTACH_KAFKA_TOPIC_SUFFIX"
   psql -h 127.0.0.1 -U postgres -d postgres -qtA -v ON_ERROR_STOP=1 \
     -c "drop database if exists netattach_lab with (force)" -c "create database netattach_lab owner netattach_ipam" >/dev/null
   local kube=(env "QUARKUS_KUBERNETES_CLIENT_API_SERVER_URL=http://127.0.0.1:$LAB_API_PORT" "KUBECONFIG=$KUBECONFIG_FILE")
   say "central services: ipam-service :8081, policy-service :8083, attach-service :8082"
   start_bg ipam-service "$LAB/ipam-service.log" env \
-    NETATTACH_DB_REACTIVE_URL=postgresql://127.0.0.1:5432/netattach_lab NETATTACH_DB_JDBC_URL=jdbc:postgresql://127.0.0.1:5432/netattach_lab java -jar "$NETATTACH_ROOT/ipam-service/target/quarkus-app/quarkus-run.jar"
+    NETATTACH_DB_REACTIVE_URL=postgresql://127.0.0.1:5432/netattach_lab NETATTACH_DB_JDBC_URL=jdbc:postgresql://127.0.0.1:5432/netattach_lab java -jar "$APPS/ipam-service/target/quarkus-app/quarkus-run.jar"
   start_bg policy-service "$LAB/policy-service.log" "${kube[@]}" \
-    NETATTACH_POLICY_RBAC_EVALUATOR=local java -jar "$NETATTACH_ROOT/policy-service/target/quarkus-app/quarkus-run.jar"
+    NETATTACH_POLICY_RBAC_EVALUATOR=local java -jar "$APPS/policy-service/target/quarkus-app/quarkus-run.jar"
   # This kernel has no ipvlan / vlan: the lab attaches a pod's other networks and leaves those out with a
   # Warning Event (InterfaceSkipped) rather than failing the pod (the product's default is to fail it, as Multus).
   # The IPAM leak sweep every 10 s instead of 5 min, so the end-to-end test sees a reclaim.
   start_bg attach-service "$LAB/attach-service.log" "${kube[@]}" NETATTACH_ATTACH_SKIP_UNSUPPORTED_KINDS=true \
     NETATTACH_ATTACH_IPAM_RECONCILE_INTERVAL=10s NETATTACH_ATTACH_IPAM_RECONCILE_DELAY=10s \
-    java -jar "$NETATTACH_ROOT/attach-service/target/quarkus-app/quarkus-run.jar"
+    java -jar "$APPS/attach-service/target/quarkus-app/quarkus-run.jar"
 
   # The CNI shim, installed as a node would have it: the executable in a CNI bin dir.
   local i shimdir="$LAB/cni-bin"
@@ -191,7 +194,7 @@ member_up() { # cluster id, primary
   fabric_node "$node" 99
   local kube=(env "QUARKUS_KUBERNETES_CLIENT_API_SERVER_URL=http://127.0.0.1:$port" "KUBECONFIG=$kubeconfig" "NETATTACH_CLUSTER_ID=$id")
   start_bg "attach-service-$id" "$LAB/attach-service-$id.log" "${kube[@]}" NETATTACH_HTTP_PORT=8084 \
-    NETATTACH_ATTACH_SKIP_UNSUPPORTED_KINDS=true java -jar "$NETATTACH_ROOT/attach-service/target/quarkus-app/quarkus-run.jar"
+    NETATTACH_ATTACH_SKIP_UNSUPPORTED_KINDS=true java -jar "$APPS/attach-service/target/quarkus-app/quarkus-run.jar"
   start_node_worker "$node" 8099 "${kube[@]}"
   write_conflist "$node" 99 "$2"
   wait_http "http://127.0.0.1:8084/q/health/ready" 90 || die "attach-service-$id is not ready (log: $LAB/attach-service-$id.log)"

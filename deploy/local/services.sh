@@ -3,6 +3,7 @@
 #   PostgreSQL (the machine's own cluster; our role and databases created if missing)
 #   Kafka (single-node KRaft broker on 127.0.0.1:9092, jars fetched from Maven Central once)
 # Usage: deploy/local/services.sh start|stop|status      (start and stop are idempotent)
+#        deploy/local/services.sh topics [suffix]        (makes the topics of deploy/kubernetes/kafka/topics.yaml)
 #        deploy/local/services.sh clean-test-topics      (deletes the per-run topics that tests create)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -140,6 +141,16 @@ clean_test_topics() {
     --if-exists --topic 'netattach\..*\.(t[0-9a-f-]{36}|bench[0-9a-f]+|lab[0-9]+)' >/dev/null 2>&1 || true
 }
 
+# Makes the topics of deploy/kubernetes/kafka/topics.yaml (the one declaration) on the local broker, each name with
+# the given suffix (none for the demo, .lab<ts> for a lab, .bench<hex> for a benchmark). The services never create them.
+make_topics() {
+  [[ "${1:-}" =~ ^[A-Za-z0-9._-]*$ ]] || die "topic suffix: letters, digits, '.', '_', '-' only, got \"$1\""
+  pid_alive "$KAFKA_PID" || die "Kafka is not running (deploy/local/services.sh start)"
+  kafka_java "$NETATTACH_ROOT/deploy/local/topics/java/io/netattach/topics/KafkaTopics.java" \
+    --bootstrap "127.0.0.1:$KAFKA_PORT" --file "$NETATTACH_ROOT/deploy/kubernetes/kafka/topics.yaml" --suffix "${1:-}" \
+    2> >(grep -v '^SLF4J' >&2) || die "making the Kafka topics failed"
+}
+
 # Deletes the topics of one lab run (suffix like .lab1764460000), when the lab goes down.
 delete_topics() {
   [[ "$1" =~ ^\.lab[0-9]+$ ]] || die "not a lab topic suffix: \"$1\""
@@ -168,5 +179,6 @@ case "${1:-}" in
   status) status ;;
   clean-test-topics) find_jdk25; clean_test_topics ;;
   delete-topics) find_jdk25; delete_topics "${2:-}" ;;
-  *) echo "usage: $0 start|stop|status|clean-test-topics" >&2; exit 2 ;;
+  topics) find_jdk25; make_topics "${2:-}" ;;
+  *) echo "usage: $0 start|stop|status|topics [suffix]|clean-test-topics" >&2; exit 2 ;;
 esac
