@@ -6,22 +6,24 @@ import io.netattach.policy.api.Messages.AuditData;
 import io.netattach.policy.api.Messages.CloudEvent;
 import io.netattach.policy.domain.Decision;
 import io.netattach.policy.domain.PolicyDecision;
+import io.smallrye.reactive.messaging.MutinyEmitter;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.eclipse.microprofile.reactive.messaging.Channel;
 
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * Every decision, one event per requested network, to netattach.audit: type io.netattach.policy.allowed or
- * .denied, subject namespace/pod, id {@code <requestId>/audit/<ns>/<nad>/<interface>} (stable across redelivery).
+ * Every decision, one event per requested network, to netattach.audit (channel {@code audit}): type
+ * io.netattach.policy.allowed or .denied, subject namespace/pod, key pod UID, id
+ * {@code <requestId>/audit/<ns>/<nad>/<interface>} (stable across redelivery).
  */
 @ApplicationScoped
 public class AuditTrail {
     @Inject ObjectMapper json;
-    @Inject PolicyKafka kafka;
-    @ConfigProperty(name = "netattach.kafka.audit-topic") String auditTopic;
+    @Inject @Channel("audit") MutinyEmitter<String> audit;
     @ConfigProperty(name = "netattach.cluster-id") String cluster;
 
     String cluster() {
@@ -41,7 +43,8 @@ public class AuditTrail {
             String type = d.allowed() ? "io.netattach.policy.allowed" : "io.netattach.policy.denied";
             CloudEvent event = CloudEvent.of(decision.requestId() + "/audit/" + d.network() + "/" + d.interfaceName(), source(), type,
                     decision.pod().key(), cluster, AuditData.of(decision.pod(), d));
-            sends.add(kafka.send(auditTopic, decision.pod().uid(), write(event)));
+            // the Uni is lazy: subscribing sends now
+            sends.add(audit.sendMessage(CloudEventRecords.of(decision.pod().uid(), write(event))).subscribeAsCompletionStage());
         }
     }
 

@@ -93,8 +93,8 @@ public class Gatekeeper {
     }
 
     /**
-     * Whether this request id is recorded here for the first time. A request is delivered again when a poll is
-     * read again (an audit event the broker did not acknowledge) or when its sender retries: it is decided and
+     * Whether this request id is recorded here for the first time. A request is delivered again when its offset
+     * was not committed before a restart or rebalance, or when its sender retries: it is decided and
      * audited again (the audit events keep their ids, so readers drop the copies), and its denial Events keep
      * their names, but its counters and the policies' status counts are recorded once. Remembered per replica,
      * for the last {@value #REMEMBERED} requests; a redelivery to another replica, or after a restart, counts

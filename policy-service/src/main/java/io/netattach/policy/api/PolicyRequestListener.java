@@ -1,5 +1,7 @@
 package io.netattach.policy.api;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.netattach.policy.api.Messages.CloudEvent;
@@ -9,18 +11,27 @@ import io.netattach.policy.api.Messages.SelectionData;
 import io.netattach.policy.domain.InvalidRequest;
 import io.netattach.policy.domain.PodRef;
 import io.netattach.policy.domain.PolicyDecision;
+import io.smallrye.reactive.messaging.MutinyEmitter;
+import io.smallrye.reactive.messaging.annotations.Blocking;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
+import org.eclipse.microprofile.reactive.messaging.Channel;
+import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.jboss.logging.Logger;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
 
 /**
- * netattach.policy.requests -> decision -> netattach.policy.decisions (id {@code <requestId>/result}, key pod UID).
- * {@link #decide} decides one request and starts sending its audit events; PolicyKafka sends the answer once the
- * broker has every audit event of the poll, and commits after the answers are acknowledged too. A redelivered
- * request is decided again and answered with the same ids.
+ * netattach.policy.requests (channel {@code policy-requests}) -> decision -> netattach.policy.decisions (channel
+ * {@code policy-decisions}, id {@code <requestId>/result}, key pod UID). A decision's audit events are sent first,
+ * its answer once the broker has every one of them (acks=all), and the request is acknowledged, so its offset may be
+ * committed, once the broker has the answer too. A redelivered request is decided again and answered with the same
+ * ids. A request that cannot be answered (not JSON, no requestId or pod.uid) is nacked with the field and its value
+ * and goes to the dead-letter topic netattach.dlq.policy-service.
  */
 @ApplicationScoped
 public class PolicyRequestListener {
@@ -28,41 +39,106 @@ public class PolicyRequestListener {
     @Inject ObjectMapper json;
     @Inject Gatekeeper gatekeeper;
     @Inject AuditTrail audit;
+    @Inject @Channel("policy-decisions") MutinyEmitter<String> decisions;
 
-    /** A decision to send to netattach.policy.decisions, keyed by pod UID. */
-    public record Answer(String key, String value) {
+    /** A request without what its answer needs; the message names the field and its value (the dead-letter reason). */
+    static final class Unanswerable extends RuntimeException {
+        Unanswerable(String message) {
+            super(message);
+        }
     }
 
     /**
-     * One record of netattach.policy.requests (PolicyKafka's poll loop): decided, its audit events sent (futures
-     * added to {@code auditSends}); returns the answer to send after them, or null for a record that cannot be
-     * answered (dropped, logged).
+     * Decides one request and completes once the broker has its audit events and then its answer; fails with
+     * {@link Unanswerable} for a record that cannot be answered, or with the send's error.
      */
-    public Answer decide(String value, List<CompletableFuture<Void>> auditSends) {
+    // @Blocking: the gate may ask the API server through fabric8's synchronous client and waits between "unavailable"
+    // retries; ordered=false so that pods are decided at once, while throttled.ordered=key keeps each pod's order.
+    @Incoming("policy-requests")
+    @Blocking(value = "policy-decider", ordered = false)
+    public CompletionStage<Void> answer(String value) {
         PolicyRequestData request;
         try {
-            JsonNode event = json.readTree(value);
-            request = json.treeToValue(event.path("data"), PolicyRequestData.class);
-        } catch (Exception e) {
-            LOG.errorf("unreadable policy request dropped (not a PolicyRequest CloudEvent): %s; value starts %s", e.getMessage(),
-                    value == null ? "null" : value.substring(0, Math.min(200, value.length())));
-            return null;
+            request = read(json, value);
+        } catch (Unanswerable e) {
+            LOG.warnf("policy request cannot be answered, sent to the dead-letter topic: %s", e.getMessage());
+            return CompletableFuture.failedFuture(e);
         }
-        if (request == null || request.requestId() == null || request.requestId().isBlank() || request.pod() == null || request.pod().uid() == null) {
-            LOG.errorf("policy request without requestId or pod.uid cannot be answered; dropped: %s", value.substring(0, Math.min(300, value.length())));
-            return null;
-        }
-        PolicyDecision decision;
+        List<CompletableFuture<Void>> audits = new ArrayList<>();
+        PolicyDecision decision = decide(request, audits);
+        CloudEvent answer = CloudEvent.of(request.requestId() + "/result", audit.source(), "io.netattach.policy.decision",
+                decision.pod().key(), audit.cluster(), PolicyDecisionData.of(decision));
+        String record = audit.write(answer);
+        return CompletableFuture.allOf(audits.toArray(CompletableFuture[]::new))
+                .thenCompose(stored -> decisions.sendMessage(CloudEventRecords.of(decision.pod().uid(), record)).subscribeAsCompletionStage())
+                .exceptionallyCompose(e -> {
+                    Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+                    return CompletableFuture.failedFuture(new IllegalStateException("the answer to policy request " + request.requestId()
+                            + " could not be sent: " + cause.getMessage(), cause));
+                });
+    }
+
+    private PolicyDecision decide(PolicyRequestData request, List<CompletableFuture<Void>> audits) {
         try {
-            decision = gatekeeper.decide(request.toDomain(), auditSends);
+            return gatekeeper.decide(request.toDomain(), audits);
         } catch (InvalidRequest e) {
             var p = request.pod();
             List<SelectionData> s = request.selections() == null ? List.of() : request.selections();
-            decision = gatekeeper.rejectInvalid(request.requestId(), new PodRef(p.namespace(), p.name(), p.uid(), p.serviceAccount(), p.labels()),
-                    s.stream().map(SelectionData::network).toList(), s.stream().map(SelectionData::interfaceName).toList(), e.getMessage(), auditSends);
+            return gatekeeper.rejectInvalid(request.requestId(), new PodRef(p.namespace(), p.name(), p.uid(), p.serviceAccount(), p.labels()),
+                    s.stream().map(SelectionData::network).toList(), s.stream().map(SelectionData::interfaceName).toList(), e.getMessage(), audits);
         }
-        CloudEvent answer = CloudEvent.of(request.requestId() + "/result", audit.source(), "io.netattach.policy.decision",
-                decision.pod().key(), audit.cluster(), PolicyDecisionData.of(decision));
-        return new Answer(decision.pod().uid(), audit.write(answer));
+    }
+
+    /**
+     * The request of one record, with the requestId and pod UID its answer needs; other fields are judged by the
+     * gate (a bad one is answered "invalid-request"). @throws Unanswerable naming the field and its value
+     */
+    static PolicyRequestData read(ObjectMapper json, String value) {
+        if (value == null) throw new Unanswerable("value: null; expected a PolicyRequest CloudEvent");
+        JsonNode event;
+        try {
+            event = json.readTree(value);
+        } catch (JsonProcessingException e) {
+            throw new Unanswerable("value: not JSON (" + e.getOriginalMessage() + "): " + head(value));
+        }
+        JsonNode data = event == null ? null : event.get("data");
+        if (data == null || !data.isObject()) {
+            throw new Unanswerable("data: " + (data == null ? "missing" : head(data.toString()) + " is not an object")
+                    + "; expected a PolicyRequest CloudEvent, got " + head(value));
+        }
+        PolicyRequestData request;
+        try {
+            request = json.treeToValue(data, PolicyRequestData.class);
+        } catch (JsonMappingException e) {
+            throw new Unanswerable(path("data", e) + ": " + e.getOriginalMessage());
+        } catch (JsonProcessingException e) {
+            throw new Unanswerable("data: " + e.getOriginalMessage());
+        }
+        if (blank(request.requestId())) throw new Unanswerable("data.requestId: " + shown(request.requestId()) + "; the answer could not be correlated");
+        if (request.pod() == null) throw new Unanswerable("data.pod: missing; the answer would have no pod UID to be keyed by");
+        if (blank(request.pod().uid())) throw new Unanswerable("data.pod.uid: " + shown(request.pod().uid()) + "; the answer would have no key");
+        return request;
+    }
+
+    private static boolean blank(String s) {
+        return s == null || s.isBlank();
+    }
+
+    private static String shown(String s) {
+        return s == null ? "missing" : "\"" + s + "\" is blank";
+    }
+
+    /** The JSON path of a field Jackson could not map, e.g. data.pod.labels or data.selections[0]. */
+    private static String path(String root, JsonMappingException e) {
+        StringBuilder at = new StringBuilder(root);
+        for (JsonMappingException.Reference r : e.getPath()) {
+            if (r.getFieldName() != null) at.append('.').append(r.getFieldName());
+            else if (r.getIndex() >= 0) at.append('[').append(r.getIndex()).append(']');
+        }
+        return at.toString();
+    }
+
+    private static String head(String s) {
+        return s.length() <= 200 ? s : s.substring(0, 200) + "...";
     }
 }

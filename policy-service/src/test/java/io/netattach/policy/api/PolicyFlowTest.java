@@ -44,8 +44,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * End to end over the real Kafka broker and the mock API server, with the install's defaults (the local RBAC
  * evaluator aside, as the mock server does not evaluate SubjectAccessReviews): requests in, decisions and audit
- * events out, validated against docs/asyncapi.yaml; Events on denied pods; policy status counters; the dry-run
- * endpoint. The seed's NADs macvlan-conf and bridge-conf turn RBAC on by their annotation; the others do not.
+ * events out, validated against docs/asyncapi.yaml and carrying the CloudEvents binding's content-type; records
+ * that cannot be answered on the dead-letter topic; Events on denied pods; policy status counters; the dry-run
+ * endpoint; the channels' health and Kafka client metrics. The seed's NADs macvlan-conf and bridge-conf turn RBAC
+ * on by their annotation; the others do not.
  */
 @QuarkusTest
 @WithKubernetesTestServer(crud = true, setup = KubeSetup.class)
@@ -53,6 +55,7 @@ class PolicyFlowTest {
     private static final Duration WAIT = Duration.ofSeconds(30);
     private static TopicReader decisions;
     private static TopicReader audit;
+    private static TopicReader deadLetters;
     private static KafkaProducer<String, String> producer;
 
     /** The seed's NADs (two of them require RBAC by their annotation), tenant-a's, and those of namespaces with no RBAC objects. */
@@ -83,6 +86,7 @@ class PolicyFlowTest {
                     ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName()));
             decisions = new TopicReader(bootstrap(), topic("netattach.policy.decisions"));
             audit = new TopicReader(bootstrap(), topic("netattach.audit"));
+            deadLetters = new TopicReader(bootstrap(), topic("netattach.dlq.policy-service"), false);
         }
         var nad = List.of("network-attachment-definitions");
         var group = List.of("k8s.cni.cncf.io");
@@ -136,6 +140,7 @@ class PolicyFlowTest {
         if (producer != null) producer.close();
         if (decisions != null) decisions.close();
         if (audit != null) audit.close();
+        if (deadLetters != null) deadLetters.close();
     }
 
     private static Selection sel(String ns, String name, String ifName, List<String> ips, String mac) {
@@ -147,6 +152,7 @@ class PolicyFlowTest {
         send(request).get(10, TimeUnit.SECONDS);
         var got = decisions.await(TopicReader.id(request.requestId() + "/result"), 1, WAIT).getFirst();
         assertEquals(request.pod().uid(), got.key(), "decisions are keyed by pod UID");
+        assertStructuredCloudEvent(got);
         AsyncApiSchemas.assertValid("CloudEvent", got.value());
         AsyncApiSchemas.assertValid("PolicyDecisionData", got.value().get("data"));
         assertEquals("io.netattach.policy.decision", got.value().get("type").asText());
@@ -170,10 +176,16 @@ class PolicyFlowTest {
     private static List<TopicReader.Received> auditOf(String requestId, int count) throws Exception {
         var events = audit.await(TopicReader.idStartsWith(requestId + "/audit/"), count, WAIT);
         for (var e : events) {
+            assertStructuredCloudEvent(e);
             AsyncApiSchemas.assertValid("CloudEvent", e.value());
             AsyncApiSchemas.assertValid("AuditData", e.value().get("data"));
         }
         return events;
+    }
+
+    /** The CloudEvents Kafka binding's structured mode: the event is the value, and the header says so. */
+    private static void assertStructuredCloudEvent(TopicReader.Received r) {
+        assertEquals("application/cloudevents+json", r.headers().get("content-type"), "content-type header of " + r.raw());
     }
 
     @Test
@@ -418,10 +430,79 @@ class PolicyFlowTest {
     }
 
     @Test
-    void readinessReportsThePolicyCachesSyncedAndTheRequestConsumerPolling() {
+    void aRequestThatCannotBeAnsweredGoesToTheDeadLetterTopicNamingTheFieldAndThePodsNextIsAnswered() throws Exception {
+        String key = "uid-poison-1";
+        String requests = topic("netattach.policy.requests");
+        String notJson = "{not json";
+        String noUid = """
+                {"specversion": "1.0", "id": "poison-2", "source": "/netattach/attach-service/local", "type": "io.netattach.policy.request",
+                 "data": {"requestId": "poison-2", "pod": {"namespace": "default", "name": "poison-pod"}, "selections": []}}""";
+        producer.send(new ProducerRecord<>(requests, key, notJson)).get(10, TimeUnit.SECONDS);
+        producer.send(new ProducerRecord<>(requests, key, noUid)).get(10, TimeUnit.SECONDS);
+        // the same pod's next request: one pod's requests are handled one after the other, so the two before it were nacked first
+        var pod = new PodRef("default", "poison-pod", key, "restricted", Map.of());
+        JsonNode d = ask(new PolicyRequest("poison-3", "local", pod, List.of(sel("default", "macvlan-conf", "net1", null, null))));
+        assertTrue(d.get("allowed").asBoolean(), d.toString());
+
+        var dead = deadLetters.await(r -> key.equals(r.key()), 2, WAIT);
+        assertEquals(List.of(notJson, noUid), dead.stream().map(TopicReader.Received::raw).toList(), "the records as they came, in order");
+        String unreadable = dead.get(0).headers().get("dead-letter-reason");
+        assertTrue(unreadable.startsWith("value: not JSON") && unreadable.endsWith(notJson), unreadable);
+        String missing = dead.get(1).headers().get("dead-letter-reason");
+        assertTrue(missing.startsWith("data.pod.uid: missing"), missing);
+        assertEquals(requests, dead.get(1).headers().get("dead-letter-topic"));
+        assertEquals(0, decisions.await(r -> true, 0, Duration.ZERO).stream().filter(TopicReader.idStartsWith("poison-2")).count(), "no answer to it");
+    }
+
+    @Test
+    void decisionsAndAuditEventsCarryTheCloudEventsStructuredContentType() throws Exception {
+        var pod = new PodRef("fresh", "typed", "uid-typed-1", null, Map.of());
+        ask(new PolicyRequest("typed-1", "local", pod, List.of(sel("fresh", "macvlan-conf", "net1", null, null),
+                sel("team-b", "private-net", "net2", null, null))));
+        auditOf("typed-1", 2);
+        // every record this service has sent so far, not only these
+        for (var r : decisions.await(r -> true, 1, WAIT)) assertStructuredCloudEvent(r);
+        for (var r : audit.await(r -> true, 2, WAIT)) assertStructuredCloudEvent(r);
+    }
+
+    @Test
+    void metricsShowTheKafkaClientsOfTheChannels() throws Exception {
+        var pod = new PodRef("fresh", "metered", "uid-metered-1", null, Map.of());
+        ask(new PolicyRequest("metered-1", "local", pod, List.of(sel("fresh", "macvlan-conf", "net1", null, null))));
+        // client-level meters; the per-partition kafka_consumer_fetch_manager_records_lag{topic,partition} follow
+        // at Micrometer's next look at the client's metrics (every 60 s)
+        var last = new java.util.concurrent.atomic.AtomicReference<List<String>>(List.of());
+        try {
+            Poll.until("consumer lag and reads of policy-requests and sends of policy-decisions and audit in /q/metrics", WAIT, () -> {
+                List<String> lines = given().get("/q/metrics").then().statusCode(200).extract().asString().lines()
+                        .filter(l -> l.startsWith("kafka_")).toList();
+                last.set(lines);
+                return kafkaMetric(lines, "kafka_consumer_fetch_manager_records_lag_max", "kafka-consumer-policy-requests") >= 0
+                        && kafkaMetric(lines, "kafka_consumer_fetch_manager_records_consumed_total", "kafka-consumer-policy-requests") >= 1
+                        && kafkaMetric(lines, "kafka_producer_record_send_total", "kafka-producer-policy-decisions") >= 1
+                        && kafkaMetric(lines, "kafka_producer_record_send_total", "kafka-producer-audit") >= 1;
+            });
+        } catch (AssertionError e) {
+            throw new AssertionError(e.getMessage() + "; Kafka metrics seen:\n" + String.join("\n", last.get()), e);
+        }
+    }
+
+    /** The value of a Kafka client meter for one client id, -1 when it is not there (or NaN). */
+    private static double kafkaMetric(List<String> lines, String name, String clientId) {
+        return lines.stream().filter(l -> l.startsWith(name + "{") && l.contains("client_id=\"" + clientId + "\""))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).filter(v -> !Double.isNaN(v)).findFirst().orElse(-1);
+    }
+
+    @Test
+    void readinessReportsThePolicyCachesSyncedAndTheKafkaChannelsConnected() {
         String body = given().get("/q/health/ready").then().statusCode(200).extract().asString();
         String compact = body.replace(" ", "");
         assertTrue(body.contains("policy-caches") && compact.contains("\"rbac\":\"true\"") && compact.contains("\"networks\":\"true\""), body);
-        assertEquals("UP", given().get("/q/health/ready").then().extract().path("checks.find { it.name == 'kafka-policy-requests' }.status"), body);
+        for (String channel : List.of("policy-requests", "policy-decisions", "audit")) {
+            assertEquals("[OK]", given().get("/q/health/ready").then().extract()
+                    .path("checks.find { it.name == 'SmallRye Reactive Messaging - readiness check' }.data.'" + channel + "'"), channel + ": " + body);
+            assertEquals("[OK]", given().get("/q/health/live").then().extract()
+                    .path("checks.find { it.name == 'SmallRye Reactive Messaging - liveness check' }.data.'" + channel + "'"), channel);
+        }
     }
 }

@@ -6,25 +6,40 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.StringDeserializer;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
 
 /** Reads a whole topic from the start and keeps every record, so tests wait on a condition over what arrived. */
 public final class TopicReader implements AutoCloseable {
-    /** timestamp: the record's (the producer's send time, CreateTime). */
-    public record Received(String key, JsonNode value, long timestamp) {}
+    /**
+     * timestamp: the record's (the producer's send time, CreateTime); value: the JSON (null when read as raw);
+     * headers: the last value of each header, as UTF-8.
+     */
+    public record Received(String key, JsonNode value, String raw, Map<String, String> headers, long timestamp) {}
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private final KafkaConsumer<String, String> consumer;
+    private final boolean json;
     private final List<Received> seen = new ArrayList<>();
 
+    /** A reader of JSON records: a record that is not JSON fails the test. */
     public TopicReader(String bootstrap, String topic) {
+        this(bootstrap, topic, true);
+    }
+
+    /** @param json whether every value must be JSON (false: values kept as they came, e.g. a dead-letter topic's) */
+    public TopicReader(String bootstrap, String topic, boolean json) {
+        this.json = json;
         consumer = new KafkaConsumer<>(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
                 ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName(),
                 ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName()));
@@ -44,11 +59,17 @@ public final class TopicReader implements AutoCloseable {
                 throw new AssertionError("expected " + count + " matching records within " + timeout + ", got " + hits.size() + " of " + seen.size() + " seen");
             }
             for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
-                try {
-                    seen.add(new Received(r.key(), JSON.readTree(r.value()), r.timestamp()));
-                } catch (Exception e) {
-                    throw new AssertionError("record is not JSON: " + r.value(), e);
+                Map<String, String> headers = new HashMap<>();
+                for (Header h : r.headers()) headers.put(h.key(), h.value() == null ? null : new String(h.value(), StandardCharsets.UTF_8));
+                JsonNode value = null;
+                if (json) {
+                    try {
+                        value = JSON.readTree(r.value());
+                    } catch (Exception e) {
+                        throw new AssertionError("record is not JSON: " + r.value(), e);
+                    }
                 }
+                seen.add(new Received(r.key(), value, r.value(), Collections.unmodifiableMap(headers), r.timestamp()));
             }
         }
     }
