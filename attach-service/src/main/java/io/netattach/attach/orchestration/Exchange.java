@@ -3,6 +3,7 @@ package io.netattach.attach.orchestration;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netattach.attach.kafka.Bus;
+import io.netattach.attach.kafka.Topic;
 import io.netattach.attach.kube.PodView;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -19,14 +20,15 @@ class Exchange {
 
     /** A sent request whose answers are collected. */
     final class Pending implements AutoCloseable {
-        private final String topic, key, id, type;
+        private final Topic topic;
+        private final String key, id, type;
         private final PodView pod;
         private final ObjectNode data;
         private final LinkedBlockingQueue<JsonNode> answers = new LinkedBlockingQueue<>();
         private final long sentAt;
         private final long sendMillis;
 
-        private Pending(String topic, String key, String id, String type, PodView pod, ObjectNode data) {
+        private Pending(Topic topic, String key, String id, String type, PodView pod, ObjectNode data) {
             this.topic = topic;
             this.key = key;
             this.id = id;
@@ -81,11 +83,11 @@ class Exchange {
         }
     }
 
-    Pending send(String topic, String key, String id, String type, PodView pod, ObjectNode data) {
+    Pending send(Topic topic, String key, String id, String type, PodView pod, ObjectNode data) {
         return new Pending(topic, key, id, type, pod, data);
     }
 
-    JsonNode ask(String topic, String key, String id, String type, PodView pod, ObjectNode data, Duration timeout, int attempts,
+    JsonNode ask(Topic topic, String key, String id, String type, PodView pod, ObjectNode data, Duration timeout, int attempts,
                  Duration pendingTimeout) throws StepFailure {
         try (Pending p = send(topic, key, id, type, pod, data)) {
             return p.await(timeout, attempts, pendingTimeout);

@@ -8,7 +8,7 @@ import io.netattach.attach.domain.InvalidSelectionException;
 import io.netattach.attach.domain.NetworkDefinition;
 import io.netattach.attach.domain.NetworkSelection;
 import io.netattach.attach.domain.NetworkSelectionParser;
-import io.netattach.attach.kafka.Topics;
+import io.netattach.attach.kafka.Topic;
 import io.netattach.attach.kube.ClusterView;
 import io.netattach.attach.kube.PodView;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -30,7 +30,6 @@ import java.util.Map;
 public class Explainer {
     @Inject ClusterView cluster;
     @Inject Exchange exchange;
-    @Inject Topics topics;
     @Inject ObjectMapper json;
     @ConfigProperty(name = "netattach.cluster-id") String clusterId;
     @ConfigProperty(name = "netattach.attach.skip-unsupported-kinds", defaultValue = "false") boolean skipUnsupportedKinds;
@@ -82,7 +81,7 @@ public class Explainer {
         String hash = "run-" + Long.toHexString(System.currentTimeMillis()) + Long.toHexString(System.nanoTime() & 0xffff);
         String policyId = "explain/policy/" + pod.uid() + "/" + hash;
         try {
-            out.set("policy", exchange.ask(topics.policyRequests(), pod.uid(), policyId, "io.netattach.policy.request", pod,
+            out.set("policy", exchange.ask(Topic.POLICY_REQUESTS, pod.uid(), policyId, "io.netattach.policy.request", pod,
                     Payloads.policyRequest(policyId, clusterId, pod, selections), policyTimeout, 1, null));
         } catch (StepFailure f) {
             out.putObject("policy").put("error", f.getMessage());
@@ -102,7 +101,7 @@ public class Explainer {
             ObjectNode request = Payloads.allocate(id, clusterId, pod, s, e.getValue());
             request.put("dryRun", true);
             try {
-                JsonNode r = exchange.ask(topics.ipamRequests(), pod.uid(), id, "io.netattach.ipam.allocate", pod, request, ipamTimeout, 1, null);
+                JsonNode r = exchange.ask(Topic.IPAM_REQUESTS, pod.uid(), id, "io.netattach.ipam.allocate", pod, request, ipamTimeout, 1, null);
                 a.set("result", r);
                 List<String> ips = new ArrayList<>();
                 r.path("ips").forEach(ip -> ips.add(ip.asText()));

@@ -3,7 +3,7 @@ package io.netattach.attach.orchestration;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netattach.attach.kafka.Bus;
-import io.netattach.attach.kafka.Topics;
+import io.netattach.attach.kafka.Topic;
 import io.netattach.attach.kube.ClusterView;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -31,7 +31,6 @@ class LeakSweep {
     private static final Logger LOG = Logger.getLogger(LeakSweep.class);
 
     @Inject Bus bus;
-    @Inject Topics topics;
     @Inject ClusterView cluster;
     @Inject MeterRegistry metrics;
     @ConfigProperty(name = "netattach.cluster-id") String clusterId;
@@ -56,7 +55,7 @@ class LeakSweep {
         try {
             var data = Payloads.reconcile(id, clusterId, live, snapshot);
             for (int attempt = 1; attempt <= attempts; attempt++) {
-                bus.send(topics.ipamRequests(), clusterId, id, "io.netattach.ipam.reconcile", null, data);
+                bus.send(Topic.IPAM_REQUESTS, clusterId, id, "io.netattach.ipam.reconcile", null, data);
                 JsonNode r = answers.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
                 if (r == null || r == Bus.CANCELLED) continue;
                 if (!r.path("ok").asBoolean(false)) {

@@ -3,7 +3,7 @@ package io.netattach.attach.orchestration;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netattach.attach.kafka.Bus;
-import io.netattach.attach.kafka.Topics;
+import io.netattach.attach.kafka.Topic;
 import io.netattach.attach.kube.PodView;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -22,7 +22,6 @@ class NodeNotices {
     private static final Logger LOG = Logger.getLogger(NodeNotices.class);
 
     @Inject Bus bus;
-    @Inject Topics topics;
 
     /** pod UID -> the last notice sent (its request id: reason and message hashed). */
     private final Map<String, String> sent = new ConcurrentHashMap<>();
@@ -40,7 +39,7 @@ class NodeNotices {
         data.put("message", message);
         data.put("definitive", definitive);
         try {
-            bus.send(topics.nodeCommands(), pod.nodeName(), id, "io.netattach.node.blocked", pod.ref(), data);
+            bus.send(Topic.NODE_COMMANDS, pod.nodeName(), id, "io.netattach.node.blocked", pod.ref(), data);
         } catch (RuntimeException e) {
             sent.remove(pod.uid(), id); // try again with the next reconcile
             LOG.warnf("pod %s: node %s not told why it is not attached: %s", pod.ref(), pod.nodeName(), e.getMessage());

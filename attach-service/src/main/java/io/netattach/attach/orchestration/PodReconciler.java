@@ -11,7 +11,7 @@ import io.netattach.attach.domain.NetworkSelectionParser;
 import io.netattach.attach.domain.NetworkStatus;
 import io.netattach.attach.domain.SkippedNetwork;
 import io.netattach.attach.kafka.Bus;
-import io.netattach.attach.kafka.Topics;
+import io.netattach.attach.kafka.Topic;
 import io.netattach.attach.kube.ClusterView;
 import io.netattach.attach.kube.PodView;
 import io.netattach.attach.kube.PodWriter;
@@ -57,7 +57,6 @@ public class PodReconciler implements ClusterView.Listener {
 
     @Inject ClusterView cluster;
     @Inject Bus bus;
-    @Inject Topics topics;
     @Inject PodWriter writer;
     @Inject ObjectMapper json;
     @Inject Exchange exchange;
@@ -105,7 +104,8 @@ public class PodReconciler implements ClusterView.Listener {
     // pods whose annotations this leader has written: their next reconcile reads the pod from the API server first
     private final Set<String> written = ConcurrentHashMap.newKeySet();
 
-    void start(@Observes @Priority(20) StartupEvent ev) {
+    // after the messaging channels are wired (SmallRye Reactive Messaging starts them at StartupEvent priority 1000)
+    void start(@Observes @Priority(2000) StartupEvent ev) {
         if (!enabled) return;
         cluster.startDefinitions(this);
         if (election.enabled()) {
@@ -411,7 +411,7 @@ public class PodReconciler implements ClusterView.Listener {
         String policyId = "policy/" + uid + "/" + hash;
         JsonNode decision;
         try {
-            decision = ask(topics.policyRequests(), uid, policyId, "io.netattach.policy.request", pod,
+            decision = ask(Topic.POLICY_REQUESTS, uid, policyId, "io.netattach.policy.request", pod,
                     Payloads.policyRequest(policyId, clusterId, pod, added), policyTimeout, false);
         } catch (StepFailure.Cancelled c) {
             throw c;
@@ -457,7 +457,7 @@ public class PodReconciler implements ClusterView.Listener {
                 attachments.add(Payloads.attachment(e.getKey(), e.getValue(), allocations.get(e.getKey().interfaceName()), skipUnsupportedKinds));
             }
             nodeAsked = true;
-            JsonNode result = ask(topics.nodeCommands(), pod.nodeName(), attachId, "io.netattach.node.attach", pod,
+            JsonNode result = ask(Topic.NODE_COMMANDS, pod.nodeName(), attachId, "io.netattach.node.attach", pod,
                     Payloads.nodeAttach(attachId, pod, attachments), nodeTimeout, true);
             if (!result.path("ok").asBoolean(false)) {
                 throw new StepFailure("AttachFailed", "node " + pod.nodeName() + " could not attach: " + describe(result));
@@ -534,7 +534,7 @@ public class PodReconciler implements ClusterView.Listener {
                     continue;
                 }
                 String id = "alloc/" + clusterId + "/" + pod.uid() + "/" + s.interfaceName() + "/" + hash;
-                pending.put(s, send(topics.ipamRequests(), pod.uid(), id, "io.netattach.ipam.allocate", pod,
+                pending.put(s, send(Topic.IPAM_REQUESTS, pod.uid(), id, "io.netattach.ipam.allocate", pod,
                         Payloads.allocate(id, clusterId, pod, s, e.getValue())));
             }
             for (var e : pending.entrySet()) {
@@ -560,7 +560,7 @@ public class PodReconciler implements ClusterView.Listener {
         if (nodeAsked) {
             String id = "detach/" + pod.uid() + "/" + hash;
             try {
-                ask(topics.nodeCommands(), pod.nodeName(), id, "io.netattach.node.detach", pod, Payloads.nodeDetach(id, pod, interfaces), nodeTimeout, true);
+                ask(Topic.NODE_COMMANDS, pod.nodeName(), id, "io.netattach.node.detach", pod, Payloads.nodeDetach(id, pod, interfaces), nodeTimeout, true);
             } catch (StepFailure f) {
                 LOG.warnf("pod %s: undoing attach on node %s: %s", pod.ref(), pod.nodeName(), f.getMessage());
             }
@@ -597,7 +597,7 @@ public class PodReconciler implements ClusterView.Listener {
     private void releaseWait(PodView pod, Optional<String> bare) {
         String id = "attach/" + pod.uid() + "/none/" + bare.orElse("");
         try {
-            JsonNode r = ask(topics.nodeCommands(), pod.nodeName(), id, "io.netattach.node.attach", pod, Payloads.nodeAttach(id, pod, List.of()), nodeTimeout, true);
+            JsonNode r = ask(Topic.NODE_COMMANDS, pod.nodeName(), id, "io.netattach.node.attach", pod, Payloads.nodeAttach(id, pod, List.of()), nodeTimeout, true);
             if (r.path("ok").asBoolean(false)) sandboxes.attached(pod.uid(), r.path("containerId").asText(null), bare);
         } catch (StepFailure f) {
             LOG.infof("pod %s: node %s did not confirm that nothing is to be attached: %s", pod.ref(), pod.nodeName(), f.getMessage());
@@ -621,7 +621,7 @@ public class PodReconciler implements ClusterView.Listener {
     /** IPAM release of one interface's addresses (id {@code release/<cluster>/<podUid>/<interface>/<hash>}); NotFound is fine. */
     private void release(PodView pod, String iface, String hash) throws StepFailure {
         String id = "release/" + clusterId + "/" + pod.uid() + "/" + iface + "/" + hash;
-        JsonNode r = ask(topics.ipamRequests(), pod.uid(), id, "io.netattach.ipam.release", pod, Payloads.release(id, clusterId, pod, iface), ipamTimeout, false);
+        JsonNode r = ask(Topic.IPAM_REQUESTS, pod.uid(), id, "io.netattach.ipam.release", pod, Payloads.release(id, clusterId, pod, iface), ipamTimeout, false);
         if (!r.path("ok").asBoolean(false) && !"NotFound".equals(r.path("error").path("reason").asText())) {
             throw new StepFailure("ReleaseFailed", "addresses of " + iface + " not released: " + describe(r));
         }
@@ -633,7 +633,7 @@ public class PodReconciler implements ClusterView.Listener {
         String id = "detach/" + pod.uid() + "/" + hash;
         List<String> interfaces = removed.stream().map(NetworkStatus::iface).toList();
         try {
-            JsonNode r = ask(topics.nodeCommands(), pod.nodeName(), id, "io.netattach.node.detach", pod, Payloads.nodeDetach(id, pod, interfaces), nodeTimeout, true);
+            JsonNode r = ask(Topic.NODE_COMMANDS, pod.nodeName(), id, "io.netattach.node.detach", pod, Payloads.nodeDetach(id, pod, interfaces), nodeTimeout, true);
             if (!r.path("ok").asBoolean(false) && !"NotFound".equals(r.path("error").path("reason").asText())) {
                 throw new StepFailure("DetachFailed", "node " + pod.nodeName() + " could not remove " + interfaces + ": " + describe(r));
             }
@@ -663,7 +663,7 @@ public class PodReconciler implements ClusterView.Listener {
         String id = "release/" + clusterId + "/" + pod.uid() + "/node-gone";
         String reason = "node " + pod.nodeName() + " deleted";
         try {
-            JsonNode r = ask(topics.ipamRequests(), pod.uid(), id, "io.netattach.ipam.release", pod, Payloads.release(id, clusterId, pod, null), ipamTimeout, false);
+            JsonNode r = ask(Topic.IPAM_REQUESTS, pod.uid(), id, "io.netattach.ipam.release", pod, Payloads.release(id, clusterId, pod, null), ipamTimeout, false);
             if (!r.path("ok").asBoolean(false) && !"NotFound".equals(r.path("error").path("reason").asText())) throw new StepFailure("ReleaseFailed", describe(r));
         } catch (StepFailure f) {
             LOG.warnf("pod %s on deleted node %s: addresses not released yet: %s", pod.ref(), pod.nodeName(), f.getMessage());
@@ -682,7 +682,7 @@ public class PodReconciler implements ClusterView.Listener {
         String detachId = "detach/" + uid + "/all";
         if (pod.nodeName() != null) {
             try {
-                JsonNode r = ask(topics.nodeCommands(), pod.nodeName(), detachId, "io.netattach.node.detach", pod, Payloads.nodeDetach(detachId, pod, null), nodeTimeout, true);
+                JsonNode r = ask(Topic.NODE_COMMANDS, pod.nodeName(), detachId, "io.netattach.node.detach", pod, Payloads.nodeDetach(detachId, pod, null), nodeTimeout, true);
                 if (!r.path("ok").asBoolean(false)) LOG.infof("pod %s: node %s on teardown: %s", pod.ref(), pod.nodeName(), describe(r));
             } catch (StepFailure f) {
                 // the sandbox goes with the pod; the addresses must be released regardless
@@ -691,7 +691,7 @@ public class PodReconciler implements ClusterView.Listener {
         }
         String releaseId = "release/" + clusterId + "/" + uid + "/all";
         try {
-            JsonNode r = ask(topics.ipamRequests(), uid, releaseId, "io.netattach.ipam.release", pod, Payloads.release(releaseId, clusterId, pod, null), ipamTimeout, false);
+            JsonNode r = ask(Topic.IPAM_REQUESTS, uid, releaseId, "io.netattach.ipam.release", pod, Payloads.release(releaseId, clusterId, pod, null), ipamTimeout, false);
             if (!r.path("ok").asBoolean(false) && !"NotFound".equals(r.path("error").path("reason").asText())) {
                 throw new StepFailure("ReleaseFailed", describe(r));
             }
@@ -717,11 +717,11 @@ public class PodReconciler implements ClusterView.Listener {
 
     // ---- request / answer --------------------------------------------------------------------------------
 
-    private Exchange.Pending send(String topic, String key, String id, String type, PodView pod, ObjectNode data) {
+    private Exchange.Pending send(Topic topic, String key, String id, String type, PodView pod, ObjectNode data) {
         return exchange.send(topic, key, id, type, pod, data);
     }
 
-    private JsonNode ask(String topic, String key, String id, String type, PodView pod, ObjectNode data, Duration timeout, boolean pendingAllowed) throws StepFailure {
+    private JsonNode ask(Topic topic, String key, String id, String type, PodView pod, ObjectNode data, Duration timeout, boolean pendingAllowed) throws StepFailure {
         return exchange.ask(topic, key, id, type, pod, data, timeout, attempts, pendingAllowed ? nodePendingTimeout : null);
     }
 
@@ -768,7 +768,7 @@ public class PodReconciler implements ClusterView.Listener {
         metrics.counter("netattach.attach.operations", "outcome", outcome).increment();
         String id = requestId + "/audit/" + outcome + "/" + (iface == null ? "pod" : iface);
         try {
-            bus.send(topics.audit(), pod.uid(), id, "io.netattach.attach." + outcome, pod.ref(), Payloads.audit(outcome, pod, network, iface, ips, rule, reason));
+            bus.send(Topic.AUDIT, pod.uid(), id, "io.netattach.attach." + outcome, pod.ref(), Payloads.audit(outcome, pod, network, iface, ips, rule, reason));
         } catch (RuntimeException e) {
             LOG.warnf("audit event %s not sent: %s", id, e.getMessage());
         }

@@ -65,11 +65,6 @@ class NetworkSelectionResourceTest {
                 .body("error", equalTo("element 2: \"mac\" is not a valid MAC address: \"zz:01:02:03:04:05\""));
     }
 
-    @Test
-    void isReadyOnceTheReplyTopicsAreAssigned() {
-        given().when().get("/q/health/ready").then().statusCode(200)
-                .body("checks.find { it.name == 'kafka-replies' }.status", equalTo("UP"));
-    }
 
     @Test
     void emptyAnnotationGivesAnEmptyList() {
