@@ -52,12 +52,20 @@ final class AsyncApiContract {
         return out;
     }
 
+    /**
+     * The violations of a record's headers against the CloudEvents Kafka binding the contract asks of every message
+     * (components.messageTraits.CloudEventsStructured: content-type application/cloudevents+json), empty when it conforms.
+     */
+    static Set<ValidationMessage> headerViolations(Map<String, String> headers) {
+        return schema("#/components/messageTraits/CloudEventsStructured/headers").validate(JSON.valueToTree(headers));
+    }
+
     private static JsonSchema schema(String name) {
         return SCHEMAS.computeIfAbsent(name, n -> {
             ObjectNode root = JSON.createObjectNode();
             root.put("$schema", "https://json-schema.org/draft/2020-12/schema");
             root.set("components", components());
-            root.put("$ref", "#/components/schemas/" + n);
+            root.put("$ref", n.startsWith("#") ? n : "#/components/schemas/" + n);
             return JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012)
                     .getSchema(root, SchemaValidatorsConfig.builder().formatAssertionsEnabled(true).build());
         });

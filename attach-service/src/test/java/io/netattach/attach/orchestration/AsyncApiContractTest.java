@@ -20,6 +20,13 @@ class AsyncApiContractTest {
     }
 
     @Test
+    void everyRecordMustCarryTheStructuredModeContentTypeOfTheCloudEventsBinding() {
+        assertTrue(AsyncApiContract.headerViolations(java.util.Map.of("content-type", "application/cloudevents+json")).isEmpty());
+        assertFalse(AsyncApiContract.headerViolations(java.util.Map.of()).isEmpty(), "no content-type");
+        assertFalse(AsyncApiContract.headerViolations(java.util.Map.of("content-type", "application/json")).isEmpty(), "binary mode's type");
+    }
+
+    @Test
     void rejectsAReleaseWithoutOwnerAndAnUnknownType() throws Exception {
         assertFalse(AsyncApiContract.violations(json.readTree(ENVELOPE.formatted("{\"requestId\":\"r\"}"))).isEmpty());
         assertFalse(AsyncApiContract.violations(json.readTree(ENVELOPE.replace("ipam.release", "ipam.bogus").formatted("{}"))).isEmpty());

@@ -114,6 +114,7 @@ class AttachFlowTest {
         assertEquals(1, policy.stream().map(r -> r.data().path("requestId").asText()).distinct().count());
         StandIns.Received p = policy.getFirst();
         assertEquals(uid, p.key());
+        assertEquals("application/cloudevents+json", p.headers().get("content-type"), "the CloudEvents binding's structured mode");
         assertEnvelope(p.event(), cluster);
         assertEquals(cluster, p.data().path("cluster").asText());
         assertEquals("triple-net-pod", p.data().path("pod").path("name").asText());
@@ -133,6 +134,7 @@ class AttachFlowTest {
         List<StandIns.Received> attach = standIns.of("io.netattach.node.attach", uid);
         assertEquals(1, attach.size());
         assertEquals("node-a", attach.getFirst().key());
+        assertEquals("application/cloudevents+json", attach.getFirst().headers().get("content-type"));
         JsonNode a0 = attach.getFirst().data().path("attachments").get(0);
         assertEquals("macvlan", a0.path("cniConfig").path("type").asText());
         assertEquals("macvlan-conf", a0.path("cniConfig").path("name").asText()); // filled from the NAD name

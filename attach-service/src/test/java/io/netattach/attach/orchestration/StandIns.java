@@ -14,6 +14,7 @@ import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -30,7 +31,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * per docs/asyncapi.yaml, recording every request (and every audit event) for the assertions.
  */
 final class StandIns implements AutoCloseable {
-    record Received(String topic, String key, JsonNode event) {
+    record Received(String topic, String key, JsonNode event, Map<String, String> headers) {
         JsonNode data() {
             return event.path("data");
         }
@@ -90,8 +91,12 @@ final class StandIns implements AutoCloseable {
             while (running) {
                 for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(100))) {
                     JsonNode event = json.readTree(r.value());
-                    received.add(new Received(r.topic(), r.key(), event));
+                    Map<String, String> headers = new java.util.HashMap<>();
+                    r.headers().forEach(h -> headers.put(h.key(), new String(h.value(), StandardCharsets.UTF_8)));
+                    received.add(new Received(r.topic(), r.key(), event, headers));
                     check(event);
+                    var binding = AsyncApiContract.headerViolations(headers);
+                    if (!binding.isEmpty()) violations.add(event.path("type").asText() + " " + event.path("id").asText() + " on " + r.topic() + ": headers " + headers + ": " + binding);
                     answer(r.topic(), r.key(), event);
                 }
             }
@@ -238,7 +243,7 @@ final class StandIns implements AutoCloseable {
         d.putObject("pod").put("namespace", namespace).put("name", podName).put("uid", uid);
         d.put("containerId", containerId).put("netns", "/var/run/netns/" + containerId).put("event", "waiting");
         check(e);
-        producer.send(new ProducerRecord<>(t("netattach.node.results"), uid, json.writeValueAsString(e))).get();
+        producer.send(structured(t("netattach.node.results"), uid, json.writeValueAsString(e))).get();
     }
 
     private void reply(String topic, JsonNode request, String type, ObjectNode data, String podName) throws Exception {
@@ -251,7 +256,14 @@ final class StandIns implements AutoCloseable {
         String key = request.path("data").path("pod").path("uid").asText(request.path("data").path("owner").path("podUid").asText());
         check(e);
         int copies = duplicateFor.contains(podName) ? 2 : 1;
-        for (int i = 0; i < copies; i++) producer.send(new ProducerRecord<>(topic, key, json.writeValueAsString(e))).get();
+        for (int i = 0; i < copies; i++) producer.send(structured(topic, key, json.writeValueAsString(e))).get();
+    }
+
+    /** A record as the other services write them: CloudEvents Kafka binding, structured mode. */
+    private static ProducerRecord<String, String> structured(String topic, String key, String value) {
+        ProducerRecord<String, String> r = new ProducerRecord<>(topic, key, value);
+        r.headers().add("content-type", "application/cloudevents+json".getBytes(StandardCharsets.UTF_8));
+        return r;
     }
 
     private void check(JsonNode event) {
