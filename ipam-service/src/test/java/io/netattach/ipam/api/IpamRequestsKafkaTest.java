@@ -34,7 +34,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Real requests through the real broker; every event sent and read is checked against docs/asyncapi.yaml. */
+/**
+ * Real requests through the real broker; every event sent and read is checked against docs/asyncapi.yaml, and every
+ * record read carries the CloudEvents Kafka binding's structured-mode content-type header.
+ */
 @QuarkusTest
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class IpamRequestsKafkaTest {
@@ -43,7 +46,10 @@ class IpamRequestsKafkaTest {
 
     private KafkaProducer<String, String> producer;
     private KafkaConsumer<String, String> consumer;
+    private KafkaConsumer<String, String> deadLetters;
     private final Map<String, JsonNode> seen = new HashMap<>();
+    /** ids of the results and audit events read, in the order read (the results topic has one partition). */
+    private final List<String> arrived = new java.util.ArrayList<>();
     private AsyncApiSchemas schemas;
     private String requests;
     private final String cluster = "k" + UUID.randomUUID().toString().substring(0, 6);
@@ -63,6 +69,9 @@ class IpamRequestsKafkaTest {
         c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         consumer = new KafkaConsumer<>(c, new StringDeserializer(), new StringDeserializer());
         consumer.subscribe(List.of("netattach.ipam.results" + suffix, "netattach.audit" + suffix));
+        c.put(ConsumerConfig.GROUP_ID_CONFIG, "ipam-test-dlq-" + UUID.randomUUID());
+        deadLetters = new KafkaConsumer<>(c, new StringDeserializer(), new StringDeserializer());
+        deadLetters.subscribe(List.of("netattach.dlq.ipam-service" + suffix));
         schemas = new AsyncApiSchemas();
     }
 
@@ -70,6 +79,7 @@ class IpamRequestsKafkaTest {
     void close() {
         producer.close(Duration.ofSeconds(5));
         consumer.close(Duration.ofSeconds(5));
+        deadLetters.close(Duration.ofSeconds(5));
     }
 
     private String event(String type, String id, String key, Map<String, Object> data) throws Exception {
@@ -131,7 +141,9 @@ class IpamRequestsKafkaTest {
                 String message = result ? "IpamResult" : "AuditEvent";
                 assertTrue(r.topic().startsWith(result ? "netattach.ipam.results" : "netattach.audit"), ev.path("id").asText() + " on " + r.topic());
                 assertEquals("", schemas.problems(message, r.value()), "event " + ev.path("id").asText() + " against asyncapi " + message);
+                assertEquals("application/cloudevents+json", header(r, "content-type"), "content-type of " + ev.path("id").asText() + " on " + r.topic());
                 seen.put(ev.path("id").asText(), ev);
+                arrived.add(ev.path("id").asText());
             }
         }
         return seen.remove(id);
@@ -224,7 +236,7 @@ class IpamRequestsKafkaTest {
 
     @Test
     void answeredRequestsAreCommittedSoARestartDoesNotRepeatThemAndTheConsumerIsReady() throws Exception {
-        String group = ConfigProvider.getConfig().getValue("netattach.ipam.consumer-group", String.class);
+        String group = ConfigProvider.getConfig().getValue("mp.messaging.incoming.ipam-requests.group.id", String.class);
         String uid = UUID.randomUUID().toString();
         JsonNode r = allocate("alloc/" + cluster + "/" + uid + "/net1", "committed", uid, "{\"type\":\"whereabouts\",\"range\":\"10.79.0.0/24\"}", null);
         assertTrue(r.path("data").path("ok").asBoolean(), r.toString());
@@ -250,8 +262,12 @@ class IpamRequestsKafkaTest {
             } while (!behind.isEmpty() && System.nanoTime() < deadline);
             assertEquals(Map.of(), behind, "records answered but not committed, per partition");
         }
-        io.restassured.RestAssured.when().get("/q/health/ready").then().statusCode(200)
-                .body("checks.find { it.name == 'kafka-ipam-requests' }.status", org.hamcrest.Matchers.equalTo("UP"));
+        // the connector's channel health: the consumer connected (readiness), and no failure reported (liveness)
+        for (String check : List.of("ready", "live")) {
+            io.restassured.RestAssured.when().get("/q/health/" + check).then().statusCode(200)
+                    .body("checks.find { it.name.startsWith('SmallRye Reactive Messaging') }.data.'ipam-requests'", org.hamcrest.Matchers.startsWith("[OK]"))
+                    .body("checks.find { it.name.startsWith('SmallRye Reactive Messaging') }.data.'ipam-answers'", org.hamcrest.Matchers.startsWith("[OK]"));
+        }
         // leave nothing held in this class's cluster (the reconcile test counts what it releases)
         String rel = "release/" + cluster + "/" + uid;
         event("io.netattach.ipam.release", rel, uid, Map.of("requestId", rel, "owner", owner("committed", uid, null)));
@@ -426,5 +442,116 @@ class IpamRequestsKafkaTest {
                 "{\"type\":\"whereabouts\",\"network_name\":\"" + global + "\",\"range\":\"10.13.1.0/24\"}", null, false);
         assertEquals("Invalid", bad.path("error").path("reason").asText());
         assertTrue(bad.path("error").path("message").asText().startsWith("ipam.network_name: \"" + global + "\" names the global pool"), bad.toString());
+    }
+
+    private static String header(ConsumerRecord<String, String> r, String name) {
+        var h = r.headers().lastHeader(name);
+        return h == null ? null : new String(h.value(), java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    /** Sends a record as is (no contract check: these are the records the contract does not allow). */
+    private void raw(String key, String value) throws Exception {
+        producer.send(new ProducerRecord<>(requests, key, value)).get(30, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void aRecordThatNamesNoRequestGoesToTheDeadLetterTopicAndTheNextRequestOfThePodIsStillAnswered() throws Exception {
+        String other = "q" + UUID.randomUUID().toString().substring(0, 6);
+        String uid = UUID.randomUUID().toString();
+        raw(uid, "not json {");
+        raw(uid, "{\"specversion\":\"1.0\",\"type\":\"io.netattach.ipam.release\",\"data\":{\"owner\":{\"podUid\":\"" + uid + "\"}}}");
+        // a request that names its requestId but lacks a field: the caller waits for it, so it gets an error result
+        String noOwner = "release/" + other + "/" + uid + "/no-owner";
+        raw(uid, "{\"specversion\":\"1.0\",\"id\":\"" + noOwner + "\",\"type\":\"io.netattach.ipam.release\",\"data\":{\"requestId\":\"" + noOwner + "\"}}");
+        JsonNode refused = awaitEvent(noOwner + "/result").path("data");
+        assertFalse(refused.path("ok").asBoolean(), refused.toString());
+        assertEquals("Invalid", refused.path("error").path("reason").asText());
+        assertEquals("data.owner: missing", refused.path("error").path("message").asText());
+
+        JsonNode good = allocateIn(other, "alloc/" + other + "/" + uid + "/net1", "default/after-poison", uid, "{\"type\":\"whereabouts\",\"range\":\"10.16.0.0/24\"}", null, false);
+        assertTrue(good.path("ok").asBoolean(), good.toString());
+        assertEquals("[\"10.16.0.1/24\"]", good.path("ips").toString());
+
+        List<ConsumerRecord<String, String>> dead = new java.util.ArrayList<>();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (dead.size() < 2) {
+            if (System.nanoTime() > deadline) throw new AssertionError("dead letters within 30 s: " + dead);
+            for (ConsumerRecord<String, String> r : deadLetters.poll(Duration.ofMillis(200))) dead.add(r);
+        }
+        assertEquals(2, dead.size(), dead.toString());
+        assertEquals("not json {", dead.get(0).value());
+        assertEquals(uid, dead.get(0).key());
+        assertTrue(header(dead.get(0), "dead-letter-reason").startsWith("value: \"not json {\" is not JSON"), header(dead.get(0), "dead-letter-reason"));
+        assertEquals(requests, header(dead.get(0), "dead-letter-topic"));
+        assertTrue(header(dead.get(1), "dead-letter-reason").startsWith("data.requestId: missing"), header(dead.get(1), "dead-letter-reason"));
+    }
+
+    @Test
+    void onePodsAllocateAndReleaseRunInOrderWhileAnotherPodsRequestsGoOn() throws Exception {
+        String other = "o" + UUID.randomUUID().toString().substring(0, 6);
+        String locked = "g" + UUID.randomUUID().toString().substring(0, 8);
+        io.restassured.RestAssured.given().contentType(io.restassured.http.ContentType.JSON).body("{\"ipam\":{\"type\":\"whereabouts\",\"range\":\"10.14.0.0/24\"}}")
+                .put("/api/v1/pools/" + locked).then().statusCode(201);
+        String slow = UUID.randomUUID().toString();
+        String slowAlloc = "alloc/" + other + "/" + slow + "/net1";
+        String slowRelease = "release/" + other + "/" + slow;
+        Map<String, Object> slowOwner = owner("slow", slow, "net1");
+        slowOwner.put("cluster", other);
+        Map<String, Object> slowOwnerAll = owner("slow", slow, null);
+        slowOwnerAll.put("cluster", other);
+
+        var conn = db.getConnection().await().atMost(Duration.ofSeconds(10));
+        var tx = conn.begin().await().atMost(Duration.ofSeconds(10));
+        try {
+            // as a long batch of another replica would: the pool's row lock is held, the slow pod's allocate waits for it
+            conn.preparedQuery("select name from pool where name = $1 for update").execute(Tuple.of(locked)).await().atMost(Duration.ofSeconds(10));
+            Map<String, Object> data = new HashMap<>();
+            data.put("requestId", slowAlloc);
+            data.put("network", "default/locked");
+            data.put("ipam", Map.of("type", "whereabouts", "network_name", locked));
+            data.put("owner", slowOwner);
+            event("io.netattach.ipam.allocate", slowAlloc, slow, data);
+            event("io.netattach.ipam.release", slowRelease, slow, Map.of("requestId", slowRelease, "owner", slowOwnerAll));
+
+            // meanwhile another pod's allocate and release are answered
+            String fast = UUID.randomUUID().toString();
+            JsonNode fastAlloc = allocateIn(other, "alloc/" + other + "/" + fast + "/net1", "default/free", fast, "{\"type\":\"whereabouts\",\"range\":\"10.15.0.0/24\"}", null, false);
+            assertTrue(fastAlloc.path("ok").asBoolean(), fastAlloc.toString());
+            Map<String, Object> fastOwner = owner("pod-" + fast, fast, null);
+            fastOwner.put("cluster", other);
+            String fastRelease = "release/" + other + "/" + fast;
+            event("io.netattach.ipam.release", fastRelease, fast, Map.of("requestId", fastRelease, "owner", fastOwner));
+            assertEquals(1, awaitEvent(fastRelease + "/result").path("data").path("released").asInt());
+            // one partition of results, read in order: had the slow pod been answered, its results would be read by now
+            assertFalse(arrived.contains(slowAlloc + "/result"), "the slow pod's allocate was answered while its pool was locked: " + arrived);
+            assertFalse(arrived.contains(slowRelease + "/result"), "the slow pod's release overtook its allocate: " + arrived);
+        } finally {
+            tx.rollback().await().atMost(Duration.ofSeconds(10));
+            conn.close().await().atMost(Duration.ofSeconds(10));
+        }
+        JsonNode allocated = awaitEvent(slowAlloc + "/result").path("data");
+        assertTrue(allocated.path("ok").asBoolean(), allocated.toString());
+        assertEquals("[\"10.14.0.1/24\"]", allocated.path("ips").toString());
+        JsonNode released = awaitEvent(slowRelease + "/result").path("data");
+        assertEquals(1, released.path("released").asInt(), "the release came after the allocate: " + released);
+        assertTrue(arrived.indexOf(slowAlloc + "/result") < arrived.indexOf(slowRelease + "/result"), arrived.toString());
+    }
+
+    @Test
+    void theConnectorsKafkaClientsAreInTheMetrics() throws Exception {
+        String other = "m" + UUID.randomUUID().toString().substring(0, 6);
+        String uid = UUID.randomUUID().toString();
+        assertTrue(allocateIn(other, "alloc/" + other + "/" + uid + "/net1", "default/metrics", uid, "{\"type\":\"whereabouts\",\"range\":\"10.17.0.0/24\"}", null, false)
+                .path("ok").asBoolean());
+        String metrics = IpamMetricsTest.metrics();
+        // the requests consumer's lag (the dashboard's lag panel), and the records the answers' producer sent
+        assertTrue(metrics.lines().anyMatch(l -> l.startsWith("kafka_consumer_fetch_manager_records_lag_max{") && l.contains("client_id=\"kafka-consumer-ipam-requests\"")),
+                "no lag of the ipam-requests consumer in /q/metrics:\n" + kafkaLines(metrics));
+        assertTrue(metrics.lines().anyMatch(l -> l.startsWith("kafka_producer_record_send_total{") && l.contains("client_id=\"kafka-producer-ipam-answers\"") && !l.endsWith(" 0.0")),
+                "no records sent by the ipam-answers producer in /q/metrics:\n" + kafkaLines(metrics));
+    }
+
+    private static String kafkaLines(String metrics) {
+        return String.join("\n", metrics.lines().filter(l -> l.startsWith("kafka_")).map(l -> l.length() > 200 ? l.substring(0, 200) : l).limit(40).toList());
     }
 }
