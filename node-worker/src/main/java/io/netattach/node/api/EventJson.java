@@ -1,5 +1,6 @@
 package io.netattach.node.api;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -39,11 +40,19 @@ public final class EventJson {
     /** A parsed command: the CloudEvent type and the domain command. */
     public record Command(String type, Commands.Command command) {}
 
-    public Command parseCommand(String value) throws Exception {
-        JsonNode ev = json.readTree(value);
+    /** The command in a CloudEvent; a malformed one is refused with the field (and value) at fault. */
+    public Command parseCommand(String value) {
+        if (value == null) throw new IllegalArgumentException("the record has no value");
+        JsonNode ev;
+        try {
+            ev = json.readTree(value);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("not JSON: " + e.getOriginalMessage());
+        }
+        if (ev == null || !ev.isObject()) throw new IllegalArgumentException("not a JSON object: " + abbreviated(value));
         String type = text(ev, "type", "type");
         JsonNode data = ev.get("data");
-        if (data == null || !data.isObject()) throw new IllegalArgumentException("event " + ev.path("id").asText() + ": data is missing");
+        if (data == null || !data.isObject()) throw new IllegalArgumentException("data must be an object, got " + abbreviated(String.valueOf(data)));
         String requestId = text(data, "requestId", "data.requestId");
         PodRef pod = pod(data.get("pod"));
         String nodeName = text(data, "node", "data.node");
@@ -51,13 +60,13 @@ public final class EventJson {
             case ATTACH -> {
                 List<AttachmentRequest> list = new ArrayList<>();
                 JsonNode as = data.get("attachments");
-                if (as == null || !as.isArray()) throw new IllegalArgumentException("data.attachments must be an array");
+                if (as == null || !as.isArray()) throw new IllegalArgumentException("data.attachments must be an array, got " + abbreviated(String.valueOf(as)));
                 for (int i = 0; i < as.size(); i++) list.add(attachment(as.get(i), i));
                 yield new Command(type, new Commands.Attach(requestId, nodeName, pod, list));
             }
             case DETACH -> {
                 JsonNode ifs = data.get("interfaces");
-                List<String> names = ifs == null || ifs.isNull() ? null : json.convertValue(ifs, new TypeReference<List<String>>() {});
+                List<String> names = ifs == null || ifs.isNull() ? null : convert(ifs, new TypeReference<List<String>>() {}, "data.interfaces");
                 yield new Command(type, new Commands.Detach(requestId, nodeName, pod, names));
             }
             case BLOCKED -> new Command(type, new Commands.Blocked(requestId, nodeName, pod,
@@ -69,36 +78,50 @@ public final class EventJson {
 
     private static String text(JsonNode n, String field, String path) {
         JsonNode v = n.get(field);
-        if (v == null || !v.isTextual() || v.asText().isEmpty()) throw new IllegalArgumentException(path + " is missing or not a string");
+        if (v == null || v.isNull()) throw new IllegalArgumentException(path + " is missing");
+        if (!v.isTextual() || v.asText().isEmpty()) throw new IllegalArgumentException(path + " must be a non-empty string, got " + abbreviated(v.toString()));
         return v.asText();
     }
 
+    /** A value as an error message quotes it: at most 100 characters. */
+    private static String abbreviated(String v) {
+        return v.length() <= 100 ? v : v.substring(0, 100) + "...";
+    }
+
     private static PodRef pod(JsonNode p) {
-        if (p == null || !p.isObject()) throw new IllegalArgumentException("data.pod is missing");
+        if (p == null || !p.isObject()) throw new IllegalArgumentException("data.pod must be an object, got " + abbreviated(String.valueOf(p)));
         return new PodRef(text(p, "namespace", "data.pod.namespace"), text(p, "name", "data.pod.name"), text(p, "uid", "data.pod.uid"));
     }
 
     private AttachmentRequest attachment(JsonNode a, int i) {
         String at = "data.attachments[" + i + "]";
         JsonNode conf = a.get("cniConfig");
-        if (conf == null || !conf.isObject()) throw new IllegalArgumentException(at + ".cniConfig must be an object");
-        Map<String, Object> cni = json.convertValue(conf, new TypeReference<Map<String, Object>>() {});
+        if (conf == null || !conf.isObject()) throw new IllegalArgumentException(at + ".cniConfig must be an object, got " + abbreviated(String.valueOf(conf)));
+        Map<String, Object> cni = convert(conf, new TypeReference<Map<String, Object>>() {}, at + ".cniConfig");
         List<RouteRequest> routes = new ArrayList<>();
         JsonNode rs = a.get("routes");
         if (rs != null && rs.isArray()) rs.forEach(r -> routes.add(new RouteRequest(r.path("dst").asText(null),
                 r.hasNonNull("gw") ? r.get("gw").asText() : null)));
         return new AttachmentRequest(text(a, "network", at + ".network"), text(a, "interface", at + ".interface"), cni,
-                strings(a.get("ips")), strings(a.get("gateways")), routes,
+                strings(a.get("ips"), at + ".ips"), strings(a.get("gateways"), at + ".gateways"), routes,
                 a.hasNonNull("mac") ? a.get("mac").asText() : null, a.path("defaultRoute").asBoolean(false),
-                a.hasNonNull("cniArgs") ? json.convertValue(a.get("cniArgs"), new TypeReference<Map<String, Object>>() {}) : null,
-                a.hasNonNull("portMappings") ? json.convertValue(a.get("portMappings"), new TypeReference<List<Object>>() {}) : null,
-                a.hasNonNull("bandwidth") ? json.convertValue(a.get("bandwidth"), new TypeReference<Map<String, Object>>() {}) : null,
+                a.hasNonNull("cniArgs") ? convert(a.get("cniArgs"), new TypeReference<Map<String, Object>>() {}, at + ".cniArgs") : null,
+                a.hasNonNull("portMappings") ? convert(a.get("portMappings"), new TypeReference<List<Object>>() {}, at + ".portMappings") : null,
+                a.hasNonNull("bandwidth") ? convert(a.get("bandwidth"), new TypeReference<Map<String, Object>>() {}, at + ".bandwidth") : null,
                 a.path("skipIfUnsupported").asBoolean(false));
     }
 
-    private List<String> strings(JsonNode n) {
+    private List<String> strings(JsonNode n, String path) {
         if (n == null || n.isNull()) return List.of();
-        return json.convertValue(n, new TypeReference<List<String>>() {});
+        return convert(n, new TypeReference<List<String>>() {}, path);
+    }
+
+    private <T> T convert(JsonNode n, TypeReference<T> type, String path) {
+        try {
+            return json.convertValue(n, type);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(path + " has the wrong type, got " + abbreviated(n.toString()));
+        }
     }
 
     private ObjectNode envelope(String id, String type, String subject, ObjectNode data) {
