@@ -6,7 +6,10 @@ import org.eclipse.microprofile.health.HealthCheck;
 import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.eclipse.microprofile.health.Readiness;
 
-/** Ready once the node's command partition is assigned and the sandbox socket listens. */
+/**
+ * Ready once the sandbox socket listens and the broker confirmed the partition this node reads its commands from.
+ * Whether the Kafka channels are connected and alive is the connector's own check, beside this one.
+ */
 @Readiness
 @ApplicationScoped
 public class NodeReadiness implements HealthCheck {
@@ -14,6 +17,7 @@ public class NodeReadiness implements HealthCheck {
 
     @Override
     public HealthCheckResponse call() {
-        return HealthCheckResponse.named("node-worker").status(worker.ready()).withData("node", String.valueOf(worker.nodeName())).build();
+        return HealthCheckResponse.named("node-worker").status(worker.ready()).withData("node", String.valueOf(worker.nodeName()))
+                .withData("commands", worker.commands()).build();
     }
 }

@@ -5,9 +5,8 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.netattach.node.domain.Commands;
 import io.netattach.node.domain.InterfaceReport;
-import io.netattach.node.domain.PendingAnswers;
 import io.netattach.node.domain.PodNetworks;
-import io.netattach.node.kafka.KafkaSettings;
+import io.netattach.node.kafka.CommandPartition;
 import io.netattach.node.kafka.TopicBootstrap;
 import io.netattach.node.kube.KubePodDirectory;
 import io.netattach.node.netlink.PodInterfaces;
@@ -15,12 +14,14 @@ import io.netattach.node.netlink.ns.NamespaceThread;
 import io.netattach.node.store.SandboxStateFile;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
-import io.smallrye.common.annotation.Identifier;
+import io.smallrye.reactive.messaging.kafka.KafkaClientService;
+import io.smallrye.reactive.messaging.kafka.KafkaConsumer;
 import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Inject;
-import org.apache.kafka.clients.CommonClientConfigs;
+import jakarta.inject.Singleton;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
@@ -36,12 +37,13 @@ import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * Wires the node-worker at start: netns thread and netlink backend on the node's host namespace, the pod registry
  * and its state file, the sandbox socket (serving at once: a pod that asks for no network never waits for Kafka),
- * then the Kafka side in the background (topics, the command consumer, the inventory), retried until the broker
- * answers.
+ * then the Kafka side in the background (topics, the check of the command partition, the inventory), retried until
+ * the broker answers. The Kafka channels themselves (NodeCommands, NodeResults) reconnect by themselves.
  */
 @ApplicationScoped
 public class NodeWorker {
@@ -57,14 +59,14 @@ public class NodeWorker {
     @ConfigProperty(name = "netattach.node.delegate-types") Optional<List<String>> delegateTypes;
     @ConfigProperty(name = "netattach.node.add-timeout", defaultValue = "PT60S") Duration addTimeout;
     @ConfigProperty(name = "netattach.node.waiting-report-delay", defaultValue = "PT2S") Duration waitingReportDelay;
-    @ConfigProperty(name = "netattach.node.pending-ttl", defaultValue = "PT10M") Duration pendingTtl;
-    @ConfigProperty(name = "netattach.node.pending-answer-delay", defaultValue = "PT1S") Duration pendingAnswerDelay;
     @ConfigProperty(name = "netattach.node.sandbox-events", defaultValue = "false") boolean sandboxEvents;
     @ConfigProperty(name = "netattach.cluster-id", defaultValue = "local") String cluster;
     @ConfigProperty(name = "kafka.bootstrap.servers") String bootstrap;
-    // every kafka.* property (security protocol, SASL, ... from KAFKA_* variables), as Quarkus collects them
-    @Inject @Identifier("default-kafka-broker") Map<String, Object> brokerConfig;
-    @ConfigProperty(name = "netattach.kafka.topic-suffix") Optional<String> suffix;
+    @ConfigProperty(name = "mp.messaging.incoming.node-commands.topic") String commandsTopic;
+    @ConfigProperty(name = CommandPartition.PARTITIONS) int commandPartitions;
+    @ConfigProperty(name = CommandPartition.ASSIGN_SEEK) String commandPartition;
+    @Inject KafkaClientService kafka;
+    @Inject NodeResults results;
     @Inject ObjectMapper json;
     @Inject TopicBootstrap topics;
     @Inject KubernetesClient kube;
@@ -74,9 +76,9 @@ public class NodeWorker {
     private NamespaceThread nsThread;
     private PodInterfaces backend;
     private PodNetworks pods;
-    private KafkaEvents events;
     private SandboxStateFile state;
-    private volatile CommandConsumer consumer;
+    /** Why the node cannot take commands yet; null once the broker confirmed the command partition. */
+    private volatile String commandsProblem = "the partition count of its command topic is not confirmed by the broker yet";
     private SandboxSocket socket;
     private KubePodDirectory directory;
     private Thread kafkaLink;
@@ -92,17 +94,14 @@ public class NodeWorker {
         String host = hostNetns.filter(s -> !s.isBlank()).orElse("/proc/self/ns/net");
         nsThread = new NamespaceThread(Path.of(procSys));
         backend = new PodInterfaces(nsThread, host, Path.of(pluginDir), java.util.Set.copyOf(delegateTypes.orElse(List.of())));
-        EventJson eventJson = new EventJson(json, cluster, nodeName);
-        Map<String, Object> client = KafkaSettings.merged(brokerConfig, Map.of(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrap));
-        events = new KafkaEvents(client, "netattach.node.results" + suffix.orElse(""), eventJson, nodeName);
         state = new SandboxStateFile(Path.of(stateFile), json);
         pods = new PodNetworks(backend, new PodNetworks.Events() {
-            @Override public void result(Commands.Result r) { events.resultLater(r); }
+            @Override public void result(Commands.Result r) { results.resultLater(r); }
             @Override public void sandbox(Commands.Sandbox sb, String event) {
                 // diagnostics only: no netattach service reads them, so they cost two records per pod unless asked for
-                if (sandboxEvents) events.sandboxLater(sb, event);
+                if (sandboxEvents) results.sandboxLater(sb, event);
             }
-            @Override public void waiting(Commands.Sandbox sb) { events.sandboxLater(sb, "waiting"); }
+            @Override public void waiting(Commands.Sandbox sb) { results.sandboxLater(sb, "waiting"); }
             @Override public void changed() { state.saveLater(pods::snapshot); }
         }, Clock.systemUTC());
         state.load().forEach(pods::restore);
@@ -110,23 +109,22 @@ public class NodeWorker {
         SandboxApi api = new SandboxApi(pods, directory, json, addTimeout, nodeName, metrics);
         socket = new SandboxSocket(Path.of(socketPath), api::handle);
         ticker.scheduleWithFixedDelay(() -> pods.nudgeDue(waitingReportDelay), 200, 200, TimeUnit.MILLISECONDS);
-        PendingAnswers answers = new PendingAnswers(pendingAnswerDelay, Clock.systemUTC());
-        kafkaLink = Thread.ofPlatform().name("node-worker-kafka-link").daemon(true).start(() -> connect(client, eventJson, answers));
+        kafkaLink = Thread.ofPlatform().name("node-worker-kafka-link").daemon(true).start(this::connect);
         LOG.infof("node-worker %s serving the CNI shim on %s: host netns %s, CNI plugin dir %s; Kafka at %s in the background",
                 nodeName, socketPath, host, pluginDir, bootstrap);
     }
 
-    /** The topics, the command consumer, then the inventory: each retried until the broker answers. */
-    private void connect(Map<String, Object> client, EventJson eventJson, PendingAnswers answers) {
-        CommandConsumer c = null;
+    /** The envelopes in and out, for this cluster and node. */
+    @Produces
+    @Singleton
+    EventJson eventJson() { return new EventJson(json, cluster, nodeName); }
+
+    /** The topics, the check of the command partition, then the inventory: each retried until the broker answers. */
+    private void connect() {
         for (int attempt = 1; !stopping; attempt++) {
             try {
                 topics.ensureTopics();
-                if (c == null) {
-                    c = new CommandConsumer(client, "netattach.node.commands" + suffix.orElse(""), nodeName, pods, events, eventJson, pendingTtl, answers);
-                }
-                c.start();
-                consumer = c;
+                checkCommandPartitions();
                 break;
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -163,8 +161,6 @@ public class NodeWorker {
         ticker.shutdownNow();
         if (socket != null) socket.close();
         if (directory != null) directory.close();
-        if (consumer != null) consumer.close();
-        if (events != null) events.close();
         if (state != null) state.close();
         if (backend != null) backend.close();
         if (nsThread != null) nsThread.close();
@@ -174,10 +170,38 @@ public class NodeWorker {
 
     public String nodeName() { return nodeName; }
 
-    /** The sandbox socket serves and the node's command partition is assigned. */
-    public boolean ready() {
-        CommandConsumer c = consumer;
-        return c != null && c.assigned() && socket != null;
+    /** The sandbox socket serves and the broker confirmed the node's command partition. */
+    public boolean ready() { return socket != null && commandsProblem == null; }
+
+    /** Which partition of which topic the node reads, or why it cannot read its commands yet. */
+    public String commands() {
+        String problem = commandsProblem;
+        return problem != null ? problem : commandsTopic + " partition " + commandPartition + " of " + commandPartitions;
+    }
+
+    /**
+     * attach-service's producer picks the partition from the topic's real partition count, the node from
+     * netattach.node.command-partitions (CommandPartition): if they differ, the node would read another node's
+     * partition and never see its own commands, so it is not ready and says why.
+     */
+    private void checkCommandPartitions() throws InterruptedException {
+        KafkaConsumer<?, ?> consumer = kafka.getConsumer("node-commands");
+        if (consumer == null) throw new IllegalStateException("the node-commands channel has not started yet");
+        int actual;
+        try {
+            actual = consumer.partitionsFor(commandsTopic).subscribeAsCompletionStage().get(70, TimeUnit.SECONDS).size();
+        } catch (java.util.concurrent.ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("no partition count of " + commandsTopic + " from the broker: " + e.getMessage(), e);
+        }
+        if (actual == 0) throw new IllegalStateException("topic " + commandsTopic + " has no partitions (does it exist?)");
+        if (actual != commandPartitions) {
+            commandsProblem = commandsTopic + " has " + actual + " partitions, but " + CommandPartition.PARTITIONS + " is " + commandPartitions
+                    + ": this node's commands go to partition " + CommandPartition.of(nodeName, actual) + ", it reads " + commandPartition;
+            LOG.errorf("node-worker %s cannot receive its commands: %s", nodeName, commandsProblem);
+            return;
+        }
+        commandsProblem = null;
+        LOG.infof("node %s reads %s", nodeName, commands());
     }
 
     public boolean serving() { return socket != null; }
@@ -185,6 +209,13 @@ public class NodeWorker {
     private void reportInventory() {
         Map<Commands.Sandbox, List<InterfaceReport>> inventory = new LinkedHashMap<>();
         for (Commands.Sandbox sb : pods.sandboxes()) inventory.put(sb, pods.inspect(sb));
-        events.inventory("inventory/" + nodeName + "/" + Instant.now().toEpochMilli(), inventory);
+        try {
+            results.inventory("inventory/" + nodeName + "/" + Instant.now().toEpochMilli(), inventory).toCompletableFuture().get(70, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        } catch (java.util.concurrent.ExecutionException | TimeoutException e) {
+            throw new IllegalStateException(e.getMessage(), e);
+        }
     }
 }

@@ -3,6 +3,7 @@ package io.netattach.node.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.netattach.node.kafka.CommandPartition;
 import io.netattach.node.lab.NetnsLab;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.fabric8.kubernetes.api.model.PodBuilder;
@@ -11,14 +12,18 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
 import io.restassured.RestAssured;
 import jakarta.inject.Inject;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.eclipse.microprofile.config.ConfigProvider;
@@ -60,7 +65,9 @@ class NodeWorkerTest {
     private KafkaProducer<String, String> producer;
     private KafkaConsumer<String, String> results;
     private final List<JsonNode> seen = new CopyOnWriteArrayList<>();
-    private String suffix, socket, node;
+    /** The content-type header of each record in {@link #seen}, in the same order. */
+    private final List<String> contentTypes = new CopyOnWriteArrayList<>();
+    private String suffix, socket, node, bootstrap;
 
     @BeforeEach
     void setUp() {
@@ -68,7 +75,7 @@ class NodeWorkerTest {
         suffix = ConfigProvider.getConfig().getOptionalValue("netattach.kafka.topic-suffix", String.class).orElse("");
         socket = ConfigProvider.getConfig().getValue("netattach.node.socket", String.class);
         node = NodeNamespaces.nodeName;
-        String bootstrap = ConfigProvider.getConfig().getValue("kafka.bootstrap.servers", String.class);
+        bootstrap = ConfigProvider.getConfig().getValue("kafka.bootstrap.servers", String.class);
         producer = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap, ProducerConfig.ACKS_CONFIG, "all",
                 ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class, ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class));
         results = new KafkaConsumer<>(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
@@ -98,6 +105,8 @@ class NodeWorkerTest {
                 } catch (IOException e) {
                     throw new AssertionError("result is not JSON: " + r.value());
                 }
+                Header ct = r.headers().lastHeader("content-type");
+                contentTypes.add(ct == null ? "(none)" : new String(ct.value(), StandardCharsets.UTF_8));
             }
         }
         throw new AssertionError("no " + what + " within 30 s; seen: " + seen);
@@ -184,9 +193,13 @@ class NodeWorkerTest {
                 """.formatted(version, socket, version);
     }
 
-    /** Every event the worker published during the test follows docs/asyncapi.yaml. */
+    /** Every event the worker published during the test follows docs/asyncapi.yaml, in the CloudEvents structured mode. */
     @AfterEach
     void everyEventSeenFollowsTheContract() {
+        assertEquals(seen.size(), contentTypes.size());
+        for (int i = 0; i < seen.size(); i++) {
+            assertEquals("application/cloudevents+json", contentTypes.get(i), "the CloudEvents Kafka binding's header on " + seen.get(i));
+        }
         for (JsonNode ev : seen) {
             String schema = switch (ev.path("type").asText()) {
                 case "io.netattach.node.result" -> "NodeResultData";
@@ -314,12 +327,22 @@ class NodeWorkerTest {
         assertEquals(List.of("lo"), NetnsLab.linkNames(podNs));
     }
 
+    /** The partition this node reads, by the topic's real partition count. */
+    private int myPartition() {
+        return CommandPartition.of(node, producer.partitionsFor("netattach.node.commands" + suffix).size());
+    }
+
+    /** A node name whose commands share this node's partition. */
+    private String otherNodeOnMyPartition() {
+        int partitions = producer.partitionsFor("netattach.node.commands" + suffix).size();
+        return Stream.iterate(0, i -> i + 1).map(i -> "other-node-" + i)
+                .filter(n -> CommandPartition.of(n, partitions) == myPartition()).findFirst().orElseThrow();
+    }
+
     @Test
     void commandsKeyedForAnotherNodeOnTheSamePartitionAreSkipped() throws Exception {
-        int partitions = producer.partitionsFor("netattach.node.commands" + suffix).size();
-        int mine = CommandConsumer.partitionOf(node, partitions);
-        String other = Stream.iterate(0, i -> i + 1).map(i -> "other-node-" + i)
-                .filter(n -> CommandConsumer.partitionOf(n, partitions) == mine).findFirst().orElseThrow();
+        int mine = myPartition();
+        String other = otherNodeOnMyPartition();
         String podNs = lab.netns("pod");
         String uid = pod(null);
         assertEquals(0, shim("ADD", NetnsLab.path(podNs), uid, chainedConfig("1.1.0")).exit());
@@ -458,6 +481,156 @@ class NodeWorkerTest {
         assertCloudEvent(inv, "io.netattach.node.inventory");
         assertEquals(node, inv.at("/data/node").asText());
         assertTrue(inv.at("/data/sandboxes").isArray());
+    }
+
+    @Test
+    void anUnreadableCommandGoesToTheDeadLetterTopicWithTheReasonAndTheNextIsStillExecuted() throws Exception {
+        String podNs = lab.netns("pod");
+        String uid = pod(null);
+        assertEquals(0, shim("ADD", NetnsLab.path(podNs), uid, chainedConfig("1.1.0")).exit());
+        String commands = "netattach.node.commands" + suffix;
+        RecordMetadata notJson = producer.send(new ProducerRecord<>(commands, node, "{not json")).get();
+        ObjectNode noUid = attach("attach/local/" + uid + "/no-uid", node, uid, "net3", null, "10.50.0.3/24");
+        ((ObjectNode) noUid.at("/data/pod")).remove("uid");
+        RecordMetadata missing = producer.send(new ProducerRecord<>(commands, node, noUid.toString())).get();
+        // another node's unreadable command on this partition is that node's to dead-letter
+        producer.send(new ProducerRecord<>(commands, otherNodeOnMyPartition(), "{not json either")).get();
+        String goodId = "attach/local/" + uid + "/after-poison";
+        send(node, attach(goodId, node, uid, "net2", null, "10.50.0.8/24"));
+        JsonNode good = await("the result of the command after the poison", e -> e.path("id").asText().equals(goodId + "/result"));
+        assertTrue(good.at("/data/ok").asBoolean(), good.toString());
+        assertTrue(NetnsLab.linkNames(podNs).contains("net2"));
+
+        // a command is acknowledged after its dead letter is written, so both are there before the good result
+        List<ConsumerRecord<String, String>> dead = deadLetters();
+        assertEquals(2, dead.size(), dead.toString());
+        ConsumerRecord<String, String> first = dead.get(0), second = dead.get(1);
+        assertEquals(node, first.key());
+        assertEquals("{not json", first.value(), "the record as it came");
+        assertTrue(header(first, "dead-letter-reason").startsWith("unreadable node command: not JSON"), header(first, "dead-letter-reason"));
+        assertEquals(commands, header(first, "dead-letter-topic"));
+        assertEquals(String.valueOf(notJson.partition()), header(first, "dead-letter-partition"));
+        assertEquals(String.valueOf(notJson.offset()), header(first, "dead-letter-offset"));
+        assertEquals("unreadable node command: data.pod.uid is missing", header(second, "dead-letter-reason"));
+        assertEquals(String.valueOf(missing.offset()), header(second, "dead-letter-offset"));
+        assertEquals(noUid.toString(), second.value());
+        shim("DEL", NetnsLab.path(podNs), uid, chainedConfig("1.1.0"));
+    }
+
+    /** Everything on this run's netattach.dlq.node-worker, from the beginning to its end. */
+    private List<ConsumerRecord<String, String>> deadLetters() {
+        TopicPartition dlq = new TopicPartition("netattach.dlq.node-worker" + suffix, 0);
+        List<ConsumerRecord<String, String>> out = new ArrayList<>();
+        try (KafkaConsumer<String, String> c = new KafkaConsumer<>(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class, ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class,
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false))) {
+            c.assign(List.of(dlq));
+            c.seekToBeginning(List.of(dlq));
+            long end = c.endOffsets(List.of(dlq)).get(dlq);
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (c.position(dlq) < end) {
+                if (System.nanoTime() > deadline) throw new AssertionError("the dead-letter topic not read to its end within 30 s");
+                c.poll(Duration.ofMillis(200)).forEach(out::add);
+            }
+        }
+        return out;
+    }
+
+    private static String header(ConsumerRecord<String, String> r, String name) {
+        Header h = r.headers().lastHeader(name);
+        return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void anAttachWaitingForItsSandboxHoldsTheCommittedOffsetBackUntilItRan() throws Exception {
+        TopicPartition mine = new TopicPartition("netattach.node.commands" + suffix, myPartition());
+        String waitingUid = pod("macvlan-conf");
+        String waitingId = "attach/local/" + waitingUid + "/held";
+        RecordMetadata held = send(node, attach(waitingId, node, waitingUid, "net1", null, "10.50.0.11/24"));
+        await("pending", e -> e.path("id").asText().equals(waitingId + "/pending"));
+
+        String otherNs = lab.netns("pod");
+        String otherUid = pod(null);
+        assertEquals(0, shim("ADD", NetnsLab.path(otherNs), otherUid, chainedConfig("1.1.0")).exit());
+        String laterId = "attach/local/" + otherUid + "/later";
+        RecordMetadata later = send(node, attach(laterId, node, otherUid, "net2", null, "10.50.0.12/24"));
+        assertTrue(await("the later command's result", e -> e.path("id").asText().equals(laterId + "/result")).at("/data/ok").asBoolean());
+
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+            eventually("the node's group commits up to the waiting attach", () -> committed(admin, mine) == held.offset());
+            Thread.sleep(1_500); // three commit intervals after the later command was acknowledged
+            assertEquals(held.offset(), committed(admin, mine), "not past the attach that waits: a restart reads it again");
+
+            String waitingNs = lab.netns("pod2");
+            Exec add = shim("ADD", NetnsLab.path(waitingNs), waitingUid, chainedConfig("1.0.0"));
+            assertEquals(0, add.exit(), add.stdout());
+            eventually("the node's group commits past both once the attach ran", () -> committed(admin, mine) > later.offset());
+            shim("DEL", NetnsLab.path(waitingNs), waitingUid, chainedConfig("1.0.0"));
+        }
+        shim("DEL", NetnsLab.path(otherNs), otherUid, chainedConfig("1.1.0"));
+    }
+
+    /** The offset netattach-node-worker-<node> committed on tp; -1 if none. */
+    private long committed(Admin admin, TopicPartition tp) {
+        try {
+            OffsetAndMetadata o = admin.listConsumerGroupOffsets("netattach-node-worker-" + node).partitionsToOffsetAndMetadata().get().get(tp);
+            return o == null ? -1 : o.offset();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Test
+    void healthShowsTheNodesPartitionAndTheKafkaChannels() throws Exception {
+        eventually("ready", () -> RestAssured.get("/q/health/ready").statusCode() == 200);
+        JsonNode ready = JSON.readTree(RestAssured.get("/q/health/ready").asString());
+        JsonNode worker = check(ready, "node-worker");
+        assertEquals("netattach.node.commands" + suffix + " partition " + myPartition() + " of 16", worker.at("/data/commands").asText(), worker.toString());
+        JsonNode channels = check(ready, "SmallRye Reactive Messaging - readiness check");
+        assertEquals("UP", channels.get("status").asText(), channels.toString());
+        assertTrue(channels.at("/data/node-commands").asText().startsWith("[OK]"), channels.toString());
+        assertTrue(channels.at("/data/node-results").asText().startsWith("[OK]"), channels.toString());
+
+        JsonNode live = JSON.readTree(RestAssured.get("/q/health/live").asString());
+        JsonNode alive = check(live, "SmallRye Reactive Messaging - liveness check");
+        assertEquals("UP", alive.get("status").asText(), alive.toString());
+        assertTrue(alive.at("/data/node-commands").asText().startsWith("[OK]"), alive.toString());
+        assertTrue(alive.at("/data/node-results").asText().startsWith("[OK]"), alive.toString());
+    }
+
+    /** The check of that name in a /q/health answer. */
+    static JsonNode check(JsonNode health, String name) {
+        for (JsonNode c : health.get("checks")) if (c.path("name").asText().equals(name)) return c;
+        throw new AssertionError("no check " + name + " in " + health);
+    }
+
+    @Test
+    void metricsShowTheKafkaConsumerAndProducer() throws Exception {
+        // the consumer's lag (records_lag_max of the client; the per-partition records_lag follows at Micrometer's next
+        // look at the client's metrics, within a minute), and what the results producer sent (the inventory at least)
+        String consumer = "client_id=\"netattach-node-worker-" + node + "-commands\"", producerId = "client_id=\"netattach-node-worker-" + node + "-results\"";
+        await("inventory", e -> e.path("type").asText().equals("io.netattach.node.inventory"));
+        List<String> kafka = new CopyOnWriteArrayList<>();
+        try {
+            eventually("Kafka client metrics in /q/metrics", () -> {
+                kafka.clear();
+                RestAssured.get("/q/metrics").asString().lines().filter(l -> l.startsWith("kafka_")).forEach(kafka::add);
+                return kafka.stream().anyMatch(l -> l.startsWith("kafka_consumer_fetch_manager_records_lag_max{") && l.contains(consumer))
+                        && kafka.stream().anyMatch(l -> l.startsWith("kafka_producer_record_send_total{") && l.contains(producerId)
+                        && Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)) >= 1);
+            });
+        } catch (AssertionError e) {
+            throw new AssertionError(e.getMessage() + "; the Kafka lines: " + String.join("\n", kafka));
+        }
+    }
+
+    /** Polls until {@code check} holds, for at most 30 s. */
+    private static void eventually(String what, java.util.function.BooleanSupplier check) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (!check.getAsBoolean()) {
+            if (System.nanoTime() > deadline) throw new AssertionError(what + ": not within 30 s");
+            Thread.sleep(100);
+        }
     }
 
     /** netattach_node_cni_adds_total{outcome} as /q/metrics shows it. */

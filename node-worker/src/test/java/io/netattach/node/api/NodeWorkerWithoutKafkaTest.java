@@ -27,7 +27,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * node-worker with no broker to reach: the CNI shim is served all the same. A pod that asks for no network starts
- * as if netattach were not there; one that asks for networks is not started without them, and says why.
+ * as if netattach were not there; one that asks for networks is not started without them, and says why. The node
+ * is not ready (no command partition confirmed), but alive.
  */
 @QuarkusTest
 @TestProfile(NodeWorkerWithoutKafkaTest.NoBroker.class)
@@ -85,7 +86,15 @@ class NodeWorkerWithoutKafkaTest {
 
     @Test
     void aPodWithoutNetworksStartsAndOneWithNetworksIsHeldWithTheReason() throws Exception {
-        assertEquals(503, RestAssured.get("/q/health/ready").statusCode(), "not ready: the command partition is not assigned");
+        JsonNode ready = JSON.readTree(RestAssured.get("/q/health/ready").asString());
+        assertEquals("DOWN", ready.get("status").asText(), ready.toString());
+        assertEquals("the partition count of its command topic is not confirmed by the broker yet",
+                NodeWorkerTest.check(ready, "node-worker").at("/data/commands").asText(), ready.toString());
+        // alive all the same: the channels keep trying to reach the broker (nothing to restart)
+        JsonNode live = JSON.readTree(RestAssured.get("/q/health/live").asString());
+        assertEquals("UP", live.get("status").asText(), live.toString());
+        JsonNode channels = NodeWorkerTest.check(live, "SmallRye Reactive Messaging - liveness check");
+        assertTrue(channels.at("/data/node-commands").asText().startsWith("[OK]"), channels.toString());
 
         Exec plain = add(NetnsLab.path(lab.netns("pod")), pod(null));
         assertEquals(0, plain.exit(), plain.stdout());
