@@ -7,7 +7,6 @@ import io.netattach.node.domain.Commands;
 import io.netattach.node.domain.InterfaceReport;
 import io.netattach.node.domain.PodNetworks;
 import io.netattach.node.kafka.CommandPartition;
-import io.netattach.node.kafka.TopicBootstrap;
 import io.netattach.node.kube.KubePodDirectory;
 import io.netattach.node.netlink.PodInterfaces;
 import io.netattach.node.netlink.ns.NamespaceThread;
@@ -68,7 +67,6 @@ public class NodeWorker {
     @Inject KafkaClientService kafka;
     @Inject NodeResults results;
     @Inject ObjectMapper json;
-    @Inject TopicBootstrap topics;
     @Inject KubernetesClient kube;
     @Inject MeterRegistry metrics;
     @ConfigProperty(name = "netattach.node.proc-sys", defaultValue = "/proc/sys") String procSys;
@@ -119,11 +117,10 @@ public class NodeWorker {
     @Singleton
     EventJson eventJson() { return new EventJson(json, cluster, nodeName); }
 
-    /** The topics, the check of the command partition, then the inventory: each retried until the broker answers. */
+    /** The check of the command partition, then the inventory: each retried until the broker answers. */
     private void connect() {
         for (int attempt = 1; !stopping; attempt++) {
             try {
-                topics.ensureTopics();
                 checkCommandPartitions();
                 break;
             } catch (InterruptedException e) {

@@ -53,7 +53,8 @@ public class PolicyRequestListener {
      * {@link Unanswerable} for a record that cannot be answered, or with the send's error.
      */
     // @Blocking: the gate may ask the API server through fabric8's synchronous client and waits between "unavailable"
-    // retries; ordered=false so that pods are decided at once, while throttled.ordered=key keeps each pod's order.
+    // retries. ordered=false: requests are decided concurrently, in no order even for one pod. None is needed: the gate
+    // only reads, and each answer reaches its asker by its requestId whatever the order.
     @Incoming("policy-requests")
     @Blocking(value = "policy-decider", ordered = false)
     public CompletionStage<Void> answer(String value) {

@@ -252,7 +252,7 @@ class PolicyFlowTest {
     }
 
     @Test
-    void manyRequestsAtOnceAreEachAnsweredAfterTheirAuditEventsAndInOrderPerPod() throws Exception {
+    void manyRequestsAtOnceAreEachAnsweredOnceAfterTheirAuditEvents() throws Exception {
         // sent together, so that the service reads them in few polls: 10 pods, 4 requests each
         List<java.util.concurrent.Future<?>> sent = new ArrayList<>();
         for (int r = 0; r < 4; r++) {
@@ -266,9 +266,9 @@ class PolicyFlowTest {
         assertEquals(40, answers.size(), "every request answered once");
         for (int p = 0; p < 10; p++) {
             String prefix = "burst-" + p + "-";
-            // the decisions topic has one partition: its order is the order the service answered in
-            List<String> order = answers.stream().map(a -> a.value().get("id").asText()).filter(id -> id.startsWith(prefix)).toList();
-            assertEquals(List.of(prefix + "0/result", prefix + "1/result", prefix + "2/result", prefix + "3/result"), order, "one pod's answers in request order");
+            // answers are matched by requestId: any order, each exactly once
+            List<String> ids = answers.stream().map(a -> a.value().get("id").asText()).filter(id -> id.startsWith(prefix)).sorted().toList();
+            assertEquals(List.of(prefix + "0/result", prefix + "1/result", prefix + "2/result", prefix + "3/result"), ids, "each of the pod's requests answered once");
             assertEquals(p % 2 == 0, answers.stream().filter(a -> a.value().get("id").asText().startsWith(prefix)).allMatch(a -> a.value().get("data").get("allowed").asBoolean()),
                     "restricted of default may use macvlan-conf (the Role binds it there), restricted of tenant-a may not");
         }

@@ -1,0 +1,14 @@
+package io.netattach.node;
+
+import io.netattach.topics.TopicsTestResource;
+import io.quarkus.test.common.ResourceArg;
+import io.quarkus.test.common.TestResourceScope;
+import io.quarkus.test.common.WithTestResource;
+
+/** Every test start of node-worker gets its own copies of the declared topics it reads and writes. */
+@WithTestResource(value = TopicsTestResource.class, scope = TestResourceScope.GLOBAL,
+        initArgs = @ResourceArg(name = "topics", value = "netattach.node.,netattach.dlq.node-worker"))
+public final class KafkaTopics {
+    private KafkaTopics() {
+    }
+}
