@@ -4,7 +4,9 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.opentelemetry.context.Context;
 import io.smallrye.reactive.messaging.MutinyEmitter;
+import io.smallrye.reactive.messaging.TracingMetadata;
 import io.smallrye.reactive.messaging.kafka.api.IncomingKafkaRecordMetadata;
 import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -155,7 +157,9 @@ public class Bus {
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot write " + type + " " + id + ": " + e.getMessage(), e);
         }
-        Message<String> record = Message.of(value).addMetadata(OutgoingKafkaRecordMetadata.<String>builder().withKey(key).withHeaders(STRUCTURED).build());
+        // the emitter sends on another thread: the caller's trace context (the pod's attach span) travels as metadata
+        Message<String> record = Message.of(value).addMetadata(OutgoingKafkaRecordMetadata.<String>builder().withKey(key).withHeaders(STRUCTURED).build())
+                .addMetadata(TracingMetadata.withCurrent(Context.current()));
         try {
             emitter(topic).sendMessage(record).await().atMost(SEND_TIMEOUT);
         } catch (CompletionException e) {
