@@ -27,7 +27,8 @@ trap cleanup EXIT
 cd "$NETATTACH_ROOT"
 say "unit, service and live netlink tests (every module)"
 set +e
-"$MVNW" -B -ntp verify "$@"
+# the profile `local`: the tests use the stores started above, not Dev Services (no Docker here)
+"$MVNW" -B -ntp verify -Dquarkus.test.profile=test,local "$@"
 status=$?
 set -e
 if [ $status -eq 0 ] && [ $# -eq 0 ]; then
