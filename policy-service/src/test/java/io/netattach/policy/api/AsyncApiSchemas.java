@@ -44,4 +44,23 @@ public final class AsyncApiSchemas {
         Set<ValidationMessage> errors = schema(schemaName).validate(value);
         assertEquals(Set.of(), errors, schemaName + " violated by " + value);
     }
+
+    /**
+     * A record's key against components.messages.{message}.bindings.kafka.key: its schema, and equal to the value
+     * x-netattach-key-from points at in the event (no value there: no key).
+     */
+    public static void assertKey(String message, String key, JsonNode event) throws IOException {
+        JsonNode binding = components().path("messages").path(message).path("bindings").path("kafka").path("key");
+        if (binding.isMissingNode()) throw new IllegalArgumentException("no bindings.kafka.key for message " + message + " in asyncapi.yaml");
+        String from = binding.path("x-netattach-key-from").asText();
+        if (!from.startsWith("/")) throw new IllegalArgumentException(message + ": x-netattach-key-from " + from + " is not a pointer into the event");
+        ObjectNode schema = binding.deepCopy();
+        schema.remove("x-netattach-key-from");
+        schema.put("$schema", "https://json-schema.org/draft/2020-12/schema");
+        JsonNode keyNode = key == null ? JSON.nullNode() : JSON.getNodeFactory().textNode(key);
+        assertEquals(Set.of(), JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012).getSchema(schema).validate(keyNode),
+                "key of " + message + " violates its bindings.kafka.key: " + key);
+        JsonNode at = event.at(from);
+        assertEquals(at.isMissingNode() || at.isNull() ? null : at.asText(), key, "key of " + message + " is " + from + " of " + event);
+    }
 }

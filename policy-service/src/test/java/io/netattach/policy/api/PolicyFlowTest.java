@@ -153,6 +153,7 @@ class PolicyFlowTest {
         var got = decisions.await(TopicReader.id(request.requestId() + "/result"), 1, WAIT).getFirst();
         assertEquals(request.pod().uid(), got.key(), "decisions are keyed by pod UID");
         assertStructuredCloudEvent(got);
+        AsyncApiSchemas.assertKey("PolicyDecision", got.key(), got.value());
         AsyncApiSchemas.assertValid("CloudEvent", got.value());
         AsyncApiSchemas.assertValid("PolicyDecisionData", got.value().get("data"));
         assertEquals("io.netattach.policy.decision", got.value().get("type").asText());
@@ -170,6 +171,7 @@ class PolicyFlowTest {
         JsonNode tree = json.valueToTree(event);
         AsyncApiSchemas.assertValid("CloudEvent", tree);
         AsyncApiSchemas.assertValid("PolicyRequestData", tree.get("data"));
+        AsyncApiSchemas.assertKey("PolicyRequest", request.pod().uid(), tree);
         return producer.send(new ProducerRecord<>(topic("netattach.policy.requests"), request.pod().uid(), json.writeValueAsString(event)));
     }
 
@@ -177,6 +179,7 @@ class PolicyFlowTest {
         var events = audit.await(TopicReader.idStartsWith(requestId + "/audit/"), count, WAIT);
         for (var e : events) {
             assertStructuredCloudEvent(e);
+            AsyncApiSchemas.assertKey("AuditEvent", e.key(), e.value());
             AsyncApiSchemas.assertValid("CloudEvent", e.value());
             AsyncApiSchemas.assertValid("AuditData", e.value().get("data"));
         }
