@@ -37,4 +37,33 @@ final class AsyncApiSchemas {
         Set<ValidationMessage> errors = s.validate(json.readTree(eventJson));
         return errors.stream().map(ValidationMessage::getMessage).sorted().collect(Collectors.joining("; "));
     }
+
+    /**
+     * Problems of a record's key against components.messages.&lt;message&gt;.bindings.kafka.key: its schema, and the value
+     * x-netattach-key-from names (a JSON pointer into the event, or "request": {@code requestKey}); empty when right.
+     */
+    String keyProblems(String message, String key, String eventJson, String requestKey) throws IOException {
+        JsonNode binding = doc.path("components").path("messages").path(message).path("bindings").path("kafka").path("key");
+        if (binding.isMissingNode()) throw new IllegalArgumentException("no bindings.kafka.key for message " + message + " in asyncapi.yaml");
+        String from = binding.path("x-netattach-key-from").asText();
+        String expected;
+        if (from.startsWith("/")) {
+            JsonNode at = json.readTree(eventJson).at(from);
+            expected = at.isMissingNode() || at.isNull() ? null : at.asText();
+        } else if (from.equals("request")) {
+            expected = requestKey;
+        } else {
+            throw new IllegalArgumentException(message + ": x-netattach-key-from " + from + " is not a pointer or \"request\"");
+        }
+        ObjectNode schema = binding.deepCopy();
+        schema.remove("x-netattach-key-from");
+        schema.put("$schema", "https://json-schema.org/draft/2020-12/schema");
+        String problems = JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012).getSchema(schema)
+                .validate(key == null ? json.nullNode() : json.getNodeFactory().textNode(key)).stream()
+                .map(ValidationMessage::getMessage).sorted().collect(Collectors.joining("; "));
+        if (!java.util.Objects.equals(expected, key)) {
+            problems += (problems.isEmpty() ? "" : "; ") + "key " + key + ", expected " + expected + " (" + from + ")";
+        }
+        return problems;
+    }
 }

@@ -51,6 +51,8 @@ class IpamRequestsKafkaTest {
     /** ids of the results and audit events read, in the order read (the results topic has one partition). */
     private final List<String> arrived = new java.util.ArrayList<>();
     private AsyncApiSchemas schemas;
+    /** The key each request was sent with, by requestId: its result must carry the same. */
+    private final Map<String, String> requestKeys = new java.util.concurrent.ConcurrentHashMap<>();
     private String requests;
     private final String cluster = "k" + UUID.randomUUID().toString().substring(0, 6);
 
@@ -104,6 +106,8 @@ class IpamRequestsKafkaTest {
             default -> "IpamReconcile";
         };
         assertEquals("", schemas.problems(message, json), "request against asyncapi " + message);
+        assertEquals("", schemas.keyProblems(message, key, json, null), "key of request " + id + " against asyncapi " + message);
+        requestKeys.put(id, key);
         var sent = producer.send(new ProducerRecord<>(requests, key, json));
         if (await) sent.get(30, TimeUnit.SECONDS);
         return json;
@@ -142,6 +146,10 @@ class IpamRequestsKafkaTest {
                 assertTrue(r.topic().startsWith(result ? "netattach.ipam.results" : "netattach.audit"), ev.path("id").asText() + " on " + r.topic());
                 assertEquals("", schemas.problems(message, r.value()), "event " + ev.path("id").asText() + " against asyncapi " + message);
                 assertEquals("application/cloudevents+json", header(r, "content-type"), "content-type of " + ev.path("id").asText() + " on " + r.topic());
+                String answered = result ? requestKeys.get(ev.path("data").path("requestId").asText()) : null;
+                if (!result || answered != null) { // a result for a request of this test: keyed as that request was
+                    assertEquals("", schemas.keyProblems(message, r.key(), r.value(), answered), "key of " + ev.path("id").asText() + " on " + r.topic());
+                }
                 seen.put(ev.path("id").asText(), ev);
                 arrived.add(ev.path("id").asText());
             }
