@@ -1,5 +1,9 @@
 package io.netattach.ipam.domain;
 
+import inet.ipaddr.IPAddress;
+import io.netattach.ip.InvalidIpLiteral;
+import io.netattach.ip.IpLiterals;
+
 import java.math.BigInteger;
 
 /**
@@ -17,67 +21,27 @@ public record Address(int bits, BigInteger value) implements Comparable<Address>
         return bits == 32;
     }
 
-    /** Parses a bare IPv4 (dotted quad) or IPv6 (RFC 4291 text, incl. "::" and an embedded IPv4 tail); null if not an address. */
+    /** A bare IPv4 or IPv6 literal under the suite's rules (ip-literals/); null if it is not one. */
     public static Address parseOrNull(String text) {
-        if (text == null) return null;
-        String s = text.trim();
-        if (s.isEmpty()) return null;
-        if (s.indexOf(':') >= 0) return parseV6(s);
-        return parseV4(s);
-    }
-
-    private static Address parseV4(String s) {
-        String[] parts = s.split("\\.", -1);
-        if (parts.length != 4) return null;
-        long v = 0;
-        for (String p : parts) {
-            if (p.isEmpty() || p.length() > 3 || !p.chars().allMatch(Character::isDigit)) return null;
-            int octet = Integer.parseInt(p);
-            if (octet > 255) return null;
-            v = (v << 8) | octet;
+        try {
+            return of(IpLiterals.address("address", text));
+        } catch (InvalidIpLiteral e) {
+            return null;
         }
-        return new Address(32, BigInteger.valueOf(v));
     }
 
-    private static Address parseV6(String s) {
-        if (s.indexOf('%') >= 0) return null; // zone ids have no place in a pool
-        int doubleColon = s.indexOf("::");
-        if (doubleColon >= 0 && s.indexOf("::", doubleColon + 1) >= 0) return null;
-        String head = doubleColon >= 0 ? s.substring(0, doubleColon) : s;
-        String tail = doubleColon >= 0 ? s.substring(doubleColon + 2) : "";
-        java.util.List<Integer> h = groups(head);
-        java.util.List<Integer> t = groups(tail);
-        if (h == null || t == null) return null;
-        int total = h.size() + t.size();
-        if (doubleColon < 0 && total != 8) return null;
-        if (doubleColon >= 0 && total > 7) return null;
-        BigInteger v = BigInteger.ZERO;
-        for (int g : h) v = v.shiftLeft(16).or(BigInteger.valueOf(g));
-        for (int i = 0; i < 8 - total; i++) v = v.shiftLeft(16);
-        for (int g : t) v = v.shiftLeft(16).or(BigInteger.valueOf(g));
-        return new Address(128, v);
-    }
-
-    /** 16-bit groups of one side of "::"; an IPv4 tail counts as two groups. */
-    private static java.util.List<Integer> groups(String side) {
-        java.util.List<Integer> out = new java.util.ArrayList<>();
-        if (side.isEmpty()) return out;
-        String[] parts = side.split(":", -1);
-        for (int i = 0; i < parts.length; i++) {
-            String p = parts[i];
-            if (i == parts.length - 1 && p.indexOf('.') >= 0) {
-                Address v4 = parseV4(p);
-                if (v4 == null) return null;
-                long n = v4.value.longValue();
-                out.add((int) (n >>> 16));
-                out.add((int) (n & 0xffff));
-                continue;
-            }
-            if (p.isEmpty() || p.length() > 4) return null;
-            for (char c : p.toCharArray()) if (Character.digit(c, 16) < 0) return null;
-            out.add(Integer.parseInt(p, 16));
+    /** A bare IPv4 or IPv6 literal; refused with the field, the value and why. */
+    public static Address parse(String field, String text) {
+        try {
+            return of(IpLiterals.address(field, text));
+        } catch (InvalidIpLiteral e) {
+            throw IpamException.invalid(field, text, e.reason());
         }
-        return out;
+    }
+
+    /** The (lowest) address of a parsed literal, as a number. */
+    static Address of(IPAddress a) {
+        return new Address(a.getBitCount(), a.getValue());
     }
 
     public Address plus(BigInteger n) {

@@ -1,22 +1,44 @@
 package io.netattach.ipam.domain;
 
+import inet.ipaddr.IPAddress;
+import io.netattach.ip.InvalidIpLiteral;
+import io.netattach.ip.IpLiterals;
+
 import java.math.BigInteger;
 
 /** A prefix: an address and a length. {@link #network()} has the host bits cleared. */
 public record Cidr(Address address, int prefix) {
 
-    /** Parses "a/len"; null when not a CIDR (a bare address is not a CIDR). */
+    /** Parses "a/len" under the suite's rules (ip-literals/); null when not a CIDR (a bare address is not a CIDR). */
     public static Cidr parseOrNull(String text) {
-        if (text == null) return null;
-        String s = text.trim();
-        int slash = s.indexOf('/');
-        if (slash < 0) return null;
-        Address a = Address.parseOrNull(s.substring(0, slash));
-        String len = s.substring(slash + 1);
-        if (a == null || len.isEmpty() || len.length() > 3 || !len.chars().allMatch(Character::isDigit)) return null;
-        int p = Integer.parseInt(len);
-        if (p > a.bits()) return null;
-        return new Cidr(a, p);
+        try {
+            return of(IpLiterals.cidr("cidr", text));
+        } catch (InvalidIpLiteral e) {
+            return null;
+        }
+    }
+
+    /** Parses "a/len", host bits kept; refused with the field, the value and why. */
+    public static Cidr parse(String field, String text) {
+        try {
+            return of(IpLiterals.cidr(field, text));
+        } catch (InvalidIpLiteral e) {
+            throw IpamException.invalid(field, text, e.reason());
+        }
+    }
+
+    /** "a/len" or a bare "a" (then {@code getNetworkPrefixLength()} is null); refused with the field, the value and why. */
+    public static IPAddress parseAddressOrCidr(String field, String text) {
+        try {
+            return IpLiterals.addressOrCidr(field, text);
+        } catch (InvalidIpLiteral e) {
+            throw IpamException.invalid(field, text, e.reason());
+        }
+    }
+
+    /** A parsed literal that has a prefix length. */
+    static Cidr of(IPAddress a) {
+        return new Cidr(Address.of(a), a.getNetworkPrefixLength());
     }
 
     public int bits() {

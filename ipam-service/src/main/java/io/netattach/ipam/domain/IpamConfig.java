@@ -1,5 +1,6 @@
 package io.netattach.ipam.domain;
 
+import inet.ipaddr.IPAddress;
 import io.netattach.ipam.domain.PoolDefinition.Kind;
 import io.netattach.ipam.domain.Range.Interval;
 
@@ -81,7 +82,7 @@ public final class IpamConfig {
     private Range hostLocalRange(Map<String, Object> m, String prefix) {
         String subnetText = string(m, "subnet", prefix + "subnet");
         if (subnetText == null) throw IpamException.missing(prefix + "subnet");
-        Cidr subnet = cidr(subnetText, prefix + "subnet");
+        Cidr subnet = Cidr.parse(prefix + "subnet", subnetText);
         if (subnet.hasHostBits()) {
             throw IpamException.invalid(prefix + "subnet", subnetText, "has host bits set; the network is " + subnet.networkText());
         }
@@ -115,10 +116,7 @@ public final class IpamConfig {
     private List<RangeSet> whereabouts(Map<String, Object> ipam) {
         Address gateway = null;
         String gwText = string(ipam, "gateway", "ipam.gateway");
-        if (gwText != null) {
-            gateway = Address.parseOrNull(gwText);
-            if (gateway == null) throw IpamException.invalid("ipam.gateway", gwText, "is not an IP address");
-        }
+        if (gwText != null) gateway = Address.parse("ipam.gateway", gwText);
         List<RangeSet> sets = new ArrayList<>();
         if (ipam.get("range") != null) sets.add(new RangeSet(List.of(whereaboutsRange(ipam, "ipam.", gateway))));
         Object ipRanges = ipam.get("ipRanges");
@@ -143,16 +141,13 @@ public final class IpamConfig {
         int dash = text.indexOf('-');
         if (dash > 0) {
             // "A-B/len": the range is A..B inside the network of B/len
-            start = Address.parseOrNull(text.substring(0, dash));
-            if (start == null) throw IpamException.invalid(prefix + "range", text, "has an invalid start address \"" + text.substring(0, dash) + "\" (expected A-B/len)");
-            Cidr endCidr = Cidr.parseOrNull(text.substring(dash + 1));
-            if (endCidr == null) throw IpamException.invalid(prefix + "range", text, "is not a valid CIDR or A-B/len range");
+            start = Address.parse(prefix + "range", text.substring(0, dash));
+            Cidr endCidr = Cidr.parse(prefix + "range", text.substring(dash + 1));
             end = endCidr.address();
             subnet = new Cidr(endCidr.network(), endCidr.prefix());
             if (!subnet.contains(start)) throw IpamException.invalid(prefix + "range", text, "starts outside " + subnet.networkText());
         } else {
-            Cidr c = Cidr.parseOrNull(text);
-            if (c == null) throw IpamException.invalid(prefix + "range", text, "is not a valid CIDR");
+            Cidr c = Cidr.parse(prefix + "range", text);
             if (c.hasHostBits()) warnings.add(prefix + "range: \"" + text + "\" has host bits set; whereabouts uses " + c.networkText() + ", so does netattach");
             subnet = new Cidr(c.network(), c.prefix());
         }
@@ -176,10 +171,8 @@ public final class IpamConfig {
             for (int i = 0; i < l.size(); i++) {
                 String f = prefix + "exclude[" + i + "]";
                 if (!(l.get(i) instanceof String s)) throw IpamException.invalid(f, l.get(i), "is not a string");
-                Cidr c = Cidr.parseOrNull(s);
-                Address a = c == null ? Address.parseOrNull(s) : null;
-                if (c == null && a == null) throw IpamException.invalid(f, s, "is not a CIDR or an IP address");
-                if (a != null) c = new Cidr(a, a.bits());
+                IPAddress written = Cidr.parseAddressOrCidr(f, s);
+                Cidr c = written.getNetworkPrefixLength() != null ? Cidr.of(written) : new Cidr(Address.of(written), written.getBitCount());
                 if (c.bits() != subnet.bits()) throw IpamException.invalid(f, s, "is not of the address family of " + subnet.networkText());
                 if (!c.overlaps(subnet)) warnings.add(f + ": \"" + s + "\" does not overlap " + subnet.networkText() + "; ignored");
                 excluded.add(new Interval(c.network().value(), c.last().value()));
@@ -224,11 +217,9 @@ public final class IpamConfig {
             Map<String, Object> m = map(l.get(i), p);
             String a = string(m, "address", p + ".address");
             if (a == null) throw IpamException.missing(p + ".address");
-            Cidr c = Cidr.parseOrNull(a);
-            if (c == null) throw IpamException.invalid(p + ".address", a, "is not an address with a prefix length (e.g. 10.1.2.3/24)");
+            Cidr c = Cidr.parse(p + ".address", a);
             String gw = string(m, "gateway", p + ".gateway");
-            if (gw != null && Address.parseOrNull(gw) == null) throw IpamException.invalid(p + ".gateway", gw, "is not an IP address");
-            out.add(new StaticAddress(c.toString(), gw == null ? null : Address.parseOrNull(gw).toString()));
+            out.add(new StaticAddress(c.toString(), gw == null ? null : Address.parse(p + ".gateway", gw).toString()));
         }
         return out;
     }
@@ -244,11 +235,9 @@ public final class IpamConfig {
             Map<String, Object> m = map(l.get(i), p);
             String dst = string(m, "dst", p + ".dst");
             if (dst == null) throw IpamException.missing(p + ".dst");
-            Cidr c = Cidr.parseOrNull(dst);
-            if (c == null) throw IpamException.invalid(p + ".dst", dst, "is not a valid CIDR");
+            Cidr c = Cidr.parse(p + ".dst", dst);
             String gw = string(m, "gw", p + ".gw");
-            Address g = gw == null ? null : Address.parseOrNull(gw);
-            if (gw != null && g == null) throw IpamException.invalid(p + ".gw", gw, "is not an IP address");
+            Address g = gw == null ? null : Address.parse(p + ".gw", gw);
             if (g != null && g.bits() != c.bits()) throw IpamException.invalid(p + ".gw", gw, "is not of the address family of " + dst);
             out.add(new Route(c.toString(), g == null ? null : g.toString()));
         }
@@ -260,7 +249,7 @@ public final class IpamConfig {
         Map<String, Object> m = map(value, "ipam.dns");
         List<String> ns = strings(m.get("nameservers"), "ipam.dns.nameservers");
         for (int i = 0; i < ns.size(); i++) {
-            if (Address.parseOrNull(ns.get(i)) == null) throw IpamException.invalid("ipam.dns.nameservers[" + i + "]", ns.get(i), "is not an IP address");
+            Address.parse("ipam.dns.nameservers[" + i + "]", ns.get(i));
         }
         return new Dns(ns, string(m, "domain", "ipam.dns.domain"), strings(m.get("search"), "ipam.dns.search"), strings(m.get("options"), "ipam.dns.options"));
     }
@@ -277,17 +266,11 @@ public final class IpamConfig {
     private static Address address(Map<String, Object> m, String key, String field, Cidr subnet) {
         String s = string(m, key, field);
         if (s == null || s.isBlank()) return null;
-        Address a = Address.parseOrNull(s);
-        if (a == null) throw IpamException.invalid(field, s, "is not an IP address");
+        Address a = Address.parse(field, s);
         if (a.bits() != subnet.bits()) throw IpamException.invalid(field, s, "is not of the address family of " + subnet.networkText());
         return a;
     }
 
-    private static Cidr cidr(String s, String field) {
-        Cidr c = Cidr.parseOrNull(s);
-        if (c == null) throw IpamException.invalid(field, s, "is not a valid CIDR");
-        return c;
-    }
 
     private static List<?> list(Object v, String field) {
         if (!(v instanceof List<?> l)) throw IpamException.invalid(field, v, "is not a list");

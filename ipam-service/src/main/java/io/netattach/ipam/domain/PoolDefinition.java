@@ -1,5 +1,7 @@
 package io.netattach.ipam.domain;
 
+import inet.ipaddr.IPAddress;
+
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -105,9 +107,9 @@ public record PoolDefinition(Kind kind, List<RangeSet> rangeSets, List<Route> ro
             String field = ask.field();
             String text = ask.text();
             if (text == null) throw IpamException.missing(field);
-            Cidr c = Cidr.parseOrNull(text);
-            Address a = c != null ? c.address() : Address.parseOrNull(text);
-            if (a == null) throw IpamException.invalid(field, text, "is not an IP address or CIDR");
+            IPAddress written = Cidr.parseAddressOrCidr(field, text);
+            Cidr c = written.getNetworkPrefixLength() != null ? Cidr.of(written) : null;
+            Address a = Address.of(written);
             int found = -1;
             Range range = null;
             for (int k = 0; k < rangeSets.size() && range == null; k++) {

@@ -1,5 +1,7 @@
 package io.netattach.ipam.domain;
 
+import inet.ipaddr.IPAddress;
+
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -79,8 +81,9 @@ public record StaticSegment(String pool, String cluster, String networkName, Str
         List<Wanted> out = new ArrayList<>();
         for (PoolDefinition.Asked a : asked) {
             if (a.text() == null) throw IpamException.missing(a.field());
-            Cidr c = Cidr.parseOrNull(a.text());
-            if (c == null) throw IpamException.invalid(a.field(), a.text(), "needs a prefix length with static ipam (e.g. 10.1.2.3/24)");
+            IPAddress written = Cidr.parseAddressOrCidr(a.field(), a.text());
+            if (written.getNetworkPrefixLength() == null) throw IpamException.invalid(a.field(), a.text(), "needs a prefix length with static ipam (e.g. 10.1.2.3/24)");
+            Cidr c = Cidr.of(written);
             for (Wanted w : out) {
                 if (w.rangeSet() == rangeSetOf(c.address())) {
                     throw IpamException.invalid(a.field(), a.text(), "is a second " + (c.address().isV4() ? "IPv4" : "IPv6") + " address for the interface, after "

@@ -288,7 +288,7 @@ class IpamRequestsKafkaTest {
         JsonNode bad = allocate("alloc/" + cluster + "/" + uid + "/bad", "p", uid, "{\"type\":\"whereabouts\",\"range\":\"10.0.0.0/33\"}", null);
         assertFalse(bad.path("data").path("ok").asBoolean());
         assertEquals("Invalid", bad.path("data").path("error").path("reason").asText());
-        assertEquals("ipam.range: \"10.0.0.0/33\" is not a valid CIDR", bad.path("data").path("error").path("message").asText());
+        assertEquals("ipam.range: \"10.0.0.0/33\" has a prefix length beyond the 32 bits of an IPv4 address", bad.path("data").path("error").path("message").asText());
 
         JsonNode st = allocate("alloc/" + cluster + "/" + uid + "/static", "p", uid,
                 "{\"type\":\"static\",\"addresses\":[{\"address\":\"10.10.0.1/24\",\"gateway\":\"10.10.0.254\"}]}", null);

@@ -102,19 +102,19 @@ class IpamConfigTest {
 
     @Test
     void hostLocalRejectsWithFieldAndValue() {
-        assertEquals("ipam.subnet: \"10.0.0.0/33\" is not a valid CIDR", rejection("{\"type\":\"host-local\",\"subnet\":\"10.0.0.0/33\"}"));
+        assertEquals("ipam.subnet: \"10.0.0.0/33\" has a prefix length beyond the 32 bits of an IPv4 address", rejection("{\"type\":\"host-local\",\"subnet\":\"10.0.0.0/33\"}"));
         assertEquals("ipam.subnet: \"10.0.0.5/24\" has host bits set; the network is 10.0.0.0/24", rejection("{\"type\":\"host-local\",\"subnet\":\"10.0.0.5/24\"}"));
         assertTrue(rejection("{\"type\":\"host-local\",\"subnet\":\"10.0.0.0/31\"}").contains("too small to hold a host"));
         assertTrue(rejection("{\"type\":\"host-local\",\"subnet\":\"fd00::/127\"}").contains("too small to hold a host"));
         assertEquals("ipam.rangeStart: \"10.0.1.1\" is not in 10.0.0.0/24", rejection("{\"type\":\"host-local\",\"subnet\":\"10.0.0.0/24\",\"rangeStart\":\"10.0.1.1\"}"));
-        assertEquals("ipam.rangeEnd: \"10.0.0.300\" is not an IP address", rejection("{\"type\":\"host-local\",\"subnet\":\"10.0.0.0/24\",\"rangeEnd\":\"10.0.0.300\"}"));
+        assertEquals("ipam.rangeEnd: \"10.0.0.300\" has a part that is empty or above 255", rejection("{\"type\":\"host-local\",\"subnet\":\"10.0.0.0/24\",\"rangeEnd\":\"10.0.0.300\"}"));
         assertTrue(rejection("{\"type\":\"host-local\",\"subnet\":\"10.0.0.0/24\",\"rangeStart\":\"10.0.0.9\",\"rangeEnd\":\"10.0.0.8\"}").startsWith("ipam.rangeStart: \"10.0.0.9\" is after"));
         assertTrue(rejection("{\"type\":\"host-local\",\"subnet\":\"10.0.0.0/24\",\"rangeStart\":\"10.0.0.1\",\"rangeEnd\":\"10.0.0.1\"}").contains("too small to hold a host"));
         assertEquals("ipam.ranges[0][0].subnet: missing", rejection("{\"type\":\"host-local\",\"ranges\":[[{\"rangeStart\":\"10.0.0.1\"}]]}"));
         assertTrue(rejection("{\"type\":\"host-local\"}").startsWith("ipam.ranges: missing"));
         assertTrue(rejection("{\"type\":\"host-local\",\"ranges\":[[{\"subnet\":\"10.0.0.0/24\"}],[{\"subnet\":\"10.0.0.0/25\"}]]}").contains("overlaps"));
-        assertEquals("ipam.routes[0].dst: \"nowhere\" is not a valid CIDR", rejection("{\"type\":\"host-local\",\"subnet\":\"10.0.0.0/24\",\"routes\":[{\"dst\":\"nowhere\"}]}"));
-        assertEquals("ipam.dns.nameservers[0]: \"dns.local\" is not an IP address", rejection("{\"type\":\"host-local\",\"subnet\":\"10.0.0.0/24\",\"dns\":{\"nameservers\":[\"dns.local\"]}}"));
+        assertEquals("ipam.routes[0].dst: \"nowhere\" is not an IP address (host names are never resolved)", rejection("{\"type\":\"host-local\",\"subnet\":\"10.0.0.0/24\",\"routes\":[{\"dst\":\"nowhere\"}]}"));
+        assertEquals("ipam.dns.nameservers[0]: \"dns.local\" is not an IP address (host names are never resolved)", rejection("{\"type\":\"host-local\",\"subnet\":\"10.0.0.0/24\",\"dns\":{\"nameservers\":[\"dns.local\"]}}"));
         assertEquals("ipam.subnet: 24 is not a string", rejection("{\"type\":\"host-local\",\"subnet\":24}"));
     }
 
@@ -195,10 +195,10 @@ class IpamConfigTest {
 
     @Test
     void whereaboutsRejectsWithFieldAndValue() {
-        assertEquals("ipam.range: \"10.0.0.0/33\" is not a valid CIDR", rejection("{\"type\":\"whereabouts\",\"range\":\"10.0.0.0/33\"}"));
+        assertEquals("ipam.range: \"10.0.0.0/33\" has a prefix length beyond the 32 bits of an IPv4 address", rejection("{\"type\":\"whereabouts\",\"range\":\"10.0.0.0/33\"}"));
         assertTrue(rejection("{\"type\":\"whereabouts\",\"range\":\"10.0.0.0/31\"}").startsWith("ipam.range: \"10.0.0.0/31\" is too small to hold a host"));
         assertTrue(rejection("{\"type\":\"whereabouts\",\"range\":\"10.0.0.1/32\"}").contains("too small to hold a host"));
-        assertEquals("ipam.exclude[0]: \"ten\" is not a CIDR or an IP address", rejection("{\"type\":\"whereabouts\",\"range\":\"10.0.0.0/24\",\"exclude\":[\"ten\"]}"));
+        assertEquals("ipam.exclude[0]: \"ten\" is not an IP address (host names are never resolved)", rejection("{\"type\":\"whereabouts\",\"range\":\"10.0.0.0/24\",\"exclude\":[\"ten\"]}"));
         assertTrue(rejection("{\"type\":\"whereabouts\",\"range\":\"10.0.0.0/30\",\"exclude\":[\"10.0.0.0/30\"]}").contains("too small to hold a host"));
         assertEquals("ipam.range_start: \"10.0.1.0\" is not in 10.0.0.0/24", rejection("{\"type\":\"whereabouts\",\"range\":\"10.0.0.0/24\",\"range_start\":\"10.0.1.0\"}"));
         assertEquals("ipam.ipRanges[0].range: missing", rejection("{\"type\":\"whereabouts\",\"ipRanges\":[{}]}"));
@@ -221,7 +221,7 @@ class IpamConfigTest {
         PoolDefinition d = parse("{\"type\":\"static\",\"addresses\":[{\"address\":\"10.10.0.1/24\",\"gateway\":\"10.10.0.254\"},{\"address\":\"3ffe:ffff:0:01ff::1/64\"}],\"dns\":{\"nameservers\":[\"8.8.8.8\"]}}");
         assertFalse(d.hasPool());
         assertEquals(List.of(new StaticAddress("10.10.0.1/24", "10.10.0.254"), new StaticAddress("3ffe:ffff:0:1ff::1/64", null)), d.addresses());
-        assertEquals("ipam.addresses[0].address: \"10.10.0.1\" is not an address with a prefix length (e.g. 10.1.2.3/24)",
+        assertEquals("ipam.addresses[0].address: \"10.10.0.1\" has no prefix length (expected address/length, e.g. 10.1.2.3/24)",
                 rejection("{\"type\":\"static\",\"addresses\":[{\"address\":\"10.10.0.1\"}]}"));
     }
 
