@@ -1,38 +1,36 @@
 package io.netattach.policy.domain;
 
+import inet.ipaddr.IPAddress;
+import io.netattach.ip.InvalidIpLiteral;
+import io.netattach.ip.IpLiterals;
+
 import java.math.BigInteger;
-import java.net.InetAddress;
-import java.net.UnknownHostException;
-import java.util.regex.Pattern;
 
-/** An IPv4 or IPv6 address with a prefix length. A bare address is a host prefix (/32, /128). */
+/**
+ * An IPv4 or IPv6 address with a prefix length. A bare address is a host prefix (/32, /128). Parsed under the
+ * suite's rules (ip-literals/): literals only, never a name lookup; an IPv4-mapped address stays IPv6.
+ */
 public record Cidr(byte[] address, int prefix) {
-    // Only numeric literals ever reach InetAddress, so parsing never triggers a DNS lookup.
-    private static final Pattern LITERAL = Pattern.compile("[0-9a-fA-F:.]+");
 
+    /** "a/len" (host bits kept: {@link #contains} compares networks) or a bare address. */
     public static Cidr parse(String field, String text) {
-        if (text == null || text.isBlank()) throw new InvalidRequest(field + ": empty address");
-        String[] parts = text.trim().split("/", -1);
-        if (parts.length > 2 || !LITERAL.matcher(parts[0]).matches() || (!parts[0].contains(".") && !parts[0].contains(":"))) {
-            throw new InvalidRequest(field + ": \"" + text + "\" is not an IP address or CIDR");
-        }
-        byte[] bytes;
         try {
-            bytes = InetAddress.getByName(parts[0]).getAddress();
-        } catch (UnknownHostException e) {
-            throw new InvalidRequest(field + ": \"" + text + "\" is not an IP address or CIDR");
+            IPAddress a = IpLiterals.addressOrCidr(field, text);
+            Integer len = a.getNetworkPrefixLength();
+            return new Cidr(a.getBytes(), len == null ? a.getBitCount() : len);
+        } catch (InvalidIpLiteral e) {
+            throw new InvalidRequest(e.getMessage());
         }
-        int max = bytes.length * 8;
-        int prefix = max;
-        if (parts.length == 2) {
-            try {
-                prefix = Integer.parseInt(parts[1]);
-            } catch (NumberFormatException e) {
-                throw new InvalidRequest(field + ": \"" + text + "\" has no numeric prefix length");
-            }
-            if (prefix < 0 || prefix > max) throw new InvalidRequest(field + ": \"" + text + "\" prefix length must be 0.." + max);
+    }
+
+    /** A bare address (a gateway): no prefix length. */
+    public static Cidr parseAddress(String field, String text) {
+        try {
+            IPAddress a = IpLiterals.address(field, text);
+            return new Cidr(a.getBytes(), a.getBitCount());
+        } catch (InvalidIpLiteral e) {
+            throw new InvalidRequest(e.getMessage());
         }
-        return new Cidr(bytes, prefix);
     }
 
     /** Whether the address of {@code other} lies in this prefix (families must match). */

@@ -32,7 +32,7 @@ public final class RequestValidation {
             if (s.mac() != null && !s.mac().isEmpty() && !MAC.matcher(s.mac()).matches()) {
                 throw new InvalidRequest(at + ".mac: \"" + s.mac() + "\" is not a MAC address like 02:00:00:00:00:01");
             }
-            for (String gw : s.defaultRoute()) Cidr.parse(at + ".defaultRoute", gw);
+            for (String gw : s.defaultRoute()) Cidr.parseAddress(at + ".defaultRoute", gw);
         }
     }
 
