@@ -43,12 +43,6 @@ class NodeWorkerWithoutKafkaTest {
         public Map<String, String> getConfigOverrides() {
             return Map.of("kafka.bootstrap.servers", "127.0.0.1:9", "netattach.node.add-timeout", "PT3S");
         }
-
-        /** No broker, so no topics to make (TopicsTestResource would look for one where Dev Services started none). */
-        @Override
-        public boolean disableGlobalTestResources() {
-            return true;
-        }
     }
 
     @Inject KubernetesClient kube;
