@@ -60,6 +60,31 @@ final class AsyncApiContract {
         return schema("#/components/messageTraits/CloudEventsStructured/headers").validate(JSON.valueToTree(headers));
     }
 
+    /**
+     * The violations of a record's key against its message's bindings.kafka.key: the key schema, and equal to the value
+     * x-netattach-key-from points at in the event (no value there: no key); empty when it conforms.
+     */
+    static java.util.List<String> keyViolations(String key, JsonNode event) {
+        String dataSchema = DATA_SCHEMA.get(event.path("type").asText());
+        if (dataSchema == null) return java.util.List.of("type " + event.path("type").asText() + " is not a message of this contract");
+        String message = dataSchema.equals("AuditData") ? "AuditEvent" : dataSchema.substring(0, dataSchema.length() - "Data".length());
+        JsonNode binding = components().path("messages").path(message).path("bindings").path("kafka").path("key");
+        String from = binding.path("x-netattach-key-from").asText();
+        if (!from.startsWith("/")) return java.util.List.of(message + ": no bindings.kafka.key with a pointer in x-netattach-key-from");
+        java.util.List<String> out = new java.util.ArrayList<>();
+        JsonSchema keySchema = SCHEMAS.computeIfAbsent("key:" + message, n -> {
+            ObjectNode root = binding.deepCopy();
+            root.remove("x-netattach-key-from");
+            root.put("$schema", "https://json-schema.org/draft/2020-12/schema");
+            return JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012).getSchema(root);
+        });
+        keySchema.validate(key == null ? JSON.nullNode() : JSON.getNodeFactory().textNode(key)).forEach(v -> out.add("key " + key + ": " + v.getMessage()));
+        JsonNode at = event.at(from);
+        String expected = at.isMissingNode() || at.isNull() ? null : at.asText();
+        if (!java.util.Objects.equals(expected, key)) out.add("key " + key + ", expected " + from + " of the event: " + expected);
+        return out;
+    }
+
     private static JsonSchema schema(String name) {
         return SCHEMAS.computeIfAbsent(name, n -> {
             ObjectNode root = JSON.createObjectNode();

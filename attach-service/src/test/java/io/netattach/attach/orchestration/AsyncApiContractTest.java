@@ -27,6 +27,17 @@ class AsyncApiContractTest {
     }
 
     @Test
+    void aReleaseIsKeyedByItsPodUidAsItsKafkaBindingDeclares() throws Exception {
+        var release = json.readTree(ENVELOPE.formatted("{\"requestId\":\"r\",\"owner\":{\"cluster\":\"c\",\"namespace\":\"n\",\"pod\":\"p\",\"podUid\":\"u\",\"interface\":null}}"));
+        assertTrue(AsyncApiContract.keyViolations("u", release).isEmpty(), AsyncApiContract.keyViolations("u", release).toString());
+        assertFalse(AsyncApiContract.keyViolations("c", release).isEmpty(), "keyed by the cluster id");
+        assertFalse(AsyncApiContract.keyViolations(null, release).isEmpty(), "no key");
+        var reconcile = json.readTree(ENVELOPE.replace("ipam.release", "ipam.reconcile")
+                .formatted("{\"requestId\":\"r\",\"cluster\":\"c\",\"liveOwners\":[],\"snapshotTime\":\"2026-01-01T00:00:00Z\"}"));
+        assertTrue(AsyncApiContract.keyViolations("c", reconcile).isEmpty(), "a reconcile is keyed by its cluster");
+    }
+
+    @Test
     void rejectsAReleaseWithoutOwnerAndAnUnknownType() throws Exception {
         assertFalse(AsyncApiContract.violations(json.readTree(ENVELOPE.formatted("{\"requestId\":\"r\"}"))).isEmpty());
         assertFalse(AsyncApiContract.violations(json.readTree(ENVELOPE.replace("ipam.release", "ipam.bogus").formatted("{}"))).isEmpty());

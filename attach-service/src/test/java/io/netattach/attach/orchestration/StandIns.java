@@ -97,6 +97,8 @@ final class StandIns implements AutoCloseable {
                     check(event);
                     var binding = AsyncApiContract.headerViolations(headers);
                     if (!binding.isEmpty()) violations.add(event.path("type").asText() + " " + event.path("id").asText() + " on " + r.topic() + ": headers " + headers + ": " + binding);
+                    var key = AsyncApiContract.keyViolations(r.key(), event);
+                    if (!key.isEmpty()) violations.add(event.path("type").asText() + " " + event.path("id").asText() + " on " + r.topic() + ": " + key);
                     answer(r.topic(), r.key(), event);
                 }
             }
