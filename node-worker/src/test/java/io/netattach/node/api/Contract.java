@@ -2,12 +2,15 @@ package io.netattach.node.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.NullNode;
+import com.fasterxml.jackson.databind.node.TextNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.regex.Pattern;
 
 /**
@@ -32,6 +35,25 @@ final class Contract {
         List<String> errors = new ArrayList<>();
         check(event, DOC.at("/components/schemas/CloudEvent"), "event", errors);
         check(event.path("data"), DOC.at("/components/schemas/" + dataSchema), "data", errors);
+        return errors;
+    }
+
+    /**
+     * Violations of a record's key against components.messages.{message}.bindings.kafka.key: its schema, and equal to
+     * the value x-netattach-key-from points at in the event (no value there: no key).
+     */
+    static List<String> checkKey(String message, String key, JsonNode event) {
+        List<String> errors = new ArrayList<>();
+        JsonNode binding = DOC.at("/components/messages/" + message + "/bindings/kafka/key");
+        String from = binding.path("x-netattach-key-from").asText();
+        if (!from.startsWith("/")) {
+            errors.add(message + ": no bindings.kafka.key with a pointer in x-netattach-key-from");
+            return errors;
+        }
+        check(key == null ? NullNode.getInstance() : TextNode.valueOf(key), binding, "key", errors);
+        JsonNode at = event.at(from);
+        String expected = at.isMissingNode() || at.isNull() ? null : at.asText();
+        if (!Objects.equals(expected, key)) errors.add("key: " + key + ", expected " + from + " of the event: " + expected);
         return errors;
     }
 

@@ -67,6 +67,8 @@ class NodeWorkerTest {
     private final List<JsonNode> seen = new CopyOnWriteArrayList<>();
     /** The content-type header of each record in {@link #seen}, in the same order. */
     private final List<String> contentTypes = new CopyOnWriteArrayList<>();
+    /** The key of each record in {@code seen}, in the same order. */
+    private final List<String> keys = new CopyOnWriteArrayList<>();
     private String suffix, socket, node, bootstrap;
 
     @BeforeEach
@@ -107,6 +109,7 @@ class NodeWorkerTest {
                 }
                 Header ct = r.headers().lastHeader("content-type");
                 contentTypes.add(ct == null ? "(none)" : new String(ct.value(), StandardCharsets.UTF_8));
+                keys.add(r.key());
             }
         }
         throw new AssertionError("no " + what + " within 30 s; seen: " + seen);
@@ -119,6 +122,7 @@ class NodeWorkerTest {
             default -> "NodeDetachData";
         };
         assertEquals(List.of(), Contract.checkEvent(event, schema), "the command this test sends follows the contract");
+        assertEquals(List.of(), Contract.checkKey(schema.replace("Data", ""), key, event), "the key of the command this test sends");
         return producer.send(new ProducerRecord<>("netattach.node.commands" + suffix, key, event.toString())).get();
     }
 
@@ -197,10 +201,12 @@ class NodeWorkerTest {
     @AfterEach
     void everyEventSeenFollowsTheContract() {
         assertEquals(seen.size(), contentTypes.size());
+        assertEquals(seen.size(), keys.size());
         for (int i = 0; i < seen.size(); i++) {
             assertEquals("application/cloudevents+json", contentTypes.get(i), "the CloudEvents Kafka binding's header on " + seen.get(i));
         }
-        for (JsonNode ev : seen) {
+        for (int i = 0; i < seen.size(); i++) {
+            JsonNode ev = seen.get(i);
             String schema = switch (ev.path("type").asText()) {
                 case "io.netattach.node.result" -> "NodeResultData";
                 case "io.netattach.node.sandbox" -> "NodeSandboxData";
@@ -209,6 +215,7 @@ class NodeWorkerTest {
             };
             assertNotNull(schema, "unknown event type on netattach.node.results: " + ev);
             assertEquals(List.of(), Contract.checkEvent(ev, schema), ev.toString());
+            assertEquals(List.of(), Contract.checkKey(schema.replace("Data", ""), keys.get(i), ev), "the key of " + ev);
         }
     }
 
