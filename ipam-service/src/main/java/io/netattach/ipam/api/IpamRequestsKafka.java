@@ -4,9 +4,14 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.netattach.ipam.api.IpamAnswer.Audit;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.context.Context;
 import io.smallrye.common.annotation.Identifier;
 import io.smallrye.mutiny.Multi;
 import io.smallrye.mutiny.Uni;
+import io.smallrye.reactive.messaging.TracingMetadata;
 import io.smallrye.reactive.messaging.kafka.KafkaConsumerRebalanceListener;
 import io.smallrye.reactive.messaging.kafka.api.IncomingKafkaRecordMetadata;
 import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
@@ -59,6 +64,7 @@ public class IpamRequestsKafka {
 
     @Inject IpamAnswers answers;
     @Inject ObjectMapper json;
+    @Inject Tracer tracer;
     @ConfigProperty(name = "netattach.ipam.audit-topic") String auditTopic;
     @ConfigProperty(name = "netattach.cluster-id") String clusterId;
 
@@ -101,32 +107,57 @@ public class IpamRequestsKafka {
             settleWhen(request.nack(e), settled);
             return Uni.createFrom().item(List.of());
         }
-        return answers.answer(q).map(a -> records(a, request, settled)).onFailure().recoverWithItem(t -> {
+        Context parent = parentOf(request);
+        Span span = tracer.spanBuilder("ipam " + q.type().substring(q.type().lastIndexOf('.') + 1)).setParent(parent)
+                .setAttribute("netattach.ipam.request-id", q.requestId()).startSpan();
+        Context trace = parent.with(span);
+        return answers.answer(q).map(a -> {
+            ended(span, a.result());
+            return records(a, request, settled, trace);
+        }).onFailure().recoverWithItem(t -> {
+            span.setStatus(StatusCode.ERROR, String.valueOf(t.getMessage())).end();
             LOG.errorf(t, "could not write the answer to ipam request %s; the record goes to the dead-letter topic", q.requestId());
             settleWhen(request.nack(t), settled);
             return List.of();
         });
     }
 
+    /** The trace the request came with (the connector's span of the record, whose parent the traceparent header names). */
+    private static Context parentOf(Message<String> request) {
+        return TracingMetadata.fromMessage(request).map(TracingMetadata::getCurrentContext).orElseGet(Context::current);
+    }
+
+    /** Ends the allocation's (or release's) span with what it did. */
+    private static void ended(Span span, IpamAnswer.Result result) {
+        switch (result) {
+            case IpamAnswer.Leased l -> span.setAttribute("netattach.ipam.pool", String.valueOf(l.pool())).setAttribute("netattach.ipam.addresses", l.ips().size());
+            case IpamAnswer.PoolNamed n -> span.setAttribute("netattach.ipam.pool", String.valueOf(n.pool()));
+            case IpamAnswer.Freed f -> span.setAttribute("netattach.ipam.addresses", f.released());
+            case IpamAnswer.Refusal r -> span.setAttribute("netattach.ipam.error", r.error().reason()).setStatus(StatusCode.ERROR, r.error().message());
+        }
+        span.end();
+    }
+
     /** The audit events, then the result; the request is acked once the broker has all of them. */
-    private List<Message<String>> records(IpamAnswer a, Message<String> request, CompletableFuture<Void> settled) {
+    private List<Message<String>> records(IpamAnswer a, Message<String> request, CompletableFuture<Void> settled, Context trace) {
         IpamRequest q = a.request();
         Settlement settlement = new Settlement(request, a.audits().size() + 1, settled);
         List<Message<String>> out = new ArrayList<>(a.audits().size() + 1);
         for (Audit audit : a.audits()) {
             String subject = audit.owner() == null || audit.owner().namespace() == null ? null : audit.owner().podRef();
             out.add(record(auditTopic, audit.owner() == null ? null : audit.owner().podUid(),
-                    event(audit.id(), "io.netattach.ipam." + audit.outcome(), subject, audit.data()), settlement));
+                    event(audit.id(), "io.netattach.ipam." + audit.outcome(), subject, audit.data()), settlement, trace));
         }
-        out.add(record(null, q.resultKey(), event(q.requestId() + "/result", "io.netattach.ipam.result", q.subject(), a.result()), settlement));
+        out.add(record(null, q.resultKey(), event(q.requestId() + "/result", "io.netattach.ipam.result", q.subject(), a.result()), settlement, trace));
         return out;
     }
 
     /** topic null: the channel's own (netattach.ipam.results). */
-    private static Message<String> record(String topic, String key, String value, Settlement settlement) {
+    private static Message<String> record(String topic, String key, String value, Settlement settlement, Context trace) {
         OutgoingKafkaRecordMetadata<String> meta = OutgoingKafkaRecordMetadata.<String>builder()
                 .withTopic(topic).withKey(key).withHeaders(List.of(STRUCTURED)).build();
-        return Message.of(value, Metadata.of(meta), settlement::acked, settlement::nacked);
+        // new messages, sent from whichever thread the store completed on: the trace goes with them as metadata
+        return Message.of(value, Metadata.of(meta, TracingMetadata.withCurrent(trace)), settlement::acked, settlement::nacked);
     }
 
     /** A CloudEvents 1.0 envelope in structured JSON mode (docs/asyncapi.yaml CloudEvent). */
