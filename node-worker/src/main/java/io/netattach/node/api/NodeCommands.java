@@ -3,8 +3,15 @@ package io.netattach.node.api;
 import io.netattach.node.domain.Commands;
 import io.netattach.node.domain.PendingAnswers;
 import io.netattach.node.domain.PodNetworks;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanBuilder;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.context.Context;
+import io.opentelemetry.context.Scope;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
+import io.smallrye.reactive.messaging.TracingMetadata;
 import io.smallrye.reactive.messaging.kafka.api.IncomingKafkaRecordMetadata;
 import jakarta.annotation.PreDestroy;
 import jakarta.annotation.Priority;
@@ -44,6 +51,7 @@ public class NodeCommands {
     @Inject NodeWorker worker;
     @Inject NodeResults results;
     @Inject EventJson json;
+    @Inject Tracer tracer;
     @ConfigProperty(name = "netattach.node.name") String node;
     @ConfigProperty(name = "netattach.node.pending-ttl", defaultValue = "PT10M") Duration pendingTtl;
     @ConfigProperty(name = "netattach.node.pending-answer-delay", defaultValue = "PT1S") Duration pendingAnswerDelay;
@@ -80,13 +88,41 @@ public class NodeCommands {
             return message.nack(new IllegalArgumentException("unreadable node command: " + e.getMessage(), e));
         }
         try {
-            return CompletableFuture.supplyAsync(() -> execute(command, message), thread).thenCompose(done -> done);
+            return CompletableFuture.supplyAsync(() -> traced(command, message), thread).thenCompose(done -> done);
         } catch (RejectedExecutionException e) {
             return CompletableFuture.completedFuture(null); // shutting down: unacknowledged, read again at the next start
         }
     }
 
-    private CompletionStage<Void> execute(Commands.Command command, Message<String> message) {
+    /**
+     * One span per command's netlink batch, child of the record's trace (attach-service's attach); current while the
+     * result is sent, so the result carries it on (NodeResults). A pending attach only waits here: the batch runs
+     * when the sandbox comes, outside this span.
+     */
+    private CompletionStage<Void> traced(Commands.Command command, Message<String> message) {
+        Context parent = TracingMetadata.fromMessage(message).map(TracingMetadata::getCurrentContext).orElseGet(Context::current);
+        SpanBuilder builder = tracer.spanBuilder(switch (command) {
+            case Commands.Attach a -> "netlink attach";
+            case Commands.Detach d -> "netlink detach";
+            case Commands.Blocked b -> "node blocked";
+        }).setParent(parent).setAttribute("netattach.request-id", command.requestId());
+        switch (command) {
+            case Commands.Attach a -> builder.setAttribute("netattach.interface.count", a.attachments().size())
+                    .setAttribute("netattach.interface.kind", a.attachments().stream().map(r -> String.valueOf(r.cniConfig().get("type"))).distinct().sorted().toList());
+            // interfaces null: the pod's teardown, every interface netattach made in it
+            case Commands.Detach d -> builder.setAttribute("netattach.teardown", d.interfaces() == null)
+                    .setAttribute("netattach.interface.count", d.interfaces() == null ? 0 : d.interfaces().size());
+            case Commands.Blocked b -> builder.setAttribute("netattach.blocked.reason", b.reason());
+        }
+        Span span = builder.startSpan();
+        try (Scope ignored = span.makeCurrent()) {
+            return execute(command, message, span);
+        } finally {
+            span.end();
+        }
+    }
+
+    private CompletionStage<Void> execute(Commands.Command command, Message<String> message, Span span) {
         PodNetworks pods = worker.pods();
         Commands.Result result;
         try {
@@ -106,6 +142,8 @@ public class NodeCommands {
             result = new Commands.Result(command.requestId(), command.pod(), false, false, null, List.of(), "Failed", String.valueOf(e.getMessage()));
         }
         if (result == null) return message.ack();
+        span.setAttribute("netattach.pending", result.pending());
+        if (!result.ok() && !result.pending()) span.setStatus(StatusCode.ERROR, result.errorReason() + ": " + result.errorMessage());
         if (result.pending()) {
             waiting.computeIfAbsent(result.pod().uid(), uid -> new ArrayList<>()).add(message);
             // answered "pending" only if it still waits after a moment (PendingAnswers); acknowledged later (tick)

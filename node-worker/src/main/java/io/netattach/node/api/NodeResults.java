@@ -2,6 +2,8 @@ package io.netattach.node.api;
 
 import io.netattach.node.domain.Commands;
 import io.netattach.node.domain.InterfaceReport;
+import io.opentelemetry.context.Context;
+import io.smallrye.reactive.messaging.TracingMetadata;
 import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -53,7 +55,8 @@ public class NodeResults {
         CompletableFuture<Void> sent = new CompletableFuture<>();
         OutgoingKafkaRecordMetadata<String> record = OutgoingKafkaRecordMetadata.<String>builder().withKey(key)
                 .addHeaders(new RecordHeader(CONTENT_TYPE, CLOUDEVENTS_JSON.getBytes(StandardCharsets.UTF_8))).build();
-        Message<String> message = Message.of(event, Metadata.of(record), () -> {
+        // the caller's trace (a command's netlink span) goes with the record: the emitter may send on another thread
+        Message<String> message = Message.of(event, Metadata.of(record, TracingMetadata.withCurrent(Context.current())), () -> {
             sent.complete(null);
             return CompletableFuture.completedFuture(null);
         }, failure -> {

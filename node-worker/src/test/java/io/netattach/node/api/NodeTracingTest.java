@@ -1,0 +1,160 @@
+package io.netattach.node.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.netattach.node.InMemorySpans;
+import io.netattach.node.InMemorySpans.TraceParent;
+import io.netattach.node.lab.NetnsLab;
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
+import io.opentelemetry.sdk.trace.data.SpanData;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.QuarkusTestProfile;
+import io.quarkus.test.junit.TestProfile;
+import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
+import jakarta.inject.Inject;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.eclipse.microprofile.config.ConfigProvider;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * With tracing on, a command's netlink batch is a span of the trace the command came with, and its result carries
+ * that trace on to attach-service.
+ */
+@QuarkusTest
+@TestProfile(NodeTracingTest.TracingOn.class)
+@WithKubernetesTestServer(crud = true)
+@QuarkusTestResource(value = NodeNamespaces.class, restrictToAnnotatedClass = true)
+class NodeTracingTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    public static class TracingOn implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            return Map.of("quarkus.otel.traces.sampler.arg", "1", "quarkus.otel.bsp.schedule.delay", "50ms");
+        }
+    }
+
+    @Inject KubernetesClient kube;
+    @Inject InMemorySpanExporter spans;
+
+    @Test
+    void aNetlinkBatchIsASpanOfTheCommandsTraceAndItsResultCarriesTheTraceOn() throws Exception {
+        var config = ConfigProvider.getConfig();
+        String suffix = config.getOptionalValue("netattach.kafka.topic-suffix", String.class).orElse("");
+        String bootstrap = config.getValue("kafka.bootstrap.servers", String.class);
+        String node = NodeNamespaces.nodeName;
+        try (NetnsLab lab = new NetnsLab();
+             var producer = new KafkaProducer<>(Map.<String, Object>of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap, ProducerConfig.ACKS_CONFIG, "all"),
+                     new StringSerializer(), new StringSerializer());
+             var results = new KafkaConsumer<>(Map.<String, Object>of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                     ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest", ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false),
+                     new StringDeserializer(), new StringDeserializer())) {
+            String topic = "netattach.node.results" + suffix;
+            List<TopicPartition> tps = results.partitionsFor(topic).stream().map(p -> new TopicPartition(topic, p.partition())).toList();
+            results.assign(tps);
+            results.seekToBeginning(tps);
+
+            // a running pod that asked for no network: its sandbox is known, so an attach (hot-plug) runs at once
+            String podNs = lab.netns("pod");
+            String name = "traced-" + UUID.randomUUID().toString().substring(0, 8);
+            String uid = kube.pods().inNamespace("default").resource(new PodBuilder().withNewMetadata().withNamespace("default").withName(name).endMetadata()
+                    .withNewSpec().withNodeName(node).addNewContainer().withName("app").withImage("nicolaka/netshoot").endContainer().endSpec().build())
+                    .create().getMetadata().getUid();
+            assertEquals(0, shim("ADD", NetnsLab.path(podNs), name, uid), "the shim's ADD");
+
+            String requestId = "attach/local/" + uid + "/traced";
+            TraceParent attach = TraceParent.random(); // what attach-service's attach span would send
+            ProducerRecord<String, String> command = new ProducerRecord<>("netattach.node.commands" + suffix, node, attachCommand(requestId, node, name, uid).toString());
+            command.headers().add("content-type", "application/cloudevents+json".getBytes(StandardCharsets.UTF_8));
+            command.headers().add("traceparent", attach.header().getBytes(StandardCharsets.UTF_8));
+            producer.send(command).get();
+
+            ConsumerRecord<String, String> result = null;
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (result == null && System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, String> r : results.poll(Duration.ofMillis(200))) {
+                    if (JSON.readTree(r.value()).path("id").asText().equals(requestId + "/result")) result = r;
+                }
+            }
+            assertNotNull(result, "no result of " + requestId + " within 30 s");
+            JsonNode data = JSON.readTree(result.value()).path("data");
+            assertTrue(data.path("ok").asBoolean(), data.toString());
+            shim("DEL", NetnsLab.path(podNs), name, uid);
+
+            SpanData batch = InMemorySpans.await(spans, "netlink attach of trace " + attach.traceId(),
+                    s -> s.getName().equals("netlink attach") && s.getTraceId().equals(attach.traceId()));
+            assertEquals(1L, batch.getAttributes().get(AttributeKey.longKey("netattach.interface.count")));
+            assertEquals(List.of("macvlan"), batch.getAttributes().get(AttributeKey.stringArrayKey("netattach.interface.kind")));
+            assertEquals(attach.spanId(), InMemorySpans.chain(spans, batch.getSpanId()).getLast(), "ancestors of the netlink span");
+
+            Header header = result.headers().lastHeader("traceparent");
+            assertNotNull(header, "the result carries a traceparent");
+            TraceParent sent = TraceParent.parse(new String(header.value(), StandardCharsets.UTF_8));
+            assertEquals(attach.traceId(), sent.traceId(), "the result's trace");
+            InMemorySpans.await(spans, "the result's producer span", s -> s.getSpanId().equals(sent.spanId()));
+            assertTrue(InMemorySpans.chain(spans, sent.spanId()).contains(batch.getSpanId()), "the result is sent under the netlink span");
+        }
+    }
+
+    private static ObjectNode attachCommand(String requestId, String node, String name, String uid) {
+        ObjectNode ev = JSON.createObjectNode();
+        ev.put("specversion", "1.0").put("id", requestId).put("source", "/netattach/attach-service/local").put("type", "io.netattach.node.attach")
+                .put("subject", "default/" + name).put("time", "2026-11-29T22:00:00Z").put("datacontenttype", "application/json");
+        ObjectNode d = ev.putObject("data");
+        d.put("requestId", requestId).put("node", node);
+        d.putObject("pod").put("namespace", "default").put("name", name).put("uid", uid);
+        ObjectNode a = d.putArray("attachments").addObject();
+        a.put("network", "default/macvlan-conf").put("interface", "net2");
+        a.putObject("cniConfig").put("cniVersion", "1.0.0").put("type", "macvlan").put("mode", "bridge").put("mtu", 1400);
+        a.putArray("ips").add("10.50.0.9/24");
+        a.putArray("gateways").add("10.50.0.1");
+        a.putArray("routes");
+        a.putNull("mac");
+        a.put("defaultRoute", false);
+        return ev;
+    }
+
+    /** The shim as a container runtime runs it (see NodeWorkerTest); returns its exit status. */
+    private static int shim(String command, String netns, String name, String uid) throws Exception {
+        String socket = ConfigProvider.getConfig().getValue("netattach.node.socket", String.class);
+        String containerId = "c0ffee" + uid;
+        ProcessBuilder pb = new ProcessBuilder(Path.of("target/netattach-shim").toAbsolutePath().toString());
+        pb.environment().clear();
+        pb.environment().putAll(Map.of("CNI_COMMAND", command, "CNI_CONTAINERID", containerId, "CNI_NETNS", netns, "CNI_IFNAME", "eth0",
+                "CNI_PATH", "/usr/lib/cni", "PATH", "/usr/bin:/bin",
+                "CNI_ARGS", "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=" + name + ";K8S_POD_INFRA_CONTAINER_ID=" + containerId + ";K8S_POD_UID=" + uid));
+        Process p = pb.redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        p.getOutputStream().write("""
+                {"cniVersion":"1.1.0","name":"k8s-pod-network","type":"netattach-shim","socketPath":"%s",
+                 "prevResult":{"cniVersion":"1.1.0","interfaces":[{"name":"eth0","mac":"0a:58:0a:f4:01:05","sandbox":"/var/run/netns/x"}],
+                               "ips":[{"address":"10.244.1.5/24","gateway":"10.244.1.1","interface":0}]}}
+                """.formatted(socket).getBytes(StandardCharsets.UTF_8));
+        p.getOutputStream().close();
+        return p.waitFor();
+    }
+}
