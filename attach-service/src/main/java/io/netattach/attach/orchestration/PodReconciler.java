@@ -19,6 +19,10 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderElectionConfigBuilder;
 import io.fabric8.kubernetes.client.extended.leaderelection.resourcelock.LeaseLock;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.context.Scope;
 import io.quarkus.runtime.ShutdownEvent;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
@@ -61,6 +65,7 @@ public class PodReconciler implements ClusterView.Listener {
     @Inject ObjectMapper json;
     @Inject Exchange exchange;
     @Inject io.micrometer.core.instrument.MeterRegistry metrics;
+    @Inject Tracer tracer;
 
     @ConfigProperty(name = "netattach.cluster-id") String clusterId;
     @ConfigProperty(name = "netattach.attach.controller.enabled", defaultValue = "true") boolean enabled;
@@ -326,7 +331,7 @@ public class PodReconciler implements ClusterView.Listener {
                 Set<String> stale = plan.staleSkips().stream().map(SkippedNetwork::key).collect(Collectors.toSet());
                 writeStatus(pod, ours -> ours, skips -> skips.stream().filter(k -> !stale.contains(k.key())).toList());
             }
-            if (!plan.added().isEmpty()) attach(pod, plan.added(), clock, bare);
+            if (!plan.added().isEmpty()) tracedAttach(pod, plan.added(), clock, bare);
             else if (bare.isPresent()) releaseWait(pod, bare);
             failures.remove(uid);
         } catch (Retry r) {
@@ -367,6 +372,24 @@ public class PodReconciler implements ClusterView.Listener {
     static final class Retry extends Exception {
         Retry(String message) {
             super(message, null, false, false);
+        }
+    }
+
+    /**
+     * One trace per attach: this root span is current while the saga runs on this thread, so every request sent
+     * (Bus) is its child and carries it on in the traceparent header to policy, IPAM and the node.
+     */
+    private void tracedAttach(PodView pod, List<NetworkSelection> added, StepClock clock, Optional<String> bare) throws Retry, StepFailure.Cancelled {
+        Span span = tracer.spanBuilder("attach " + pod.ref()).setNoParent()
+                .setAttribute("k8s.namespace.name", pod.namespace()).setAttribute("k8s.pod.name", pod.name())
+                .setAttribute("k8s.pod.uid", pod.uid()).setAttribute("netattach.networks", added.size()).startSpan();
+        try (Scope ignored = span.makeCurrent()) {
+            attach(pod, added, clock, bare);
+        } catch (Retry | StepFailure.Cancelled | RuntimeException e) {
+            span.setStatus(StatusCode.ERROR, e.getMessage());
+            throw e;
+        } finally {
+            span.end();
         }
     }
 
