@@ -49,11 +49,13 @@ public class Bus {
     @ConfigProperty(name = "netattach.cluster-id") String cluster;
     @ConfigProperty(name = "netattach.kafka.replies-assignment-timeout", defaultValue = "60s") Duration assignmentTimeout;
 
-    // callers block until their record is acknowledged, so what waits here is bounded by the callers
-    @Inject @Channel("policy-requests") @OnOverflow(OnOverflow.Strategy.UNBOUNDED_BUFFER) MutinyEmitter<String> policyRequests;
-    @Inject @Channel("ipam-requests") @OnOverflow(OnOverflow.Strategy.UNBOUNDED_BUFFER) MutinyEmitter<String> ipamRequests;
-    @Inject @Channel("node-commands") @OnOverflow(OnOverflow.Strategy.UNBOUNDED_BUFFER) MutinyEmitter<String> nodeCommands;
-    @Inject @Channel("audit") @OnOverflow(OnOverflow.Strategy.UNBOUNDED_BUFFER) MutinyEmitter<String> audit;
+    @ConfigProperty(name = "netattach.kafka.topic-suffix") java.util.Optional<String> topicSuffix;
+
+    // every topic through one channel, so one producer: records for different topics that are ready together share a
+    // produce request (docs/benchmarks.md, "Kafka connector A/B"); callers block until their record is acknowledged,
+    // so what waits here is bounded by the callers
+    @Inject @Channel(OUT) @OnOverflow(OnOverflow.Strategy.UNBOUNDED_BUFFER) MutinyEmitter<String> out;
+    static final String OUT = "attach-out";
 
     private final Map<String, Waiter> waiting = new ConcurrentHashMap<>();
     private volatile SandboxListener sandboxListener;
@@ -158,18 +160,19 @@ public class Bus {
             throw new IllegalStateException("cannot write " + type + " " + id + ": " + e.getMessage(), e);
         }
         // the emitter sends on another thread: the caller's trace context (the pod's attach span) travels as metadata
-        Message<String> record = Message.of(value).addMetadata(OutgoingKafkaRecordMetadata.<String>builder().withKey(key).withHeaders(STRUCTURED).build())
+        Message<String> record = Message.of(value).addMetadata(OutgoingKafkaRecordMetadata.<String>builder()
+                        .withTopic(topic(topic)).withKey(key).withHeaders(STRUCTURED).build())
                 .addMetadata(TracingMetadata.withCurrent(Context.current()));
         try {
-            emitter(topic).sendMessage(record).await().atMost(SEND_TIMEOUT);
+            out.sendMessage(record).await().atMost(SEND_TIMEOUT);
         } catch (CompletionException e) {
             if (e.getCause() instanceof InterruptedException) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted while sending " + type + " " + id, e);
             }
-            throw new IllegalStateException("cannot send " + type + " " + id + " to " + topic.channel() + ": " + e.getMessage(), e);
+            throw new IllegalStateException("cannot send " + type + " " + id + " to " + topic(topic) + ": " + e.getMessage(), e);
         } catch (RuntimeException e) {
-            throw new IllegalStateException("cannot send " + type + " " + id + " to " + topic.channel() + ": " + e.getMessage(), e);
+            throw new IllegalStateException("cannot send " + type + " " + id + " to " + topic(topic) + ": " + e.getMessage(), e);
         }
     }
 
@@ -185,12 +188,8 @@ public class Bus {
         }
     }
 
-    private MutinyEmitter<String> emitter(Topic topic) {
-        return switch (topic) {
-            case POLICY_REQUESTS -> policyRequests;
-            case IPAM_REQUESTS -> ipamRequests;
-            case NODE_COMMANDS -> nodeCommands;
-            case AUDIT -> audit;
-        };
+    /** The topic's name in this deployment. */
+    public String topic(Topic topic) {
+        return topic.baseName() + topicSuffix.orElse("");
     }
 }

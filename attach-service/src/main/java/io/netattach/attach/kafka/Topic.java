@@ -1,22 +1,23 @@
 package io.netattach.attach.kafka;
 
 /**
- * The topics attach-service writes to. Each is an outgoing channel of its own ({@code mp.messaging.outgoing.<channel>.*}
- * in application.properties holds its topic name and producer settings).
+ * The topics attach-service writes to, all through the one outgoing channel {@code attach-out} (one producer, so
+ * records for different topics that are ready together share a produce request); each record names its topic.
  */
 public enum Topic {
-    POLICY_REQUESTS("policy-requests"),
-    IPAM_REQUESTS("ipam-requests"),
-    NODE_COMMANDS("node-commands"),
-    AUDIT("audit");
+    POLICY_REQUESTS("netattach.policy.requests"),
+    IPAM_REQUESTS("netattach.ipam.requests"),
+    NODE_COMMANDS("netattach.node.commands"),
+    AUDIT("netattach.audit");
 
-    private final String channel;
+    private final String name;
 
-    Topic(String channel) {
-        this.channel = channel;
+    Topic(String name) {
+        this.name = name;
     }
 
-    public String channel() {
-        return channel;
+    /** The topic's name without the deployment's suffix ({@code netattach.kafka.topic-suffix}). */
+    public String baseName() {
+        return name;
     }
 }
