@@ -6,24 +6,22 @@ import io.netattach.policy.api.Messages.AuditData;
 import io.netattach.policy.api.Messages.CloudEvent;
 import io.netattach.policy.domain.Decision;
 import io.netattach.policy.domain.PolicyDecision;
-import io.smallrye.reactive.messaging.MutinyEmitter;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
-import org.eclipse.microprofile.reactive.messaging.Channel;
 
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * Every decision, one event per requested network, to netattach.audit (channel {@code audit}): type
+ * Every decision, one event per requested network, to netattach.audit (channel {@code policy-out}): type
  * io.netattach.policy.allowed or .denied, subject namespace/pod, key pod UID, id
  * {@code <requestId>/audit/<ns>/<nad>/<interface>} (stable across redelivery).
  */
 @ApplicationScoped
 public class AuditTrail {
     @Inject ObjectMapper json;
-    @Inject @Channel("audit") MutinyEmitter<String> audit;
+    @Inject CloudEventRecords records;
     @ConfigProperty(name = "netattach.cluster-id") String cluster;
 
     String cluster() {
@@ -44,7 +42,7 @@ public class AuditTrail {
             CloudEvent event = CloudEvent.of(decision.requestId() + "/audit/" + d.network() + "/" + d.interfaceName(), source(), type,
                     decision.pod().key(), cluster, AuditData.of(decision.pod(), d));
             // the Uni is lazy: subscribing sends now
-            sends.add(audit.sendMessage(CloudEventRecords.of(decision.pod().uid(), write(event))).subscribeAsCompletionStage());
+            sends.add(records.audit(decision.pod().uid(), write(event)).subscribeAsCompletionStage());
         }
     }
 

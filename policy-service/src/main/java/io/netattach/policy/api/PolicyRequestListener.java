@@ -11,11 +11,9 @@ import io.netattach.policy.api.Messages.SelectionData;
 import io.netattach.policy.domain.InvalidRequest;
 import io.netattach.policy.domain.PodRef;
 import io.netattach.policy.domain.PolicyDecision;
-import io.smallrye.reactive.messaging.MutinyEmitter;
 import io.smallrye.reactive.messaging.annotations.Blocking;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
-import org.eclipse.microprofile.reactive.messaging.Channel;
 import org.eclipse.microprofile.reactive.messaging.Incoming;
 import org.jboss.logging.Logger;
 
@@ -27,7 +25,7 @@ import java.util.concurrent.CompletionStage;
 
 /**
  * netattach.policy.requests (channel {@code policy-requests}) -> decision -> netattach.policy.decisions (channel
- * {@code policy-decisions}, id {@code <requestId>/result}, key pod UID). A decision's audit events are sent first,
+ * {@code policy-out}, id {@code <requestId>/result}, key pod UID). A decision's audit events are sent first,
  * its answer once the broker has every one of them (acks=all), and the request is acknowledged, so its offset may be
  * committed, once the broker has the answer too. A redelivered request is decided again and answered with the same
  * ids. A request that cannot be answered (not JSON, no requestId or pod.uid) is nacked with the field and its value
@@ -39,7 +37,7 @@ public class PolicyRequestListener {
     @Inject ObjectMapper json;
     @Inject Gatekeeper gatekeeper;
     @Inject AuditTrail audit;
-    @Inject @Channel("policy-decisions") MutinyEmitter<String> decisions;
+    @Inject CloudEventRecords records;
 
     /** A request without what its answer needs; the message names the field and its value (the dead-letter reason). */
     static final class Unanswerable extends RuntimeException {
@@ -71,7 +69,7 @@ public class PolicyRequestListener {
                 decision.pod().key(), audit.cluster(), PolicyDecisionData.of(decision));
         String record = audit.write(answer);
         return CompletableFuture.allOf(audits.toArray(CompletableFuture[]::new))
-                .thenCompose(stored -> decisions.sendMessage(CloudEventRecords.of(decision.pod().uid(), record)).subscribeAsCompletionStage())
+                .thenCompose(stored -> records.decision(decision.pod().uid(), record).subscribeAsCompletionStage())
                 .exceptionallyCompose(e -> {
                     Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
                     return CompletableFuture.failedFuture(new IllegalStateException("the answer to policy request " + request.requestId()
