@@ -3,6 +3,7 @@ package io.netattach.node.api;
 import io.netattach.node.domain.Commands;
 import io.netattach.node.domain.PendingAnswers;
 import io.netattach.node.domain.PodNetworks;
+import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanBuilder;
 import io.opentelemetry.api.trace.StatusCode;
@@ -47,6 +48,7 @@ import java.util.concurrent.TimeUnit;
 @ApplicationScoped
 public class NodeCommands {
     private static final Logger LOG = Logger.getLogger(NodeCommands.class);
+    private static final AttributeKey<List<String>> INTERFACE_KINDS = AttributeKey.stringArrayKey("netattach.interface.kind");
 
     @Inject NodeWorker worker;
     @Inject NodeResults results;
@@ -108,7 +110,7 @@ public class NodeCommands {
         }).setParent(parent).setAttribute("netattach.request-id", command.requestId());
         switch (command) {
             case Commands.Attach a -> builder.setAttribute("netattach.interface.count", a.attachments().size())
-                    .setAttribute("netattach.interface.kind", a.attachments().stream().map(r -> String.valueOf(r.cniConfig().get("type"))).distinct().sorted().toList());
+                    .setAttribute(INTERFACE_KINDS, a.attachments().stream().map(r -> String.valueOf(r.cniConfig().get("type"))).distinct().sorted().toList());
             // interfaces null: the pod's teardown, every interface netattach made in it
             case Commands.Detach d -> builder.setAttribute("netattach.teardown", d.interfaces() == null)
                     .setAttribute("netattach.interface.count", d.interfaces() == null ? 0 : d.interfaces().size());
