@@ -5,6 +5,8 @@ import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import io.netattach.ip.InvalidIpLiteral;
+import io.netattach.ip.IpLiterals;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -138,7 +140,8 @@ public final class NetworkSelectionParser {
             List<String> ips = stringList(where, fields, "ips");
             if (ips != null) {
                 for (String ip : ips) {
-                    if (!Addresses.isIpOrCidr(ip)) throw new InvalidSelectionException(where + ": \"ips\" has an entry that is not an IP address or CIDR: " + quote(ip));
+                    String problem = ipProblem(ip, true);
+                    if (problem != null) throw new InvalidSelectionException(where + ": \"ips\" entry " + quote(ip) + " " + problem);
                 }
             }
             String mac = emptyToNull(string(where, fields, "mac"));
@@ -148,7 +151,8 @@ public final class NetworkSelectionParser {
             List<String> defaultRoute = stringList(where, fields, "default-route");
             if (defaultRoute != null) {
                 for (String gw : defaultRoute) {
-                    if (!Addresses.isIp(gw)) throw new InvalidSelectionException(where + ": \"default-route\" has an entry that is not an IP address: " + quote(gw));
+                    String problem = ipProblem(gw, false);
+                    if (problem != null) throw new InvalidSelectionException(where + ": \"default-route\" entry " + quote(gw) + " " + problem);
                 }
             }
             JsonNode cniArgs = object(where, fields, "cni-args");
@@ -165,6 +169,17 @@ public final class NetworkSelectionParser {
             result.add(selection(position, namespace, name, request, ips, mac, defaultRoute, cniArgs, portMappings, bandwidth, guid, claim));
         }
         return result;
+    }
+
+    /** Why {@code text} is not an address (or, with {@code orCidr}, a CIDR) under the suite's rules (ipam-service/src/ip-literals/); null when it is. */
+    private static String ipProblem(String text, boolean orCidr) {
+        try {
+            if (orCidr) IpLiterals.addressOrCidr("ip", text);
+            else IpLiterals.address("ip", text);
+            return null;
+        } catch (InvalidIpLiteral e) {
+            return e.reason();
+        }
     }
 
     private static JsonNode portMappings(String where, JsonNode node) throws InvalidSelectionException {
@@ -187,7 +202,7 @@ public final class NetworkSelectionParser {
                 throw new InvalidSelectionException(at + ": \"protocol\" must be a string, got " + protocol);
             }
             JsonNode hostIp = pm.get("hostIP");
-            if (hostIp != null && !hostIp.isNull() && (!hostIp.isTextual() || !(hostIp.asText().isEmpty() || Addresses.isIp(hostIp.asText())))) {
+            if (hostIp != null && !hostIp.isNull() && (!hostIp.isTextual() || !(hostIp.asText().isEmpty() || ipProblem(hostIp.asText(), false) == null))) {
                 throw new InvalidSelectionException(at + ": \"hostIP\" is not an IP address: " + hostIp);
             }
         }

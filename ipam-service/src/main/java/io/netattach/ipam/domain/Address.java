@@ -21,7 +21,7 @@ public record Address(int bits, BigInteger value) implements Comparable<Address>
         return bits == 32;
     }
 
-    /** A bare IPv4 or IPv6 literal under the suite's rules (ip-literals/); null if it is not one. */
+    /** A bare IPv4 or IPv6 literal under the suite's rules (ipam-service/src/ip-literals/); null if it is not one. */
     public static Address parseOrNull(String text) {
         try {
             return of(IpLiterals.address("address", text));

@@ -9,7 +9,7 @@ import java.math.BigInteger;
 /** A prefix: an address and a length. {@link #network()} has the host bits cleared. */
 public record Cidr(Address address, int prefix) {
 
-    /** Parses "a/len" under the suite's rules (ip-literals/); null when not a CIDR (a bare address is not a CIDR). */
+    /** Parses "a/len" under the suite's rules (ipam-service/src/ip-literals/); null when not a CIDR (a bare address is not a CIDR). */
     public static Cidr parseOrNull(String text) {
         try {
             return of(IpLiterals.cidr("cidr", text));

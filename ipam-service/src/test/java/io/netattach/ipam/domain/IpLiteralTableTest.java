@@ -14,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** IPAM's parsers give the verdicts of the suite's one table (ip-literals/test/resources/ip-literals.tsv). */
+/** IPAM's parsers give the verdicts of the suite's one table (ipam-service/src/ip-literals/test/resources/ip-literals.tsv). */
 class IpLiteralTableTest {
 
     static List<Row> rows() {

@@ -165,11 +165,7 @@ public final class PodInterfaces implements InterfaceBackend {
     private static InetAddress firstAddress(IpPrefix ip) {
         byte[] b = ip.network().address().getAddress();
         b[b.length - 1] |= 1;
-        try {
-            return InetAddress.getByAddress(b);
-        } catch (java.net.UnknownHostException e) {
-            throw new IllegalStateException(e);
-        }
+        return IpPrefix.fromBytes(b);
     }
 
     @Override

@@ -8,7 +8,7 @@ import java.math.BigInteger;
 
 /**
  * An IPv4 or IPv6 address with a prefix length. A bare address is a host prefix (/32, /128). Parsed under the
- * suite's rules (ip-literals/): literals only, never a name lookup; an IPv4-mapped address stays IPv6.
+ * suite's rules (ipam-service/src/ip-literals/): literals only, never a name lookup; an IPv4-mapped address stays IPv6.
  */
 public record Cidr(byte[] address, int prefix) {
 

@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The policy service's parsers give the verdicts of the suite's one table (ip-literals/test/resources/ip-literals.tsv). */
+/** The policy service's parsers give the verdicts of the suite's one table (ipam-service/src/ip-literals/test/resources/ip-literals.tsv). */
 class IpLiteralTableTest {
 
     static List<Row> rows() {

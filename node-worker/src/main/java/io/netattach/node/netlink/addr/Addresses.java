@@ -8,8 +8,6 @@ import io.netattach.node.netlink.wire.NetlinkSocket;
 import io.netattach.node.netlink.wire.Nl;
 import io.netattach.node.netlink.wire.Wire;
 
-import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -78,11 +76,7 @@ public final class Addresses {
             Attrs a = w.attrs(IFADDRMSG_LEN);
             Attrs.Attr addr = a.has(IFA_LOCAL) ? a.get(IFA_LOCAL) : a.get(IFA_ADDRESS);
             if (addr == null) continue;
-            try {
-                out.add(new Address(idx, new IpPrefix(InetAddress.getByAddress(addr.bytes()), w.u8(1)), w.u8(3)));
-            } catch (UnknownHostException e) {
-                throw new IllegalStateException(e);
-            }
+            out.add(new Address(idx, new IpPrefix(IpPrefix.fromBytes(addr.bytes()), w.u8(1)), w.u8(3)));
         }
         return out;
     }

@@ -1,6 +1,10 @@
 package io.netattach.node.netlink.addr;
 
+import inet.ipaddr.IPAddress;
+import io.netattach.ip.IpLiterals;
+
 import java.net.Inet4Address;
+import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 
@@ -14,62 +18,30 @@ public record IpPrefix(InetAddress address, int prefix) {
     public int family() { return address instanceof Inet4Address ? 2 : 10; }
     public boolean v4() { return address instanceof Inet4Address; }
 
-    /** Parses CIDR notation; {@code field} names the input in the error. */
+    /** Parses CIDR notation under the suite's rules (ipam-service/src/ip-literals/); {@code field} names the input in the error. */
     public static IpPrefix parse(String field, String cidr) {
         if (cidr == null) throw new IllegalArgumentException(field + " is missing");
-        int slash = cidr.indexOf('/');
-        if (slash < 0) throw new IllegalArgumentException(field + " \"" + cidr + "\" is not in CIDR notation (address/prefix)");
-        InetAddress a = parseAddress(field, cidr.substring(0, slash));
-        int p;
-        try {
-            p = Integer.parseInt(cidr.substring(slash + 1));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(field + " \"" + cidr + "\" has an invalid prefix length");
-        }
-        try {
-            return new IpPrefix(a, p);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(field + " \"" + cidr + "\": " + e.getMessage());
-        }
+        IPAddress a = IpLiterals.cidr(field, cidr);
+        return new IpPrefix(inet(a), a.getNetworkPrefixLength());
     }
 
     /** Parses a literal IPv4 / IPv6 address only: never resolves a host name. */
     public static InetAddress parseAddress(String field, String s) {
-        // Checked by hand (no regex: this runs several times per attach): dotted quad of 1-3 digit parts <= 255,
-        // or an IPv6 literal (hex digits, ':' and, for an embedded IPv4 tail, '.').
-        if (s == null || !(isDottedQuad(s) || isV6Candidate(s))) throw new IllegalArgumentException(field + " \"" + s + "\" is not an IP address");
+        return inet(IpLiterals.address(field, s));
+    }
+
+    // The library keeps an IPv4-mapped address as an Inet6Address, where InetAddress.getByName would make it IPv4.
+    private static InetAddress inet(IPAddress a) {
+        return a.getLower().withoutPrefixLength().toInetAddress();
+    }
+
+    /** 4 or 16 address bytes; 16 stay IPv6 even when IPv4-mapped (InetAddress.getByAddress would make those IPv4). */
+    public static InetAddress fromBytes(byte[] b) {
         try {
-            return InetAddress.getByName(s); // a literal: no lookup happens
+            return b.length == 16 ? Inet6Address.getByAddress(null, b, -1) : InetAddress.getByAddress(b);
         } catch (UnknownHostException e) {
-            throw new IllegalArgumentException(field + " \"" + s + "\" is not an IP address");
+            throw new IllegalArgumentException("an address has " + b.length + " bytes, not 4 or 16", e);
         }
-    }
-
-    private static boolean isDottedQuad(String s) {
-        int parts = 0, digits = 0, value = 0;
-        for (int i = 0; i <= s.length(); i++) {
-            char c = i < s.length() ? s.charAt(i) : '.';
-            if (c >= '0' && c <= '9') {
-                if (++digits > 3) return false;
-                value = value * 10 + (c - '0');
-            } else if (c == '.') {
-                if (digits == 0 || value > 255 || ++parts > 4) return false;
-                digits = 0;
-                value = 0;
-            } else {
-                return false;
-            }
-        }
-        return parts == 4;
-    }
-
-    private static boolean isV6Candidate(String s) {
-        if (s.indexOf(':') < 0) return false;
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' || c == '.')) return false;
-        }
-        return true;
     }
 
     /** The network of this prefix (host bits cleared). */
@@ -79,11 +51,7 @@ public record IpPrefix(InetAddress address, int prefix) {
             int keep = Math.max(0, Math.min(8, prefix - i * 8));
             b[i] &= (byte) (0xff << (8 - keep));
         }
-        try {
-            return new IpPrefix(InetAddress.getByAddress(b), prefix);
-        } catch (UnknownHostException e) {
-            throw new IllegalStateException(e);
-        }
+        return new IpPrefix(fromBytes(b), prefix);
     }
 
     public boolean contains(InetAddress a) {

@@ -8,7 +8,6 @@ import io.netattach.node.netlink.wire.Nl;
 import io.netattach.node.netlink.wire.Wire;
 
 import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -67,14 +66,9 @@ public final class Routes {
             int table = a.u32(RTA_TABLE, w.u8(4));
             if (table != RT_TABLE_MAIN || w.u8(7) != RTN_UNICAST) continue;
             int fam = w.u8(0);
-            try {
-                InetAddress dstAddr = a.has(RTA_DST) ? InetAddress.getByAddress(a.get(RTA_DST).bytes())
-                        : InetAddress.getByAddress(new byte[fam == 2 ? 4 : 16]);
-                InetAddress gw = a.has(RTA_GATEWAY) ? InetAddress.getByAddress(a.get(RTA_GATEWAY).bytes()) : null;
-                out.add(new Route(new IpPrefix(dstAddr, w.u8(1)), gw, a.u32(RTA_OIF, 0)));
-            } catch (UnknownHostException e) {
-                throw new IllegalStateException(e);
-            }
+            InetAddress dstAddr = IpPrefix.fromBytes(a.has(RTA_DST) ? a.get(RTA_DST).bytes() : new byte[fam == 2 ? 4 : 16]);
+            InetAddress gw = a.has(RTA_GATEWAY) ? IpPrefix.fromBytes(a.get(RTA_GATEWAY).bytes()) : null;
+            out.add(new Route(new IpPrefix(dstAddr, w.u8(1)), gw, a.u32(RTA_OIF, 0)));
         }
         return out;
     }
