@@ -2,8 +2,8 @@ package io.netattach.ipam.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.netattach.ipam.InMemorySpans;
-import io.netattach.ipam.InMemorySpans.TraceParent;
+import io.netattach.testkit.InMemorySpans;
+import io.netattach.testkit.InMemorySpans.TraceParent;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
 import io.opentelemetry.sdk.trace.data.SpanData;

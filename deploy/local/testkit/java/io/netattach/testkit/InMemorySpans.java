@@ -1,4 +1,4 @@
-package io.netattach.ipam;
+package io.netattach.testkit;
 
 import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
 import io.opentelemetry.sdk.trace.data.SpanData;
