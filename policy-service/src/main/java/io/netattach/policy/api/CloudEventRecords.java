@@ -1,6 +1,8 @@
 package io.netattach.policy.api;
 
+import io.opentelemetry.context.Context;
 import io.smallrye.mutiny.Uni;
+import io.smallrye.reactive.messaging.TracingMetadata;
 import io.smallrye.reactive.messaging.MutinyEmitter;
 import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -30,21 +32,22 @@ class CloudEventRecords {
     @Inject @Channel(OUT) MutinyEmitter<String> out;
     @ConfigProperty(name = "netattach.kafka.topic-suffix") Optional<String> topicSuffix;
 
-    /** Sends a decision (key: pod UID); the Uni is lazy, subscribing sends. */
-    Uni<Void> decision(String key, String event) {
-        return out.sendMessage(record("netattach.policy.decisions", key, event));
+    /** Sends a decision (key: pod UID) in the decision's trace; the Uni is lazy, subscribing sends. */
+    Uni<Void> decision(String key, String event, Context trace) {
+        return out.sendMessage(record("netattach.policy.decisions", key, event, trace));
     }
 
-    /** Sends an audit event (key: pod UID); the Uni is lazy, subscribing sends. */
+    /** Sends an audit event (key: pod UID) in the current trace (the decision's span); the Uni is lazy, subscribing sends. */
     Uni<Void> audit(String key, String event) {
-        return out.sendMessage(record("netattach.audit", key, event));
+        return out.sendMessage(record("netattach.audit", key, event, Context.current()));
     }
 
-    private Message<String> record(String topic, String key, String event) {
+    // the trace goes as metadata: the answer is sent from whichever thread acknowledged the audit events
+    private Message<String> record(String topic, String key, String event, Context trace) {
         // a RecordHeaders of its own per record: the producer makes a sent record's headers read-only
         RecordHeaders headers = new RecordHeaders();
         headers.add(CONTENT_TYPE, STRUCTURED.getBytes(StandardCharsets.UTF_8));
         return Message.of(event, Metadata.of(OutgoingKafkaRecordMetadata.<String>builder()
-                .withTopic(topic + topicSuffix.orElse("")).withKey(key).withHeaders(headers).build()));
+                .withTopic(topic + topicSuffix.orElse("")).withKey(key).withHeaders(headers).build(), TracingMetadata.withCurrent(trace)));
     }
 }

@@ -11,6 +11,12 @@ import io.netattach.policy.api.Messages.SelectionData;
 import io.netattach.policy.domain.InvalidRequest;
 import io.netattach.policy.domain.PodRef;
 import io.netattach.policy.domain.PolicyDecision;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.context.Context;
+import io.opentelemetry.context.Scope;
+import io.smallrye.reactive.messaging.TracingMetadata;
 import io.smallrye.reactive.messaging.annotations.Blocking;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -19,6 +25,7 @@ import org.jboss.logging.Logger;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -38,6 +45,7 @@ public class PolicyRequestListener {
     @Inject Gatekeeper gatekeeper;
     @Inject AuditTrail audit;
     @Inject CloudEventRecords records;
+    @Inject Tracer tracer;
 
     /** A request without what its answer needs; the message names the field and its value (the dead-letter reason). */
     static final class Unanswerable extends RuntimeException {
@@ -55,7 +63,8 @@ public class PolicyRequestListener {
     // only reads, and each answer reaches its asker by its requestId whatever the order.
     @Incoming("policy-requests")
     @Blocking(value = "policy-decider", ordered = false)
-    public CompletionStage<Void> answer(String value) {
+    // tracing: the connector's span of the record (its parent is the sender's, named by the traceparent header)
+    public CompletionStage<Void> answer(String value, Optional<TracingMetadata> tracing) {
         PolicyRequestData request;
         try {
             request = read(json, value);
@@ -63,18 +72,37 @@ public class PolicyRequestListener {
             LOG.warnf("policy request cannot be answered, sent to the dead-letter topic: %s", e.getMessage());
             return CompletableFuture.failedFuture(e);
         }
+        Context parent = tracing.map(TracingMetadata::getCurrentContext).orElseGet(Context::current);
+        Span span = tracer.spanBuilder("policy decision").setParent(parent)
+                .setAttribute("netattach.request-id", request.requestId()).startSpan();
+        Context trace = parent.with(span);
         List<CompletableFuture<Void>> audits = new ArrayList<>();
-        PolicyDecision decision = decide(request, audits);
+        PolicyDecision decision;
+        try (Scope ignored = trace.makeCurrent()) {
+            decision = decide(request, audits);
+        } catch (RuntimeException e) {
+            span.setStatus(StatusCode.ERROR, String.valueOf(e.getMessage())).end();
+            throw e;
+        }
+        ended(span, decision);
         CloudEvent answer = CloudEvent.of(request.requestId() + "/result", audit.source(), "io.netattach.policy.decision",
                 decision.pod().key(), audit.cluster(), PolicyDecisionData.of(decision));
         String record = audit.write(answer);
         return CompletableFuture.allOf(audits.toArray(CompletableFuture[]::new))
-                .thenCompose(stored -> records.decision(decision.pod().uid(), record).subscribeAsCompletionStage())
+                .thenCompose(stored -> records.decision(decision.pod().uid(), record, trace).subscribeAsCompletionStage())
                 .exceptionallyCompose(e -> {
                     Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
                     return CompletableFuture.failedFuture(new IllegalStateException("the answer to policy request " + request.requestId()
                             + " could not be sent: " + cause.getMessage(), cause));
                 });
+    }
+
+    /** Ends the decision's span with its verdict: allowed, or the rule of the first denial (a denial is an answer, not an error). */
+    private static void ended(Span span, PolicyDecision decision) {
+        span.setAttribute("netattach.policy.allowed", decision.allowed()).setAttribute("netattach.interface.count", decision.decisions().size());
+        decision.decisions().stream().filter(d -> !d.allowed()).findFirst().ifPresent(denied ->
+                span.setAttribute("netattach.policy.rule", denied.rule()).setAttribute("netattach.policy.denied-network", denied.network()));
+        span.end();
     }
 
     private PolicyDecision decide(PolicyRequestData request, List<CompletableFuture<Void>> audits) {
