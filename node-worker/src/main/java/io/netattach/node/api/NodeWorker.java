@@ -58,6 +58,7 @@ public class NodeWorker {
     @ConfigProperty(name = "netattach.node.delegate-types") Optional<List<String>> delegateTypes;
     @ConfigProperty(name = "netattach.node.add-timeout", defaultValue = "PT60S") Duration addTimeout;
     @ConfigProperty(name = "netattach.node.waiting-report-delay", defaultValue = "PT2S") Duration waitingReportDelay;
+    @ConfigProperty(name = "netattach.node.status-wait") Duration statusWait;
     @ConfigProperty(name = "netattach.node.sandbox-events", defaultValue = "false") boolean sandboxEvents;
     @ConfigProperty(name = "netattach.cluster-id", defaultValue = "local") String cluster;
     @ConfigProperty(name = "kafka.bootstrap.servers") String bootstrap;
@@ -104,7 +105,7 @@ public class NodeWorker {
         }, Clock.systemUTC());
         state.load().forEach(pods::restore);
         directory = new KubePodDirectory(kube, nodeName);
-        SandboxApi api = new SandboxApi(pods, directory, json, addTimeout, nodeName, metrics);
+        SandboxApi api = new SandboxApi(pods, directory, json, addTimeout, statusWait, nodeName, metrics);
         socket = new SandboxSocket(Path.of(socketPath), api::handle);
         ticker.scheduleWithFixedDelay(() -> pods.nudgeDue(waitingReportDelay), 200, 200, TimeUnit.MILLISECONDS);
         kafkaLink = Thread.ofPlatform().name("node-worker-kafka-link").daemon(true).start(this::connect);

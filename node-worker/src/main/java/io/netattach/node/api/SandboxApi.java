@@ -38,15 +38,17 @@ final class SandboxApi {
     private final ObjectMapper json;
     private final CniResults cni;
     private final Duration addTimeout;
+    private final Duration statusWait;
     private final String node;
     private final MeterRegistry metrics;
 
-    SandboxApi(PodNetworks pods, PodDirectory directory, ObjectMapper json, Duration addTimeout, String node, MeterRegistry metrics) {
+    SandboxApi(PodNetworks pods, PodDirectory directory, ObjectMapper json, Duration addTimeout, Duration statusWait, String node, MeterRegistry metrics) {
         this.pods = pods;
         this.directory = directory;
         this.json = json;
         this.cni = new CniResults(json);
         this.addTimeout = addTimeout;
+        this.statusWait = statusWait;
         this.node = node;
         this.metrics = metrics;
     }
@@ -113,9 +115,32 @@ final class SandboxApi {
                 PodRef known = w.uid().equals(pod.uid()) ? pod : new PodRef(pod.namespace(), pod.name(), w.uid());
                 Commands.Sandbox sb = known == pod ? sandbox : new Commands.Sandbox(known, containerId, netns, sandbox.primary());
                 AddOutcome outcome = await(sb, pods.add(sb));
+                if (outcome instanceof AddOutcome.Attached a && !statusWait.isZero()) awaitStatus(known, a.result(), start);
                 return counted(outcomeName(outcome), start, reply(outcome, sb, config, cniVersion));
             }
         }
+    }
+
+    /**
+     * Holds the ADD until attach-service's network-status lists the interfaces (Multus writes it within the ADD, so
+     * the containers start with it), at most {@code statusWait} and within the ADD's bound. Not listed by then
+     * (attach-service cannot write to the API server): the ADD succeeds anyway, as the interfaces are in place.
+     */
+    private void awaitStatus(PodRef pod, Commands.Result result, long start) {
+        Duration left = addTimeout.minusNanos(System.nanoTime() - start);
+        Duration bound = left.compareTo(statusWait) < 0 ? left : statusWait;
+        boolean listed;
+        try {
+            listed = directory.awaitListed(pod, result.interfaces(), bound);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        }
+        if (!listed && !bound.isZero() && !bound.isNegative()) {
+            LOG.warnf("ADD %s: the interfaces are in place, but after %d ms the pod's network-status does not list them yet; answering without it",
+                    pod.subject(), bound.toMillis());
+        }
+        metrics.counter("netattach.node.cni.status.waits", "outcome", listed ? "listed" : "not-listed").increment();
     }
 
     private AddOutcome await(Commands.Sandbox sb, CompletableFuture<AddOutcome> waiting) {

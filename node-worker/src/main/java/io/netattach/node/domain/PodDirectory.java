@@ -25,6 +25,13 @@ public interface PodDirectory {
     /** @throws LookupFailed when the API server cannot be asked */
     Answer lookup(PodRef pod);
 
+    /**
+     * Waits, at most {@code bound}, until the pod's k8s.v1.cni.cncf.io/network-status lists every interface of
+     * {@code made} (skipped ones aside) by name, and by MAC where one was made: Multus writes that annotation
+     * within the ADD, so a pod's containers start with it. True when listed.
+     */
+    boolean awaitListed(PodRef pod, java.util.List<InterfaceReport> made, java.time.Duration bound) throws InterruptedException;
+
     final class LookupFailed extends RuntimeException {
         public LookupFailed(String message, Throwable cause) { super(message, cause); }
     }
