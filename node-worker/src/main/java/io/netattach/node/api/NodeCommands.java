@@ -36,6 +36,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 /**
  * This node's commands from netattach.node.commands (channel node-commands: the one partition its name hashes to,
@@ -64,6 +65,10 @@ public class NodeCommands {
             Thread.ofPlatform().name("netattach-node-commands").daemon(true).factory());
     /** Pod UID -> the attach commands waiting for its sandbox, acknowledged when it no longer waits (command thread only). */
     private final Map<String, List<Message<String>>> waiting = new HashMap<>();
+    /** Pod UID -> the trace of its attach waiting for the sandbox; the batch runs on the ADD's thread when the sandbox comes. */
+    private final Map<String, Deferred> deferredTraces = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private record Deferred(String requestId, Context trace) {}
     private PendingAnswers answers;
     private volatile boolean stopping;
 
@@ -124,6 +129,27 @@ public class NodeCommands {
         }
     }
 
+    /**
+     * The netlink batch of an attach that waited for its sandbox, run when the sandbox came (on the ADD's thread): a
+     * span "netlink attach" in the command's trace, so the common case (the command before the sandbox) is traced too.
+     */
+    Commands.Result deferred(Commands.Attach command, Supplier<Commands.Result> batch) {
+        Deferred d = deferredTraces.remove(command.pod().uid());
+        if (d == null || !d.requestId().equals(command.requestId())) return batch.get();
+        Span span = tracer.spanBuilder("netlink attach").setParent(d.trace()).setAttribute("netattach.request-id", command.requestId())
+                .setAttribute("netattach.interface.count", command.attachments().size()).setAttribute("netattach.deferred", true).startSpan();
+        try (Scope ignored = span.makeCurrent()) {
+            Commands.Result r = batch.get();
+            if (!r.ok()) span.setStatus(StatusCode.ERROR, r.errorReason() + ": " + r.errorMessage());
+            return r;
+        } catch (RuntimeException e) {
+            span.setStatus(StatusCode.ERROR, String.valueOf(e.getMessage()));
+            throw e;
+        } finally {
+            span.end();
+        }
+    }
+
     private CompletionStage<Void> execute(Commands.Command command, Message<String> message, Span span) {
         PodNetworks pods = worker.pods();
         Commands.Result result;
@@ -147,6 +173,7 @@ public class NodeCommands {
         span.setAttribute("netattach.pending", result.pending());
         if (!result.ok() && !result.pending()) span.setStatus(StatusCode.ERROR, result.errorReason() + ": " + result.errorMessage());
         if (result.pending()) {
+            if (command instanceof Commands.Attach a) deferredTraces.put(a.pod().uid(), new Deferred(a.requestId(), Context.current()));
             waiting.computeIfAbsent(result.pod().uid(), uid -> new ArrayList<>()).add(message);
             // answered "pending" only if it still waits after a moment (PendingAnswers); acknowledged later (tick)
             return answers.hold(result) ? CompletableFuture.completedFuture(null) : publish(result);
@@ -160,6 +187,7 @@ public class NodeCommands {
             PodNetworks pods = worker.pods();
             for (Commands.Result expired : pods.expirePending(pendingTtl)) publishOrLog(expired, "the timeout");
             for (Commands.Result pending : answers.due(pods::isPending)) publishOrLog(pending, "the pending answer");
+            deferredTraces.keySet().removeIf(uid -> !pods.isPending(uid));
             waiting.entrySet().removeIf(e -> {
                 if (pods.isPending(e.getKey())) return false;
                 e.getValue().forEach(Message::ack);

@@ -67,6 +67,7 @@ public class NodeWorker {
     @ConfigProperty(name = CommandPartition.ASSIGN_SEEK) String commandPartition;
     @Inject KafkaClientService kafka;
     @Inject NodeResults results;
+    @Inject NodeCommands commands;
     @Inject ObjectMapper json;
     @Inject KubernetesClient kube;
     @Inject MeterRegistry metrics;
@@ -102,6 +103,7 @@ public class NodeWorker {
             }
             @Override public void waiting(Commands.Sandbox sb) { results.sandboxLater(sb, "waiting"); }
             @Override public void changed() { state.saveLater(pods::snapshot); }
+            @Override public Commands.Result deferred(Commands.Attach c, java.util.function.Supplier<Commands.Result> batch) { return commands.deferred(c, batch); }
         }, Clock.systemUTC());
         state.load().forEach(pods::restore);
         directory = new KubePodDirectory(kube, nodeName);

@@ -39,6 +39,11 @@ public final class PodNetworks {
 
         /** The sandboxes or what was made in them changed. */
         void changed();
+
+        /** Runs the batch of an attach that waited for its sandbox (now come), e.g. within its command's trace. */
+        default Result deferred(Attach command, java.util.function.Supplier<Result> batch) {
+            return batch.get();
+        }
     }
 
     /** The reason of an {@link AttachException} for a kind this node's kernel cannot make at all. */
@@ -255,7 +260,7 @@ public final class PodNetworks {
             if (p.pending != null) {
                 Attach c = p.pending;
                 p.pending = null;
-                Result r = execute(c, sb);
+                Result r = events.deferred(c, () -> execute(c, sb));
                 executed[0] = r;
                 p.waiter = new CompletableFuture<>();
                 CompletableFuture<AddOutcome> w = p.waiter;
@@ -290,7 +295,7 @@ public final class PodNetworks {
             if (p.pending == null) return null;
             Attach c = p.pending;
             p.pending = null;
-            Result r = execute(c, sb);
+            Result r = events.deferred(c, () -> execute(c, sb));
             settle(p, r);
             return r;
         });

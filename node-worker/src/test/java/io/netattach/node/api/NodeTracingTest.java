@@ -121,6 +121,56 @@ class NodeTracingTest {
         }
     }
 
+    @Test
+    void theBatchOfAnAttachThatWaitedForItsSandboxIsStillASpanOfTheCommandsTrace() throws Exception {
+        var config = ConfigProvider.getConfig();
+        String suffix = config.getOptionalValue("netattach.kafka.topic-suffix", String.class).orElse("");
+        String bootstrap = config.getValue("kafka.bootstrap.servers", String.class);
+        String node = NodeNamespaces.nodeName;
+        try (NetnsLab lab = new NetnsLab();
+             var producer = new KafkaProducer<>(Map.<String, Object>of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap, ProducerConfig.ACKS_CONFIG, "all"),
+                     new StringSerializer(), new StringSerializer());
+             var results = new KafkaConsumer<>(Map.<String, Object>of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                     ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest", ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false),
+                     new StringDeserializer(), new StringDeserializer())) {
+            String topic = "netattach.node.results" + suffix;
+            List<TopicPartition> tps = results.partitionsFor(topic).stream().map(p -> new TopicPartition(topic, p.partition())).toList();
+            results.assign(tps);
+            results.seekToBeginning(tps);
+
+            // a new pod that asks for a network: the command comes before its sandbox, the usual order
+            String podNs = lab.netns("pod");
+            String name = "deferred-" + UUID.randomUUID().toString().substring(0, 8);
+            String uid = kube.pods().inNamespace("default").resource(new PodBuilder().withNewMetadata().withNamespace("default").withName(name)
+                    .addToAnnotations("k8s.v1.cni.cncf.io/networks", "macvlan-conf").endMetadata()
+                    .withNewSpec().withNodeName(node).addNewContainer().withName("app").withImage("nicolaka/netshoot").endContainer().endSpec().build())
+                    .create().getMetadata().getUid();
+            String requestId = "attach/local/" + uid + "/deferred";
+            TraceParent attach = TraceParent.random();
+            ProducerRecord<String, String> command = new ProducerRecord<>("netattach.node.commands" + suffix, node, attachCommand(requestId, node, name, uid).toString());
+            command.headers().add("content-type", "application/cloudevents+json".getBytes(StandardCharsets.UTF_8));
+            command.headers().add("traceparent", attach.header().getBytes(StandardCharsets.UTF_8));
+            producer.send(command).get();
+            boolean pending = false;
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (!pending && System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, String> r : results.poll(Duration.ofMillis(200))) {
+                    if (JSON.readTree(r.value()).path("id").asText().equals(requestId + "/pending")) pending = true;
+                }
+            }
+            assertTrue(pending, "the attach waits for its sandbox (answered pending) within 30 s");
+
+            assertEquals(0, shim("ADD", NetnsLab.path(podNs), name, uid), "the shim's ADD, which runs the waiting batch");
+            shim("DEL", NetnsLab.path(podNs), name, uid);
+
+            SpanData batch = InMemorySpans.await(spans, "the deferred netlink attach of trace " + attach.traceId(),
+                    s -> s.getName().equals("netlink attach") && s.getTraceId().equals(attach.traceId())
+                            && Boolean.TRUE.equals(s.getAttributes().get(AttributeKey.booleanKey("netattach.deferred"))));
+            assertEquals(attach.spanId(), InMemorySpans.chain(spans, batch.getSpanId()).getLast(), "ancestors of the deferred netlink span");
+            assertEquals(io.opentelemetry.api.trace.StatusCode.UNSET, batch.getStatus().getStatusCode(), "the batch succeeded");
+        }
+    }
+
     private static ObjectNode attachCommand(String requestId, String node, String name, String uid) {
         ObjectNode ev = JSON.createObjectNode();
         ev.put("specversion", "1.0").put("id", requestId).put("source", "/netattach/attach-service/local").put("type", "io.netattach.node.attach")
