@@ -10,6 +10,7 @@
 #   - stand-ins for the control plane and kubelets (scheduler, Deployment/StatefulSet controllers, a kubelet
 #     per node that creates pod namespaces na-p-<uid> and runs the node's CNI chain: bridge as the primary
 #     CNI, then the netattach CNI shim, exactly as a container runtime would).
+#   - a stand-in OpenTelemetry collector (OTLP/HTTP on 127.0.0.1:$LAB_OTLP_PORT) writing the spans to spans.jsonl;
 #   - with --member <id>: a member cluster beside it (its own API server, attach-service, node "<id>1"), sharing
 #     Kafka, ipam-service and policy-service, for the multi-cluster scenarios.
 # Usage: deploy/local/lab.sh up [--nodes N] [--primary-cni bridge|none] [--member CLUSTER_ID] | down | status | env | exec <namespace>/<pod> -- <command...>
@@ -19,6 +20,7 @@ source "$(dirname "$0")/lib.sh"
 
 LAB="$NETATTACH_STATE/lab"
 LAB_API_PORT=${LAB_API_PORT:-6443}
+LAB_OTLP_PORT=${LAB_OTLP_PORT:-4318}
 KUBECONFIG_FILE="$LAB/kubeconfig"
 LAB_JAR="$NETATTACH_ROOT/deploy/local/lab/target/netattach-lab.jar"
 # The services' builds the lab runs: this checkout's, or another's (NETATTACH_APPS=<checkout>, for an A/B benchmark).
@@ -148,6 +150,13 @@ up() {
   "$NETATTACH_ROOT/deploy/local/services.sh" topics "$NETATTACH_KAFKA_TOPIC_SUFFIX"
   psql -h 127.0.0.1 -U postgres -d postgres -qtA -v ON_ERROR_STOP=1 \
     -c "drop database if exists netattach_lab with (force)" -c "create database netattach_lab owner netattach_ipam" >/dev/null
+  # Traces: every service exports to the lab's stand-in collector, which writes each span to $LAB/spans.jsonl;
+  # sampled only with NETATTACH_TRACING_RATIO > 0 (test.sh: 1; the benchmarks: the product's default 0).
+  rm -f "$LAB/spans.jsonl"
+  start_bg otlp-sink "$LAB/otlp-sink.log" java -jar "$LAB_JAR" otlp-sink --port "$LAB_OTLP_PORT" --out "$LAB/spans.jsonl"
+  export OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$LAB_OTLP_PORT" QUARKUS_OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/protobuf
+  export NETATTACH_TRACING_RATIO="${NETATTACH_TRACING_RATIO:-0}"
+  echo "$NETATTACH_TRACING_RATIO" > "$LAB/tracing-ratio"
   local kube=(env "QUARKUS_KUBERNETES_CLIENT_API_SERVER_URL=http://127.0.0.1:$LAB_API_PORT" "KUBECONFIG=$KUBECONFIG_FILE")
   say "central services: ipam-service :8081, policy-service :8083, attach-service :8082"
   start_bg ipam-service "$LAB/ipam-service.log" env \

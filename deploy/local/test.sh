@@ -36,7 +36,7 @@ if [ $status -eq 0 ] && [ $# -eq 0 ]; then
   "$NETATTACH_ROOT/deploy/local/lab.sh" down >/dev/null 2>&1 || true
   set +e
   "$MVNW" -B -q -ntp -f deploy/local/lab/pom.xml -DskipTests package \
-    && "$NETATTACH_ROOT/deploy/local/lab.sh" up --nodes 2 --member east \
+    && NETATTACH_TRACING_RATIO=1 "$NETATTACH_ROOT/deploy/local/lab.sh" up --nodes 2 --member east \
     && "$MVNW" -B -ntp -f deploy/local/lab/pom.xml test \
     && say "end-to-end: the broker killed for 90 s under the running lab" \
     && "$MVNW" -B -ntp -f deploy/local/lab/pom.xml surefire:test -Dgroups=outage -Dlab.excludedGroups=none

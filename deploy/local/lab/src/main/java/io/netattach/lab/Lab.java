@@ -9,6 +9,7 @@ import java.util.Arrays;
  * <pre>
  *   api-server --port 6443 --kubeconfig FILE [--apply FILE ...] [--event-ttl 60s] [--max-events 500]   the stand-in Kubernetes API server
  *   cluster --api URL --nodes a,b --cni-conf-dir DIR --cni-path DIRS  scheduler, controllers, kubelets
+ *   otlp-sink --port 4318 --out FILE   the stand-in OpenTelemetry collector: spans received over OTLP/HTTP, one JSON line each
  *   bench-attach ..., bench-cni --node node1 --cni-conf-dir DIR --cni-path DIRS [--count 500] [--warmup 100]   benchmarks
  * </pre>
  */
@@ -26,6 +27,7 @@ public final class Lab {
             case "cluster" -> LabCluster.run(Options.parse(rest));
             case "bench-attach" -> LabBench.run(Options.parse(rest));
             case "bench-cni" -> LabCniBench.run(Options.parse(rest));
+            case "otlp-sink" -> OtlpSink.run(Options.parse(rest));
             default -> usage();
         }
     }

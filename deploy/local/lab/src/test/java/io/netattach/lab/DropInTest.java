@@ -62,7 +62,7 @@ class DropInTest {
         lab.client.load(new ByteArrayInputStream(yaml.getBytes(StandardCharsets.UTF_8))).createOrReplace();
     }
 
-    private static String macvlanNad(String ns, String name, String ipam) {
+    static String macvlanNad(String ns, String name, String ipam) {
         return """
                 apiVersion: k8s.cni.cncf.io/v1
                 kind: NetworkAttachmentDefinition
@@ -74,7 +74,7 @@ class DropInTest {
                 """.formatted(name, ns, ipam);
     }
 
-    private static String pod(String ns, String name, String networks) {
+    static String pod(String ns, String name, String networks) {
         return """
                 apiVersion: v1
                 kind: Pod
