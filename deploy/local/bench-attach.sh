@@ -2,9 +2,10 @@
 # Attach benchmark on the lab (deploy/local/bench.sh attach): 4 nodes, two phases in one run:
 #   (a) steady arrivals (default 50 pods/s for 10 s): p50 / p99 from bound to network-status;
 #   (b) a burst (default 500 pods created at once): time until the last has its network-status, pods/s;
-# before them a warm-up (default 5000 pods in bursts of 250, not counted: JIT); after them each process's CPU per
-# pod over the measured phases (its JIT compiler threads' share too) and peak RSS (VmHWM). Last line: one JSON object.
-# Options: --rate N --seconds N --burst N --warmup N.
+# before them a warm-up (not counted: JIT): --warmup pods (default 5000) in bursts of 250, then bursts of 250 on until
+# the JIT of the lab's JVMs compiled fewer than JIT_SETTLED (200) methods in two bursts in a row, WARMUP_MAX_EXTRA
+# (5000) pods at most; after them each process's CPU per pod over the measured phases (its JIT compiler threads'
+# share too) and peak RSS (VmHWM). Last line: one JSON object. Options: --rate N --seconds N --burst N --warmup N.
 # Uses a running lab if there is one (its node count and primary CNI), else brings one up with 4 nodes and
 # removes it after. That lab's chain is the netattach shim alone (PRIMARY_CNI=none): the figures are netattach's,
 # not the reference bridge plugin's (82 ms wall, 56 ms CPU per ADD here; PRIMARY_CNI=bridge to include it).
@@ -44,9 +45,46 @@ while [ $# -gt 0 ]; do
     *) args+=("$1"); shift ;;
   esac
 done
+# Methods the JIT of the lab's JVMs and the broker compiled, together (HotSpot's sun.ci.totalCompiles, read from
+# their hsperfdata); -1 if one cannot be read.
+jit_compiles() {
+  local pids=() f
+  for f in "$LAB"/*.pid "$NETATTACH_STATE/kafka.pid"; do [ -f "$f" ] && pids+=("$(cat "$f")"); done
+  python3 - "${pids[@]}" <<'PY'
+import glob, struct, sys
+def compiles(pid):
+    for path in glob.glob(f"/tmp/hsperfdata_*/{pid}"):
+        data = open(path, "rb").read()
+        order = "<" if data[4] == 1 else ">"  # PerfDataPrologue: magic, byte order, ..., entry offset, entry count
+        entry, count = struct.unpack_from(order + "ii", data, 24)
+        for _ in range(count):
+            length, name_at, vector, kind = struct.unpack_from(order + "iiib", data, entry)
+            data_at = struct.unpack_from(order + "i", data, entry + 16)[0]
+            name = data[entry + name_at:data.index(b"\0", entry + name_at)].decode()
+            if name == "sun.ci.totalCompiles" and kind == ord("J") and vector == 0:
+                return struct.unpack_from(order + "q", data, entry + data_at)[0]
+            entry += length
+    return None
+counts = [compiles(p) for p in sys.argv[1:]]
+print(-1 if None in counts else sum(counts))
+PY
+}
+jit_settled=${JIT_SETTLED:-200}
+warmup_max_extra=${WARMUP_MAX_EXTRA:-5000}
 if [ "$warmup" -gt 0 ]; then
   "${bench[@]}" --warmup "$warmup" --only-warmup true 2>> "$LAB/bench-attach.err" | sed 's/^/  /'
+  # a fixed warm-up left the measured phases compiling: the connector's code is still being compiled after 5,000 pods
+  compiled=$(jit_compiles); quiet=0; extra=0
+  while [ "$compiled" -ge 0 ] && [ "$quiet" -lt 2 ] && [ "$extra" -lt "$warmup_max_extra" ]; do
+    "${bench[@]}" --warmup 250 --only-warmup true 2>> "$LAB/bench-attach.err" | sed 's/^/  /'
+    now=$(jit_compiles); extra=$((extra + 250))
+    say "  JIT: $((now - compiled)) methods compiled in that burst (settled below $jit_settled)"
+    if [ "$((now - compiled))" -lt "$jit_settled" ]; then quiet=$((quiet + 1)); else quiet=0; fi
+    compiled=$now
+  done
+  warmup=$((warmup + extra))
 fi
+jit_before=$(jit_compiles)
 # CPU ticks per process (user + system, plus its waited-for children: the plugin processes a lab kubelet execs),
 # and those of its JIT compiler threads ("C1/C2 CompilerThread"; the fields after the name, which has a space).
 # Two processes per snapshot, not two per thread.
@@ -63,6 +101,7 @@ cpu_snapshot() {
 before=$(cpu_snapshot)
 out=$("${bench[@]}" --warmup 0 "${args[@]}" 2>> "$LAB/bench-attach.err")
 after=$(cpu_snapshot)
+jit_after=$(jit_compiles)
 echo "$out" | grep -v '^{'
 pods=$(echo "$out" | grep '^{' | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["steady"]["pods"] + d["burst"]["pods"])')
 [ "$pods" -gt 0 ] || pods=1 # no pod measured (--rate 0 --burst 0): per-pod figures are then per run
@@ -87,4 +126,4 @@ for f in "$LAB"/*.pid; do
 done
 rss="$rss}"
 json=$(echo "$out" | grep '^{')
-echo "${json%\}},\"peak_rss_mib\":$rss,\"cpu_ms_per_pod\":$cpu,\"warmup_pods\":$warmup,\"nodes\":$(cat "$LAB/nodes"),\"primary_cni\":\"$primary\"}"
+echo "${json%\}},\"peak_rss_mib\":$rss,\"cpu_ms_per_pod\":$cpu,\"warmup_pods\":$warmup,\"jit_compiles_measured\":$((jit_after - jit_before)),\"nodes\":$(cat "$LAB/nodes"),\"primary_cni\":\"$primary\"}"
