@@ -5,12 +5,12 @@ import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.netattach.testkit.InMemorySpans;
+import io.netattach.testkit.TracingOn;
 import io.netattach.testkit.InMemorySpans.TraceParent;
 import io.netattach.attach.kube.ClusterView;
 import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
 import io.opentelemetry.sdk.trace.data.SpanData;
 import io.quarkus.test.junit.QuarkusTest;
-import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
 import jakarta.inject.Inject;
@@ -32,15 +32,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * (policy, IPAM, node) carries that trace in its traceparent header, sent under the root span.
  */
 @QuarkusTest
-@TestProfile(AttachTracingTest.TracingOn.class)
+@TestProfile(TracingOn.class)
 @WithKubernetesTestServer(crud = true)
 class AttachTracingTest {
-    public static class TracingOn implements QuarkusTestProfile {
-        @Override
-        public Map<String, String> getConfigOverrides() {
-            return Map.of("quarkus.otel.traces.sampler.arg", "1", "quarkus.otel.bsp.schedule.delay", "50ms");
-        }
-    }
 
     static StandIns standIns;
 

@@ -3,12 +3,12 @@ package io.netattach.ipam.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.netattach.testkit.InMemorySpans;
+import io.netattach.testkit.TracingOn;
 import io.netattach.testkit.InMemorySpans.TraceParent;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
 import io.opentelemetry.sdk.trace.data.SpanData;
 import io.quarkus.test.junit.QuarkusTest;
-import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import jakarta.inject.Inject;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -39,16 +39,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** With tracing on, an allocation is a span of the trace its request came with, and its result carries that trace on. */
 @QuarkusTest
-@TestProfile(IpamTracingTest.TracingOn.class)
+@TestProfile(TracingOn.class)
 class IpamTracingTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    public static class TracingOn implements QuarkusTestProfile {
-        @Override
-        public Map<String, String> getConfigOverrides() {
-            return Map.of("quarkus.otel.traces.sampler.arg", "1", "quarkus.otel.bsp.schedule.delay", "50ms");
-        }
-    }
 
     @Inject InMemorySpanExporter spans;
 

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.netattach.testkit.InMemorySpans;
+import io.netattach.testkit.TracingOn;
 import io.netattach.testkit.InMemorySpans.TraceParent;
 import io.netattach.node.lab.NetnsLab;
 import io.opentelemetry.api.common.AttributeKey;
@@ -13,7 +14,6 @@ import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
 import io.opentelemetry.sdk.trace.data.SpanData;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
-import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
 import jakarta.inject.Inject;
@@ -28,6 +28,8 @@ import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.eclipse.microprofile.config.ConfigProvider;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -46,38 +48,65 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * that trace on to attach-service.
  */
 @QuarkusTest
-@TestProfile(NodeTracingTest.TracingOn.class)
+@TestProfile(TracingOn.class)
 @WithKubernetesTestServer(crud = true)
 @QuarkusTestResource(value = NodeNamespaces.class, restrictToAnnotatedClass = true)
 class NodeTracingTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    public static class TracingOn implements QuarkusTestProfile {
-        @Override
-        public Map<String, String> getConfigOverrides() {
-            return Map.of("quarkus.otel.traces.sampler.arg", "1", "quarkus.otel.bsp.schedule.delay", "50ms");
-        }
-    }
 
     @Inject KubernetesClient kube;
     @Inject InMemorySpanExporter spans;
 
+    private KafkaProducer<String, String> producer;
+    private KafkaConsumer<String, String> results;
+    private String suffix;
+
+    @BeforeEach
+    void clients() {
+        var config = ConfigProvider.getConfig();
+        suffix = config.getOptionalValue("netattach.kafka.topic-suffix", String.class).orElse("");
+        String bootstrap = config.getValue("kafka.bootstrap.servers", String.class);
+        producer = new KafkaProducer<>(Map.<String, Object>of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap, ProducerConfig.ACKS_CONFIG, "all"),
+                new StringSerializer(), new StringSerializer());
+        results = new KafkaConsumer<>(Map.<String, Object>of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest", ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false),
+                new StringDeserializer(), new StringDeserializer());
+        String topic = "netattach.node.results" + suffix;
+        List<TopicPartition> tps = results.partitionsFor(topic).stream().map(p -> new TopicPartition(topic, p.partition())).toList();
+        results.assign(tps);
+        results.seekToBeginning(tps);
+    }
+
+    @AfterEach
+    void closeClients() {
+        producer.close();
+        results.close();
+    }
+
+    /** Sends a command to this node as attach-service would, its trace in the traceparent header. */
+    private void send(ObjectNode command, TraceParent trace) throws Exception {
+        ProducerRecord<String, String> r = new ProducerRecord<>("netattach.node.commands" + suffix, NodeNamespaces.nodeName, command.toString());
+        r.headers().add("content-type", "application/cloudevents+json".getBytes(StandardCharsets.UTF_8));
+        r.headers().add("traceparent", trace.header().getBytes(StandardCharsets.UTF_8));
+        producer.send(r).get();
+    }
+
+    /** The node's result record with that id, within 30 s. */
+    private ConsumerRecord<String, String> awaitResult(String id) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (System.nanoTime() < deadline) {
+            for (ConsumerRecord<String, String> r : results.poll(Duration.ofMillis(200))) {
+                if (JSON.readTree(r.value()).path("id").asText().equals(id)) return r;
+            }
+        }
+        throw new AssertionError("no result " + id + " within 30 s");
+    }
+
     @Test
     void aNetlinkBatchIsASpanOfTheCommandsTraceAndItsResultCarriesTheTraceOn() throws Exception {
-        var config = ConfigProvider.getConfig();
-        String suffix = config.getOptionalValue("netattach.kafka.topic-suffix", String.class).orElse("");
-        String bootstrap = config.getValue("kafka.bootstrap.servers", String.class);
         String node = NodeNamespaces.nodeName;
-        try (NetnsLab lab = new NetnsLab();
-             var producer = new KafkaProducer<>(Map.<String, Object>of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap, ProducerConfig.ACKS_CONFIG, "all"),
-                     new StringSerializer(), new StringSerializer());
-             var results = new KafkaConsumer<>(Map.<String, Object>of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-                     ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest", ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false),
-                     new StringDeserializer(), new StringDeserializer())) {
-            String topic = "netattach.node.results" + suffix;
-            List<TopicPartition> tps = results.partitionsFor(topic).stream().map(p -> new TopicPartition(topic, p.partition())).toList();
-            results.assign(tps);
-            results.seekToBeginning(tps);
+        try (NetnsLab lab = new NetnsLab()) {
 
             // a running pod that asked for no network: its sandbox is known, so an attach (hot-plug) runs at once
             String podNs = lab.netns("pod");
@@ -89,19 +118,9 @@ class NodeTracingTest {
 
             String requestId = "attach/local/" + uid + "/traced";
             TraceParent attach = TraceParent.random(); // what attach-service's attach span would send
-            ProducerRecord<String, String> command = new ProducerRecord<>("netattach.node.commands" + suffix, node, attachCommand(requestId, node, name, uid).toString());
-            command.headers().add("content-type", "application/cloudevents+json".getBytes(StandardCharsets.UTF_8));
-            command.headers().add("traceparent", attach.header().getBytes(StandardCharsets.UTF_8));
-            producer.send(command).get();
+            send(attachCommand(requestId, node, name, uid), attach);
 
-            ConsumerRecord<String, String> result = null;
-            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            while (result == null && System.nanoTime() < deadline) {
-                for (ConsumerRecord<String, String> r : results.poll(Duration.ofMillis(200))) {
-                    if (JSON.readTree(r.value()).path("id").asText().equals(requestId + "/result")) result = r;
-                }
-            }
-            assertNotNull(result, "no result of " + requestId + " within 30 s");
+            ConsumerRecord<String, String> result = awaitResult(requestId + "/result");
             JsonNode data = JSON.readTree(result.value()).path("data");
             assertTrue(data.path("ok").asBoolean(), data.toString());
             shim("DEL", NetnsLab.path(podNs), name, uid);
@@ -123,20 +142,8 @@ class NodeTracingTest {
 
     @Test
     void theBatchOfAnAttachThatWaitedForItsSandboxIsStillASpanOfTheCommandsTrace() throws Exception {
-        var config = ConfigProvider.getConfig();
-        String suffix = config.getOptionalValue("netattach.kafka.topic-suffix", String.class).orElse("");
-        String bootstrap = config.getValue("kafka.bootstrap.servers", String.class);
         String node = NodeNamespaces.nodeName;
-        try (NetnsLab lab = new NetnsLab();
-             var producer = new KafkaProducer<>(Map.<String, Object>of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap, ProducerConfig.ACKS_CONFIG, "all"),
-                     new StringSerializer(), new StringSerializer());
-             var results = new KafkaConsumer<>(Map.<String, Object>of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-                     ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest", ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false),
-                     new StringDeserializer(), new StringDeserializer())) {
-            String topic = "netattach.node.results" + suffix;
-            List<TopicPartition> tps = results.partitionsFor(topic).stream().map(p -> new TopicPartition(topic, p.partition())).toList();
-            results.assign(tps);
-            results.seekToBeginning(tps);
+        try (NetnsLab lab = new NetnsLab()) {
 
             // a new pod that asks for a network: the command comes before its sandbox, the usual order
             String podNs = lab.netns("pod");
@@ -147,18 +154,8 @@ class NodeTracingTest {
                     .create().getMetadata().getUid();
             String requestId = "attach/local/" + uid + "/deferred";
             TraceParent attach = TraceParent.random();
-            ProducerRecord<String, String> command = new ProducerRecord<>("netattach.node.commands" + suffix, node, attachCommand(requestId, node, name, uid).toString());
-            command.headers().add("content-type", "application/cloudevents+json".getBytes(StandardCharsets.UTF_8));
-            command.headers().add("traceparent", attach.header().getBytes(StandardCharsets.UTF_8));
-            producer.send(command).get();
-            boolean pending = false;
-            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            while (!pending && System.nanoTime() < deadline) {
-                for (ConsumerRecord<String, String> r : results.poll(Duration.ofMillis(200))) {
-                    if (JSON.readTree(r.value()).path("id").asText().equals(requestId + "/pending")) pending = true;
-                }
-            }
-            assertTrue(pending, "the attach waits for its sandbox (answered pending) within 30 s");
+            send(attachCommand(requestId, node, name, uid), attach);
+            awaitResult(requestId + "/pending"); // the attach waits for its sandbox
 
             assertEquals(0, shim("ADD", NetnsLab.path(podNs), name, uid), "the shim's ADD, which runs the waiting batch");
             shim("DEL", NetnsLab.path(podNs), name, uid);

@@ -3,12 +3,12 @@ package io.netattach.policy.api;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.netattach.policy.kube.NetworkDefinitionInformer;
 import io.netattach.testkit.InMemorySpans;
+import io.netattach.testkit.TracingOn;
 import io.netattach.testkit.InMemorySpans.TraceParent;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
 import io.opentelemetry.sdk.trace.data.SpanData;
 import io.quarkus.test.junit.QuarkusTest;
-import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import io.quarkus.test.kubernetes.client.KubernetesServer;
 import io.quarkus.test.kubernetes.client.KubernetesTestServer;
@@ -34,17 +34,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** With tracing on, a decision is a span of the trace its request came with; its answer and audit events carry that trace on. */
 @QuarkusTest
-@TestProfile(PolicyTracingTest.TracingOn.class)
+@TestProfile(TracingOn.class)
 @WithKubernetesTestServer(crud = true, setup = KubeSetup.class)
 class PolicyTracingTest {
     private static final Duration WAIT = Duration.ofSeconds(30);
 
-    public static class TracingOn implements QuarkusTestProfile {
-        @Override
-        public Map<String, String> getConfigOverrides() {
-            return Map.of("quarkus.otel.traces.sampler.arg", "1", "quarkus.otel.bsp.schedule.delay", "50ms");
-        }
-    }
 
     @KubernetesTestServer KubernetesServer server;
     @Inject NetworkDefinitionInformer networks;
