@@ -59,6 +59,8 @@ public class NodeWorker {
     @ConfigProperty(name = "netattach.node.add-timeout", defaultValue = "PT60S") Duration addTimeout;
     @ConfigProperty(name = "netattach.node.waiting-report-delay", defaultValue = "PT2S") Duration waitingReportDelay;
     @ConfigProperty(name = "netattach.node.status-wait") Duration statusWait;
+    @ConfigProperty(name = "netattach.node.socket-peers") List<String> socketPeers;
+    @ConfigProperty(name = "netattach.node.socket-read-timeout") Duration socketReadTimeout;
     @ConfigProperty(name = "netattach.node.sandbox-events", defaultValue = "false") boolean sandboxEvents;
     @ConfigProperty(name = "netattach.cluster-id", defaultValue = "local") String cluster;
     @ConfigProperty(name = "kafka.bootstrap.servers") String bootstrap;
@@ -108,7 +110,7 @@ public class NodeWorker {
         state.load().forEach(pods::restore);
         directory = new KubePodDirectory(kube, nodeName);
         SandboxApi api = new SandboxApi(pods, directory, json, addTimeout, statusWait, nodeName, metrics);
-        socket = new SandboxSocket(Path.of(socketPath), api::handle);
+        socket = new SandboxSocket(Path.of(socketPath), api::handle, java.util.Set.copyOf(socketPeers), socketReadTimeout);
         ticker.scheduleWithFixedDelay(() -> pods.nudgeDue(waitingReportDelay), 200, 200, TimeUnit.MILLISECONDS);
         kafkaLink = Thread.ofPlatform().name("node-worker-kafka-link").daemon(true).start(this::connect);
         LOG.infof("node-worker %s serving the CNI shim on %s: host netns %s, CNI plugin dir %s; Kafka at %s in the background",

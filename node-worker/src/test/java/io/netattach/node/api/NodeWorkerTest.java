@@ -175,8 +175,15 @@ class NodeWorkerTest {
 
     /** Runs the shim as a container runtime does: executable path, CNI_* environment, config on stdin. */
     private Exec shim(String command, String netns, String uid, String containerId, String config) throws Exception {
+        return shim(List.of(), command, netns, uid, containerId, config);
+    }
+
+    /** The same, through {@code runAs} (e.g. setpriv to another user). */
+    private Exec shim(List<String> runAs, String command, String netns, String uid, String containerId, String config) throws Exception {
         // the executable node-worker's build makes from src/main/shim/netattach-shim.c
-        ProcessBuilder pb = new ProcessBuilder(Path.of("target/netattach-shim").toAbsolutePath().toString());
+        List<String> argv = new ArrayList<>(runAs);
+        argv.add(Path.of("target/netattach-shim").toAbsolutePath().toString());
+        ProcessBuilder pb = new ProcessBuilder(argv);
         pb.environment().clear();
         pb.environment().putAll(Map.of("CNI_COMMAND", command, "CNI_CONTAINERID", containerId, "CNI_NETNS", netns,
                 "CNI_IFNAME", "eth0", "CNI_PATH", "/usr/lib/cni",
@@ -311,6 +318,37 @@ class NodeWorkerTest {
                 && e.at("/data/pod/uid").asText().equals(uid) && e.at("/data/event").asText().equals("removed"));
         assertEquals(0, shim("DEL", NetnsLab.path(podNs), uid, chainedConfig("1.0.0")).exit(), "DEL twice is success");
         assertEquals(0, shim("DEL", "/var/run/netns/na-gone-" + uid, uid, chainedConfig("1.0.0")).exit(), "DEL of a namespace that is gone is success");
+    }
+
+    @Test
+    void aProcessOfAnotherUserThanTheRuntimesIsRefusedEvenWhenTheSocketModeLetsItIn() throws Exception {
+        String podNs = lab.netns("pod");
+        String uid = pod(null);
+        Path sock = Path.of(socket);
+        var mode = Files.getPosixFilePermissions(sock);
+        Exec add;
+        try {
+            // a mistaken mode (or a shared mount) must not be enough: SO_PEERCRED decides
+            Files.setPosixFilePermissions(sock, java.nio.file.attribute.PosixFilePermissions.fromString("rw-rw-rw-"));
+            add = shim(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"), "ADD", NetnsLab.path(podNs), uid,
+                    "c0ffee" + uid, chainedConfig("1.0.0"));
+        } finally {
+            Files.setPosixFilePermissions(sock, mode);
+        }
+        assertEquals(1, add.exit(), add.stdout());
+        assertTrue(add.stdout().contains("may not use node-worker's sandbox socket"), add.stdout());
+        assertEquals(0, shim("ADD", NetnsLab.path(podNs), uid, chainedConfig("1.0.0")).exit(), "root (the runtime) is served");
+        shim("DEL", NetnsLab.path(podNs), uid, chainedConfig("1.0.0"));
+    }
+
+    @Test
+    @org.junit.jupiter.api.Timeout(30)
+    void aConnectionThatSendsNoRequestIsClosedAfterTheReadTimeout() throws Exception {
+        try (var c = java.nio.channels.SocketChannel.open(java.net.UnixDomainSocketAddress.of(socket))) {
+            // blocks until node-worker closes its side (netattach.node.socket-read-timeout, 2 s in the tests)
+            int n = c.read(java.nio.ByteBuffer.allocate(1024));
+            assertEquals(-1, n, "the worker closed the idle connection without an answer");
+        }
     }
 
     @Test

@@ -45,6 +45,7 @@ public final class Libc {
     private static final MethodHandle SETSOCKOPT = downcall("setsockopt", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle SENDTO = downcall("sendto", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle RECVFROM = downcall("recvfrom", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS));
+    private static final MethodHandle GETSOCKNAME = downcall("getsockname", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS));
     private static final MethodHandle CLOSE = downcall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     private static final MethodHandle SETNS = downcall("setns", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
     private static final MethodHandle STATX = downcall("statx", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
@@ -121,16 +122,32 @@ public final class Libc {
         } catch (SyscallException e) { throw e; } catch (Throwable t) { throw new IllegalStateException(t); }
     }
 
-    /** recvfrom; EINTR is retried here, EAGAIN (receive timeout) surfaces as an exception. */
-    public static long recv(int fd, MemorySegment buf) {
+    /**
+     * recvfrom, the sender's address written to {@code from} (a struct sockaddr_nl for a netlink socket); EINTR is
+     * retried here, EAGAIN (receive timeout) surfaces as an exception.
+     */
+    public static long recv(int fd, MemorySegment buf, MemorySegment from) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment st = a.allocate(CALL_STATE);
+            MemorySegment fromLen = a.allocate(JAVA_INT);
             while (true) {
-                long n = (long) RECVFROM.invokeExact(st, fd, buf, buf.byteSize(), 0, MemorySegment.NULL, MemorySegment.NULL);
+                fromLen.set(JAVA_INT, 0, (int) from.byteSize());
+                long n = (long) RECVFROM.invokeExact(st, fd, buf, buf.byteSize(), 0, from, fromLen);
                 if (n >= 0) return n;
                 int e = errno(st);
                 if (e != Errno.EINTR) throw new SyscallException("recvfrom", e, null);
             }
+        } catch (SyscallException e) { throw e; } catch (Throwable t) { throw new IllegalStateException(t); }
+    }
+
+    /** getsockname: the socket's own address written to {@code addr}. */
+    public static void getsockname(int fd, MemorySegment addr) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment st = a.allocate(CALL_STATE);
+            MemorySegment len = a.allocate(JAVA_INT);
+            len.set(JAVA_INT, 0, (int) addr.byteSize());
+            int rc = (int) GETSOCKNAME.invokeExact(st, fd, addr, len);
+            if (rc < 0) throw new SyscallException("getsockname", errno(st), "fd " + fd);
         } catch (SyscallException e) { throw e; } catch (Throwable t) { throw new IllegalStateException(t); }
     }
 

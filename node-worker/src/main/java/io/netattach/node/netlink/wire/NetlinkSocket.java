@@ -10,7 +10,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * A NETLINK_ROUTE socket. It stays bound to the network namespace it was created in, whatever thread uses it
  * later. Requests are serialised per socket; each carries a fresh sequence number, and replies with another
- * sequence (stale answers of an earlier timed-out request) are dropped.
+ * sequence (stale answers of an earlier timed-out request) are dropped. Only the kernel's datagrams (sender port
+ * id 0) are read: in a pod's namespace a process with CAP_NET_ADMIN can send to this socket's port id, and a
+ * forged ACK or error would otherwise pass for the kernel's answer.
  */
 public final class NetlinkSocket implements AutoCloseable {
     private static final AtomicInteger SEQ = new AtomicInteger((int) (System.nanoTime() & 0x3fffffff));
@@ -21,6 +23,8 @@ public final class NetlinkSocket implements AutoCloseable {
     private final int fd;
     private final String where;
     private boolean closed;
+    /** Datagrams from another sender than the kernel, dropped unread. */
+    private long foreign;
 
     private NetlinkSocket(int fd, String where) {
         this.fd = fd;
@@ -45,6 +49,21 @@ public final class NetlinkSocket implements AutoCloseable {
             throw e;
         }
     }
+
+    /** This socket's netlink port id (the address a reply is sent to). */
+    int portId() {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment local = a.allocate(12, 4);
+            Libc.getsockname(fd, local);
+            return local.get(ValueLayout.JAVA_INT, 4);
+        }
+    }
+
+    /** How many datagrams from another sender than the kernel were dropped. */
+    synchronized long foreignDropped() { return foreign; }
+
+    /** The sequence number the next request will get (tests forge replies for it). */
+    static int nextSeq() { return (SEQ.get() + 1) & 0x7fffffff; }
 
     /** Where this socket lives (a netns path), for messages. */
     public String where() { return where; }
@@ -129,16 +148,21 @@ public final class NetlinkSocket implements AutoCloseable {
                 replies.add(new ArrayList<>());
             }
             MemorySegment rx = a.allocate(BUFFER, 8);
+            MemorySegment from = a.allocate(12, 4);
             int open = count;
             while (open > 0) {
                 long n;
                 try {
-                    n = Libc.recv(fd, rx);
+                    n = Libc.recv(fd, rx, from);
                 } catch (Libc.SyscallException e) {
                     for (int i = 0; i < count; i++) {
                         if (!done[i]) throw new NetlinkException(requests.get(i).operation() + " in " + where + " (no reply)", e.errno(), null);
                     }
                     throw e;
+                }
+                if (from.get(ValueLayout.JAVA_INT, 4) != 0) { // sockaddr_nl.nl_pid: not the kernel's
+                    foreign++;
+                    continue;
                 }
                 byte[] d = rx.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE);
                 for (Wire w : Wire.split(d, (int) n)) {
