@@ -60,7 +60,7 @@ echo "pgbench: $PGBENCH_TPS tps"
 
 say "starting two ipam-service replicas"
 for port in 18081 18082; do
-  NETATTACH_HTTP_PORT=$port NETATTACH_IPAM_GROUP=netattach-ipam-bench QUARKUS_LOG_LEVEL=WARN \
+  NETATTACH_HTTP_PORT=$port NETATTACH_IPAM_GROUP=netattach-ipam-bench QUARKUS_LOG_LEVEL=WARN NETATTACH_DB_PASSWORD=netattach \
     "$JAVA_HOME/bin/java" -jar "$APP/quarkus-run.jar" > "$NETATTACH_STATE/logs/bench-ipam-$port.log" 2>&1 &
   PIDS+=($!)
 done

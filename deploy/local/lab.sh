@@ -160,7 +160,7 @@ up() {
   local kube=(env "QUARKUS_KUBERNETES_CLIENT_API_SERVER_URL=http://127.0.0.1:$LAB_API_PORT" "KUBECONFIG=$KUBECONFIG_FILE")
   say "central services: ipam-service :8081, policy-service :8083, attach-service :8082"
   start_bg ipam-service "$LAB/ipam-service.log" env \
-    NETATTACH_DB_REACTIVE_URL=postgresql://127.0.0.1:5432/netattach_lab NETATTACH_DB_JDBC_URL=jdbc:postgresql://127.0.0.1:5432/netattach_lab java -jar "$APPS/ipam-service/target/quarkus-app/quarkus-run.jar"
+    NETATTACH_DB_PASSWORD=netattach NETATTACH_DB_REACTIVE_URL=postgresql://127.0.0.1:5432/netattach_lab NETATTACH_DB_JDBC_URL=jdbc:postgresql://127.0.0.1:5432/netattach_lab java -jar "$APPS/ipam-service/target/quarkus-app/quarkus-run.jar"
   start_bg policy-service "$LAB/policy-service.log" "${kube[@]}" \
     NETATTACH_POLICY_RBAC_EVALUATOR=local java -jar "$APPS/policy-service/target/quarkus-app/quarkus-run.jar"
   # This kernel has no ipvlan / vlan: the lab attaches a pod's other networks and leaves those out with a
