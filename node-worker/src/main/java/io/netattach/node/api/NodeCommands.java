@@ -103,30 +103,34 @@ public class NodeCommands {
 
     /**
      * One span per command's netlink batch, child of the record's trace (attach-service's attach); current while the
-     * result is sent, so the result carries it on (NodeResults). A pending attach only waits here: the batch runs
-     * when the sandbox comes, outside this span.
+     * result is sent, so the result carries it on (NodeResults). A pending attach only waits here: its batch runs
+     * when the sandbox comes, in a span of its own in the same trace ({@link #deferred}).
      */
     private CompletionStage<Void> traced(Commands.Command command, Message<String> message) {
         Context parent = TracingMetadata.fromMessage(message).map(TracingMetadata::getCurrentContext).orElseGet(Context::current);
+        Span span = spanOf(command, parent).startSpan();
+        try (Scope ignored = span.makeCurrent()) {
+            return execute(command, message, span);
+        } finally {
+            span.end();
+        }
+    }
+
+    /** The span of a command's batch: its name and what the command asks for. */
+    private SpanBuilder spanOf(Commands.Command command, Context parent) {
         SpanBuilder builder = tracer.spanBuilder(switch (command) {
             case Commands.Attach a -> "netlink attach";
             case Commands.Detach d -> "netlink detach";
             case Commands.Blocked b -> "node blocked";
         }).setParent(parent).setAttribute("netattach.request-id", command.requestId());
-        switch (command) {
+        return switch (command) {
             case Commands.Attach a -> builder.setAttribute("netattach.interface.count", a.attachments().size())
                     .setAttribute(INTERFACE_KINDS, a.attachments().stream().map(r -> String.valueOf(r.cniConfig().get("type"))).distinct().sorted().toList());
             // interfaces null: the pod's teardown, every interface netattach made in it
             case Commands.Detach d -> builder.setAttribute("netattach.teardown", d.interfaces() == null)
                     .setAttribute("netattach.interface.count", d.interfaces() == null ? 0 : d.interfaces().size());
             case Commands.Blocked b -> builder.setAttribute("netattach.blocked.reason", b.reason());
-        }
-        Span span = builder.startSpan();
-        try (Scope ignored = span.makeCurrent()) {
-            return execute(command, message, span);
-        } finally {
-            span.end();
-        }
+        };
     }
 
     /**
@@ -136,8 +140,7 @@ public class NodeCommands {
     Commands.Result deferred(Commands.Attach command, Supplier<Commands.Result> batch) {
         Deferred d = deferredTraces.remove(command.pod().uid());
         if (d == null || !d.requestId().equals(command.requestId())) return batch.get();
-        Span span = tracer.spanBuilder("netlink attach").setParent(d.trace()).setAttribute("netattach.request-id", command.requestId())
-                .setAttribute("netattach.interface.count", command.attachments().size()).setAttribute("netattach.deferred", true).startSpan();
+        Span span = spanOf(command, d.trace()).setAttribute("netattach.deferred", true).startSpan();
         try (Scope ignored = span.makeCurrent()) {
             Commands.Result r = batch.get();
             if (!r.ok()) span.setStatus(StatusCode.ERROR, r.errorReason() + ": " + r.errorMessage());
