@@ -39,9 +39,7 @@ public final class NetlinkSocket implements AutoCloseable {
             Libc.setsockoptInt(fd, Libc.SOL_NETLINK, Libc.NETLINK_CAP_ACK, 1);
             Libc.setReceiveTimeout(fd, 10_000);
             try (Arena a = Arena.ofConfined()) {
-                MemorySegment local = a.allocate(12, 4);
-                local.set(ValueLayout.JAVA_SHORT, 0, (short) Libc.AF_NETLINK);
-                Libc.bind(fd, local);
+                Libc.bind(fd, sockaddrNl(a)); // port id 0: the kernel assigns one
             }
             return new NetlinkSocket(fd, where);
         } catch (RuntimeException e) {
@@ -53,7 +51,7 @@ public final class NetlinkSocket implements AutoCloseable {
     /** This socket's netlink port id (the address a reply is sent to). */
     int portId() {
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment local = a.allocate(12, 4);
+            MemorySegment local = sockaddrNl(a);
             Libc.getsockname(fd, local);
             return local.get(ValueLayout.JAVA_INT, 4);
         }
@@ -64,6 +62,13 @@ public final class NetlinkSocket implements AutoCloseable {
 
     /** The sequence number the next request will get (tests forge replies for it). */
     static int nextSeq() { return (SEQ.get() + 1) & 0x7fffffff; }
+
+    /** A struct sockaddr_nl {family AF_NETLINK, pad, port id 0 (at offset 4), groups 0}. */
+    static MemorySegment sockaddrNl(Arena a) {
+        MemorySegment addr = a.allocate(12, 4);
+        addr.set(ValueLayout.JAVA_SHORT, 0, (short) Libc.AF_NETLINK);
+        return addr;
+    }
 
     /** Where this socket lives (a netns path), for messages. */
     public String where() { return where; }
@@ -139,8 +144,7 @@ public final class NetlinkSocket implements AutoCloseable {
         // Native buffers live for one exchange in a confined arena: a socket is used from several threads over
         // its life, and closing a shared arena costs a handshake with every thread.
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment kernel = a.allocate(12, 4); // struct sockaddr_nl {family, pad, pid=0 (kernel), groups=0}
-            kernel.set(ValueLayout.JAVA_SHORT, 0, (short) Libc.AF_NETLINK);
+            MemorySegment kernel = sockaddrNl(a); // port id 0: the kernel
             MemorySegment tx = a.allocate(longest, 8);
             for (int i = 0; i < count; i++) {
                 MemorySegment.copy(messages[i], 0, tx, ValueLayout.JAVA_BYTE, 0, messages[i].length);
@@ -148,7 +152,7 @@ public final class NetlinkSocket implements AutoCloseable {
                 replies.add(new ArrayList<>());
             }
             MemorySegment rx = a.allocate(BUFFER, 8);
-            MemorySegment from = a.allocate(12, 4);
+            MemorySegment from = sockaddrNl(a);
             int open = count;
             while (open > 0) {
                 long n;

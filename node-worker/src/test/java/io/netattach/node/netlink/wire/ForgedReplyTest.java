@@ -22,21 +22,21 @@ class ForgedReplyTest {
     @Test
     void aDatagramFromAnotherProcessThanTheKernelIsNotTakenForTheAnswer() {
         try (NetlinkSocket socket = NetlinkSocket.open("this test's namespace")) {
+            int port = socket.portId();
             int forger = Libc.socket(Libc.AF_NETLINK, Libc.SOCK_RAW | Libc.SOCK_CLOEXEC, Libc.NETLINK_ROUTE);
             try (Arena a = Arena.ofConfined()) {
                 // "operation not permitted" for each of the next sequence numbers, addressed to the socket's port id
                 int first = NetlinkSocket.nextSeq();
                 ByteBuffer b = ByteBuffer.allocate(FORGED * 36).order(ByteOrder.nativeOrder());
                 for (int i = 0; i < FORGED; i++) {
-                    b.putInt(36).putShort((short) Nl.NLMSG_ERROR).putShort((short) 0).putInt((first + i) & 0x7fffffff).putInt(socket.portId());
+                    b.putInt(36).putShort((short) Nl.NLMSG_ERROR).putShort((short) 0).putInt((first + i) & 0x7fffffff).putInt(port);
                     b.putInt(-1); // -EPERM
                     b.put(new byte[16]); // the "request" it answers
                 }
                 MemorySegment forged = a.allocate(b.capacity(), 8);
                 MemorySegment.copy(b.array(), 0, forged, ValueLayout.JAVA_BYTE, 0, b.capacity());
-                MemorySegment to = a.allocate(12, 4);
-                to.set(ValueLayout.JAVA_SHORT, 0, (short) Libc.AF_NETLINK);
-                to.set(ValueLayout.JAVA_INT, 4, socket.portId());
+                MemorySegment to = NetlinkSocket.sockaddrNl(a);
+                to.set(ValueLayout.JAVA_INT, 4, port);
                 Libc.sendto(forger, forged, b.capacity(), to);
             } finally {
                 Libc.close(forger);
