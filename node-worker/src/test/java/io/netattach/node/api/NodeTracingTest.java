@@ -84,6 +84,14 @@ class NodeTracingTest {
         results.close();
     }
 
+    /** A pod bound to this node in the API server, with these annotations; its UID. */
+    private String pod(String name, Map<String, String> annotations) {
+        return kube.pods().inNamespace("default").resource(new PodBuilder().withNewMetadata().withNamespace("default").withName(name)
+                        .withAnnotations(annotations).endMetadata()
+                        .withNewSpec().withNodeName(NodeNamespaces.nodeName).addNewContainer().withName("app").withImage("nicolaka/netshoot").endContainer().endSpec().build())
+                .create().getMetadata().getUid();
+    }
+
     /** Sends a command to this node as attach-service would, its trace in the traceparent header. */
     private void send(ObjectNode command, TraceParent trace) throws Exception {
         ProducerRecord<String, String> r = new ProducerRecord<>("netattach.node.commands" + suffix, NodeNamespaces.nodeName, command.toString());
@@ -111,9 +119,7 @@ class NodeTracingTest {
             // a running pod that asked for no network: its sandbox is known, so an attach (hot-plug) runs at once
             String podNs = lab.netns("pod");
             String name = "traced-" + UUID.randomUUID().toString().substring(0, 8);
-            String uid = kube.pods().inNamespace("default").resource(new PodBuilder().withNewMetadata().withNamespace("default").withName(name).endMetadata()
-                    .withNewSpec().withNodeName(node).addNewContainer().withName("app").withImage("nicolaka/netshoot").endContainer().endSpec().build())
-                    .create().getMetadata().getUid();
+            String uid = pod(name, Map.of());
             assertEquals(0, shim("ADD", NetnsLab.path(podNs), name, uid), "the shim's ADD");
 
             String requestId = "attach/local/" + uid + "/traced";
@@ -148,10 +154,7 @@ class NodeTracingTest {
             // a new pod that asks for a network: the command comes before its sandbox, the usual order
             String podNs = lab.netns("pod");
             String name = "deferred-" + UUID.randomUUID().toString().substring(0, 8);
-            String uid = kube.pods().inNamespace("default").resource(new PodBuilder().withNewMetadata().withNamespace("default").withName(name)
-                    .addToAnnotations("k8s.v1.cni.cncf.io/networks", "macvlan-conf").endMetadata()
-                    .withNewSpec().withNodeName(node).addNewContainer().withName("app").withImage("nicolaka/netshoot").endContainer().endSpec().build())
-                    .create().getMetadata().getUid();
+            String uid = pod(name, Map.of("k8s.v1.cni.cncf.io/networks", "macvlan-conf"));
             String requestId = "attach/local/" + uid + "/deferred";
             TraceParent attach = TraceParent.random();
             send(attachCommand(requestId, node, name, uid), attach);

@@ -7,12 +7,10 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
-import java.io.ByteArrayInputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -108,8 +106,8 @@ class BrokerOutageTest {
                 () -> where(services, "ready", 200).size() == services.size() ? true : null);
 
         String ns = "outage-" + UUID.randomUUID().toString().substring(0, 6);
-        load("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + ns + "\n");
-        load("""
+        lab.applyYaml("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + ns + "\n");
+        lab.applyYaml("""
                 apiVersion: k8s.cni.cncf.io/v1
                 kind: NetworkAttachmentDefinition
                 metadata:
@@ -118,7 +116,7 @@ class BrokerOutageTest {
                 spec:
                   config: '{"cniVersion": "0.3.1", "type": "macvlan", "master": "eth1", "mode": "bridge", "ipam": {"type": "whereabouts", "range": "10.67.0.0/24"}}'
                 """.formatted(ns));
-        load("""
+        lab.applyYaml("""
                 apiVersion: v1
                 kind: Pod
                 metadata:
@@ -138,7 +136,4 @@ class BrokerOutageTest {
         lab.client.pods().inNamespace(ns).withName("after-outage").delete();
     }
 
-    private void load(String yaml) {
-        lab.client.load(new ByteArrayInputStream(yaml.getBytes(StandardCharsets.UTF_8))).createOrReplace();
-    }
 }

@@ -7,12 +7,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
-import java.io.ByteArrayInputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -54,13 +52,10 @@ class DropInTest {
     /** A namespace of this run, created as a user does (kubectl create namespace), and nothing else in it. */
     private String newNamespace(String prefix) {
         String ns = prefix + "-" + UUID.randomUUID().toString().substring(0, 6);
-        apply("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + ns + "\n");
+        lab.applyYaml("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + ns + "\n");
         return ns;
     }
 
-    private void apply(String yaml) {
-        lab.client.load(new ByteArrayInputStream(yaml.getBytes(StandardCharsets.UTF_8))).createOrReplace();
-    }
 
     static String macvlanNad(String ns, String name, String ipam) {
         return """
@@ -91,11 +86,11 @@ class DropInTest {
     @Test
     void aFreshNamespaceWithNoRbacObjectsGetsItsNetworksInBothAnnotationSyntaxesWithASpecNetworkStatus() throws Exception {
         String ns = newNamespace("tenant");
-        apply(macvlanNad(ns, "lan", "{\"type\": \"host-local\", \"subnet\": \"10.61.0.0/24\", \"rangeStart\": \"10.61.0.10\", \"rangeEnd\": \"10.61.0.50\"}"));
-        apply(pod(ns, "json-syntax", "[{\"name\": \"lan\", \"interface\": \"lan0\"}]"));
+        lab.applyYaml(macvlanNad(ns, "lan", "{\"type\": \"host-local\", \"subnet\": \"10.61.0.0/24\", \"rangeStart\": \"10.61.0.10\", \"rangeEnd\": \"10.61.0.50\"}"));
+        lab.applyYaml(pod(ns, "json-syntax", "[{\"name\": \"lan\", \"interface\": \"lan0\"}]"));
         // the comma syntax, naming one NAD of the pod's namespace and one of the global namespace default
         lab.apply("01-macvlan-network.yaml");
-        apply(pod(ns, "comma-syntax", "lan, default/macvlan-conf"));
+        lab.applyYaml(pod(ns, "comma-syntax", "lan, default/macvlan-conf"));
 
         Pod json = ready(ns, "json-syntax");
         assertTrue(onlyIpv4(json, "lan0").startsWith("10.61.0."), "lan0 of json-syntax");
@@ -122,7 +117,7 @@ class DropInTest {
     @Test
     void aPodThatAsksForNoNetworkPassesThroughTheShimAndStarts() throws Exception {
         String ns = newNamespace("plain");
-        apply("""
+        lab.applyYaml("""
                 apiVersion: v1
                 kind: Pod
                 metadata:
@@ -152,12 +147,12 @@ class DropInTest {
         String ns = newNamespace("rbac");
         String gated = macvlanNad(ns, "macvlan-conf", "{\"type\": \"host-local\", \"subnet\": \"10.63.0.0/24\", \"rangeStart\": \"10.63.0.10\", \"rangeEnd\": \"10.63.0.50\"}")
                 .replace("  namespace: " + ns + "\n", "  namespace: " + ns + "\n  annotations:\n    policy.netattach.io/require-rbac: \"true\"\n");
-        apply(gated);
-        apply(gated.replace("name: macvlan-conf", "name: bridge-conf").replace("10.63.0.", "10.64.0."));
+        lab.applyYaml(gated);
+        lab.applyYaml(gated.replace("name: macvlan-conf", "name: bridge-conf").replace("10.63.0.", "10.64.0."));
         // the seed's Role (deploy/examples/10-restrict-network-access.yaml) in this namespace, bound as a user would
         String role = java.nio.file.Files.readString(LabWorld.EXAMPLES.resolve("10-restrict-network-access.yaml")).replace("namespace: default", "namespace: " + ns);
-        apply(role);
-        apply("""
+        lab.applyYaml(role);
+        lab.applyYaml("""
                 apiVersion: v1
                 kind: ServiceAccount
                 metadata: {name: restricted, namespace: %1$s}
@@ -170,9 +165,9 @@ class DropInTest {
                 - {kind: ServiceAccount, name: restricted, namespace: %1$s}
                 """.formatted(ns));
         String withSa = "spec:\n  serviceAccountName: restricted\n";
-        apply(pod(ns, "restricted-macvlan", "macvlan-conf").replace("spec:\n", withSa));
-        apply(pod(ns, "restricted-bridge", "bridge-conf").replace("spec:\n", withSa));
-        apply(pod(ns, "unbound-macvlan", "macvlan-conf"));
+        lab.applyYaml(pod(ns, "restricted-macvlan", "macvlan-conf").replace("spec:\n", withSa));
+        lab.applyYaml(pod(ns, "restricted-bridge", "bridge-conf").replace("spec:\n", withSa));
+        lab.applyYaml(pod(ns, "unbound-macvlan", "macvlan-conf"));
 
         Pod allowed = ready(ns, "restricted-macvlan");
         assertTrue(onlyIpv4(allowed, "net1").startsWith("10.63.0."));
@@ -188,11 +183,11 @@ class DropInTest {
     @Test
     void aPodWhoseNadIsMissingWaitsAndStartsWithItOnceTheNadIsCreated() throws Exception {
         String ns = newNamespace("late");
-        apply(pod(ns, "early", "later-net"));
+        lab.applyYaml(pod(ns, "early", "later-net"));
         String event = sandboxFailure(ns, "early");
         assertTrue(event.contains(ns + "/later-net") && event.contains("NetworkNotFound"), "names the missing NAD: " + event);
         assertFalse(isReady(lab.pod(ns, "early")));
-        apply(macvlanNad(ns, "later-net", "{\"type\": \"host-local\", \"subnet\": \"10.65.0.0/24\", \"rangeStart\": \"10.65.0.10\", \"rangeEnd\": \"10.65.0.50\"}"));
+        lab.applyYaml(macvlanNad(ns, "later-net", "{\"type\": \"host-local\", \"subnet\": \"10.65.0.0/24\", \"rangeStart\": \"10.65.0.10\", \"rangeEnd\": \"10.65.0.50\"}"));
         Pod p = ready(ns, "early");
         assertTrue(onlyIpv4(p, "net1").startsWith("10.65.0."), "net1 once the NAD exists");
     }
@@ -200,8 +195,8 @@ class DropInTest {
     @Test
     void aReCreatedSandboxGetsItsInterfacesBackWithTheSameAddressAndAFreshStatus() throws Exception {
         String ns = newNamespace("reboot");
-        apply(macvlanNad(ns, "lan", "{\"type\": \"whereabouts\", \"range\": \"10.66.0.0/24\"}"));
-        apply(pod(ns, "survivor", "lan"));
+        lab.applyYaml(macvlanNad(ns, "lan", "{\"type\": \"whereabouts\", \"range\": \"10.66.0.0/24\"}"));
+        lab.applyYaml(pod(ns, "survivor", "lan"));
         Pod before = ready(ns, "survivor");
         String ip = onlyIpv4(before, "net1");
         String macBefore = statusMac(before, "net1");
@@ -222,11 +217,11 @@ class DropInTest {
     @Test
     void twoPodsOfAStaticNadNeverShareItsAddressTheSecondIsRefusedNamingTheHolder() throws Exception {
         String ns = newNamespace("static");
-        apply(macvlanNad(ns, "fixed", "{\"type\": \"static\", \"addresses\": [{\"address\": \"10.67.0.5/24\"}]}"));
-        apply(pod(ns, "first", "fixed"));
+        lab.applyYaml(macvlanNad(ns, "fixed", "{\"type\": \"static\", \"addresses\": [{\"address\": \"10.67.0.5/24\"}]}"));
+        lab.applyYaml(pod(ns, "first", "fixed"));
         Pod first = ready(ns, "first");
         assertEquals("10.67.0.5", onlyIpv4(first, "net1"));
-        apply(pod(ns, "second", "fixed"));
+        lab.applyYaml(pod(ns, "second", "fixed"));
         String event = sandboxFailure(ns, "second");
         assertTrue(event.contains("10.67.0.5") && event.contains("held by " + ns + "/first"), "the refusal names the address and its holder: " + event);
         assertFalse(isReady(lab.pod(ns, "second")));

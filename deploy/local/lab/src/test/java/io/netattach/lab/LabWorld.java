@@ -56,6 +56,11 @@ final class LabWorld implements AutoCloseable {
      * replaced, except a Pod that exists already: applying its unchanged manifest again changes nothing (a
      * replace would clear the spec.nodeName the scheduler set, which no real API server allows).
      */
+    /** Creates or replaces the objects of a YAML text, as kubectl apply does for a user. */
+    void applyYaml(String yaml) {
+        client.load(new java.io.ByteArrayInputStream(yaml.getBytes(java.nio.charset.StandardCharsets.UTF_8))).createOrReplace();
+    }
+
     List<HasMetadata> apply(String example) throws IOException {
         try (var in = new FileInputStream(EXAMPLES.resolve(example).toFile())) {
             List<HasMetadata> out = new ArrayList<>();

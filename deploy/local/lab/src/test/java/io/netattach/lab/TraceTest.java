@@ -6,10 +6,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -43,9 +41,6 @@ class TraceTest {
         if (lab != null) lab.close();
     }
 
-    private void apply(String yaml) {
-        lab.client.load(new ByteArrayInputStream(yaml.getBytes(StandardCharsets.UTF_8))).createOrReplace();
-    }
 
     /** Every span the sink received so far, by span id. */
     private static Map<String, JsonNode> spans() {
@@ -79,9 +74,9 @@ class TraceTest {
         assertTrue(Files.exists(ratio) && !Files.readString(ratio).trim().equals("0"),
                 "the lab samples no trace: bring it up with NETATTACH_TRACING_RATIO=1 deploy/local/lab.sh up (as test.sh does)");
         String ns = "traced-" + UUID.randomUUID().toString().substring(0, 6);
-        apply("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + ns + "\n");
-        apply(DropInTest.macvlanNad(ns, "lan", "{\"type\": \"host-local\", \"subnet\": \"10.63.0.0/24\"}"));
-        apply(DropInTest.pod(ns, "web", "lan"));
+        lab.applyYaml("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: " + ns + "\n");
+        lab.applyYaml(DropInTest.macvlanNad(ns, "lan", "{\"type\": \"host-local\", \"subnet\": \"10.63.0.0/24\"}"));
+        lab.applyYaml(DropInTest.pod(ns, "web", "lan"));
 
         JsonNode root = LabWorld.waitFor("the root span attach " + ns + "/web in the sink", WAIT, () -> spans().values().stream()
                 .filter(s -> s.path("name").asText().equals("attach " + ns + "/web")).findFirst().orElse(null));
